@@ -1,0 +1,20 @@
+//! The storage layer of xbar-opt.
+//!
+//! - [`key`]: cache keys, blake3 over a canonical serialisation of what a stage depends on.
+//! - [`store`]: the content-addressed object store shared by all studies; atomic writes,
+//!   verified reads, a corrupted object is treated as missing.
+//! - [`lock`]: the study lock (an OS file lock, so a killed run never leaves it stale).
+//! - [`ledger`]: the study's Parquet tables (evaluations, per-epoch metrics, stage runs).
+//! - [`table`]: Arrow record batches to and from Parquet files, atomically.
+//! - [`atomic`]: write-to-temp, fsync, rename.
+
+pub mod atomic;
+pub mod key;
+pub mod ledger;
+pub mod lock;
+pub mod store;
+pub mod table;
+
+pub use key::{CacheKey, KeyInput};
+pub use lock::{StudyBusy, StudyLock};
+pub use store::{Object, ObjectWriter, Store};

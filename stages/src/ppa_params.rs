@@ -1,0 +1,462 @@
+//! Every constant of the PPA model in [`crate::ppa`], in one documented table.
+//!
+//! Sources are tagged in each field's documentation:
+//! - **\[NeuroSim\]**: DNN+NeuroSim V1.3 defaults (`Param.cpp`, `SubArray.cpp`, `SarADC.cpp`).
+//! - **\[ISAAC\]**: Shafiee et al., "ISAAC: a convolutional neural network accelerator with
+//!   in-situ analog arithmetic in crossbars", ISCA 2016, Table 1 (32 nm component
+//!   figures; the ADC there is the 8-bit 1.2 GS/s SAR of Kull et al., ISSCC 2013).
+//! - **\[Horowitz\]**: M. Horowitz, "Computing's energy problem", ISSCC 2014 (45 nm).
+//! - **\[Murmann\]**: B. Murmann, "ADC Performance Survey" (Stanford, updated yearly;
+//!   Walden figure of merit, energy per conversion step).
+//! - **\[scaling\]**: classic constant-field scaling rules.
+//! - **\[choice\]**: not known from a source; this project's documented assumption.
+//!
+//! ## Technology scaling
+//! Component constants documented "at the reference node" hold at
+//! [`PpaParams::ref_node_nm`].
+//! At [`PpaParams::tech_node_nm`] the model multiplies areas by
+//! `(tech_node_nm / ref_node_nm) ^ area_scaling_exponent` (default exponent 2: area goes
+//! with the square of the feature size) and switching energies by
+//! `(tech_node_nm / ref_node_nm) ^ energy_scaling_exponent` (default 1: `C V^2` with the
+//! capacitance shrinking linearly and the supply roughly flat below 45 nm). The cell
+//! array is not scaled this way: its area is computed from the cell size in F^2 at the
+//! actual node, and its read energy from the design's voltage and conductances.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// How activations drive the crossbar rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InputMode {
+    /// One read cycle per input bit through 1-bit drivers, results shifted and added
+    /// digitally (\[NeuroSim\] and \[ISAAC\] both do this).
+    #[default]
+    BitSerial,
+    /// One read per input through an `input_bits`-resolution DAC per row.
+    SinglePulse,
+}
+
+/// A [`PpaParams`] field with a value the model cannot use.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[error("invalid PPA parameter `{field}` = {value}: {reason}")]
+pub struct InvalidParam {
+    /// Name of the offending field.
+    pub field: &'static str,
+    /// Its value (integers converted to `f64`).
+    pub value: f64,
+    /// What the field must satisfy.
+    pub reason: &'static str,
+}
+
+/// The constants of the PPA model. `Default` gives the documented values; a JSON config
+/// may override any subset (missing fields keep their defaults, unknown ones are
+/// rejected).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PpaParams {
+    // ---- technology ----
+    /// Technology node, nm. Default 32: the paper ran DNN+NeuroSim at 32 nm.
+    pub tech_node_nm: f64,
+    /// The reference node at which the component constants below are quoted, nm.
+    /// Default 32 (ISAAC's figures are for 32 nm).
+    pub ref_node_nm: f64,
+    /// Exponent of the area scaling rule `(node/ref)^x`, dimensionless. Default 2
+    /// \[scaling\].
+    pub area_scaling_exponent: f64,
+    /// Exponent of the switching-energy scaling rule `(node/ref)^x`, dimensionless.
+    /// Default 1 \[scaling\].
+    pub energy_scaling_exponent: f64,
+    /// Logic supply that charges the word lines, V. Default 0.9 [choice: typical core
+    /// supply of 32-22 nm low-power processes, 0.8-1.0 V].
+    pub vdd_v: f64,
+    /// Wire capacitance per length, fF/um. Default 0.2 [NeuroSim `SubArray.cpp`].
+    pub wire_cap_ff_per_um: f64,
+
+    // ---- cell array ----
+    /// 1T1R cell height, in feature sizes F (one F = `tech_node_nm`). Default 4
+    /// [NeuroSim `heightInFeatureSize1T1R`].
+    pub cell_height_f: f64,
+    /// 1T1R cell width, F. Default 12 [NeuroSim `widthInFeatureSize1T1R`]; the cell
+    /// is 48 F^2 (the access transistor sets it; a bare cross-point cell is 4 F^2).
+    pub cell_width_f: f64,
+    /// Read pulse: how long a driven row conducts per read, and the analog part of each
+    /// read cycle's latency, ns. Independent of the clock. Default 10 [NeuroSim
+    /// `readPulseWidth`].
+    pub read_pulse_ns: f64,
+    /// Activation precision, bits (bit-serial read cycles per MVM). Default 8 [NeuroSim
+    /// `wl_activate`; the paper quantises to 8 bits].
+    pub input_bits: u32,
+    /// How inputs drive the rows. Default [`InputMode::BitSerial`] \[NeuroSim\].
+    pub input_mode: InputMode,
+    /// Fraction of the full read energy a mapped row draws per read: bit-serial, the
+    /// probability that an input bit is 1; single pulse, the mean of the squared
+    /// normalised input amplitude. In [0, 1]. Default 0.5 [NeuroSim's default
+    /// `activityRowRead = 1/2`, used before trace data is known].
+    pub input_activity: f64,
+    /// Average cell conductance as a fraction of the programmable range:
+    /// `G_avg = g_min + conductance_activity * (g_max - g_min)`. In [0, 1]. Default 0.5,
+    /// the mean of uniformly used levels \[choice\].
+    pub conductance_activity: f64,
+
+    // ---- mapping and schedule ----
+    /// Copies of each conv layer's weights: multiplies its tiles and divides its
+    /// sequential output positions (ceiling). FC layers are never duplicated. Default 1
+    /// [choice: no duplication].
+    pub conv_duplication: usize,
+    /// `false`: layers run one after the other (latency = sum). `true`: layer pipeline
+    /// (latency = slowest layer + one MVM step of every other layer as fill).
+    /// Default `false` [NeuroSim `pipeline = false`].
+    pub pipelined: bool,
+
+    // ---- ADC and column mux ----
+    /// Columns sharing one ADC through a mux. Default 8 [NeuroSim `numColMuxed`].
+    pub cols_per_adc: usize,
+    /// ADC area per output level at the reference node, um^2; an ADC of `b` bits takes
+    /// `2^b` times this. Default 4.6875 = 1200 um^2 / 2^8 [ISAAC: 8-bit ADC, 8 per IMA
+    /// in 0.0096 mm^2].
+    pub adc_area_per_level_um2: f64,
+    /// ADC energy per conversion step at the reference node, fJ; one `b`-bit conversion
+    /// costs `2^b` times this (Walden form, nominal bits). Default 6.5 = 2 mW / 1.2 GS/s
+    /// / 2^8 \[ISAAC, 16 mW for 8 ADCs\]. With the effective resolution a bit or two below
+    /// the nominal one, this is a Walden figure of merit of a few tens of fJ per
+    /// conversion step, typical of ~1 GS/s SAR ADCs in \[Murmann\].
+    pub adc_energy_per_level_fj: f64,
+    /// Clock cycles a SAR conversion takes beyond one per bit (sampling), cycles.
+    /// Default 1: `adc_bits + 1` cycles [NeuroSim `SarADC` latency `(bits+1)` ns at 1 GHz].
+    pub adc_extra_cycles: u32,
+    /// Column mux area per column at the reference node, um^2 (a pass gate wide enough
+    /// for the column current). Default 0.1 [choice, ~100 F^2 at 32 nm].
+    pub mux_area_per_column_um2: f64,
+    /// Mux switching energy per ADC conversion at the reference node, fJ.
+    /// Default 2 [choice: about 2 fF of gate and decoder load at ~1 V].
+    pub mux_energy_per_conversion_fj: f64,
+
+    // ---- input drivers ----
+    /// Row driver/DAC area per output level at the reference node, um^2; a row's driver
+    /// takes `2^b` times this with `b` = 1 (bit-serial) or `input_bits` (single pulse).
+    /// Default 0.083 = 0.166 um^2 / 2 [ISAAC: 8 x 128 1-bit DACs in 0.00017 mm^2].
+    pub dac_area_per_level_um2: f64,
+
+    // ---- digital ----
+    /// Shift-and-add unit area at the reference node, um^2; one per ADC plus one
+    /// cross-tile accumulator per tile. Default 60 [ISAAC: 4 S+A in 0.00024 mm^2].
+    pub shift_add_area_um2: f64,
+    /// Energy per shift-add or accumulation at the reference node, fJ. Default 42 =
+    /// 0.05 mW / 1.2 GHz [ISAAC: 4 S+A at 0.2 mW].
+    pub shift_add_energy_fj: f64,
+    /// Partial-sum register width per column, bits. Default 16 [choice: ADC bits plus
+    /// input bits plus a few guard bits].
+    pub psum_bits: u32,
+    /// Buffer (SRAM/register) area per bit at the reference node, um^2. Default 0.128
+    /// [ISAAC: 2 KB input register in 0.0021 mm^2].
+    pub buffer_area_per_bit_um2: f64,
+    /// Buffer access energy per bit at the reference node, fJ. Default 111 = 10 pJ per
+    /// 64-bit read of an 8 KB SRAM at 45 nm \[Horowitz\], times 32/45 \[scaling\].
+    pub buffer_energy_per_bit_fj: f64,
+
+    // ---- chip level ----
+    /// Interconnect (bus, routers, H-tree) area as a fraction of all other area,
+    /// dimensionless. Default 0.52 [ISAAC tile: bus 0.09 + router 0.151/4 mm^2 over the
+    /// other 0.244 mm^2].
+    pub interconnect_area_overhead: f64,
+    /// Interconnect energy as a fraction of the other dynamic energy of the periphery
+    /// (cell conduction excluded), dimensionless. Default 0.062 [ISAAC tile: bus 7 +
+    /// router 42/4 mW over the other 330 - 17.5 - 12 x 2.4 (crossbars) = 283.7 mW].
+    pub interconnect_energy_overhead: f64,
+    /// Leakage power of the CMOS periphery (everything but the cell arrays) at
+    /// `leakage_ref_temp_k`, mW/mm^2. Default 0.1 [choice: low-standby-power devices,
+    /// NeuroSim's default roadmap, ~100 pA/um off current x ~1 um of gate width per
+    /// um^2 x ~1 V].
+    pub leakage_mw_per_mm2: f64,
+    /// Temperature at which `leakage_mw_per_mm2` holds, K. Default 300 [NeuroSim `temp`].
+    pub leakage_ref_temp_k: f64,
+    /// Leakage doubles for every this many kelvin above `leakage_ref_temp_k` (and halves
+    /// below), K. Default 20 [choice: a gentler slope than the "doubles every 10 C" rule
+    /// of thumb, which would multiply leakage by 1024 across the 300-400 K design range;
+    /// 20 K gives 32x].
+    pub leakage_doubling_k: f64,
+}
+
+impl Default for PpaParams {
+    fn default() -> Self {
+        PpaParams {
+            tech_node_nm: 32.0,
+            ref_node_nm: 32.0,
+            area_scaling_exponent: 2.0,
+            energy_scaling_exponent: 1.0,
+            vdd_v: 0.9,
+            wire_cap_ff_per_um: 0.2,
+            cell_height_f: 4.0,
+            cell_width_f: 12.0,
+            read_pulse_ns: 10.0,
+            input_bits: 8,
+            input_mode: InputMode::BitSerial,
+            input_activity: 0.5,
+            conductance_activity: 0.5,
+            conv_duplication: 1,
+            pipelined: false,
+            cols_per_adc: 8,
+            adc_area_per_level_um2: 4.6875,
+            adc_energy_per_level_fj: 6.5,
+            adc_extra_cycles: 1,
+            mux_area_per_column_um2: 0.1,
+            mux_energy_per_conversion_fj: 2.0,
+            dac_area_per_level_um2: 0.083,
+            shift_add_area_um2: 60.0,
+            shift_add_energy_fj: 42.0,
+            psum_bits: 16,
+            buffer_area_per_bit_um2: 0.128,
+            buffer_energy_per_bit_fj: 111.0,
+            interconnect_area_overhead: 0.52,
+            interconnect_energy_overhead: 0.062,
+            leakage_mw_per_mm2: 0.1,
+            leakage_ref_temp_k: 300.0,
+            leakage_doubling_k: 20.0,
+        }
+    }
+}
+
+const POSITIVE: &str = "must be finite and > 0";
+const NON_NEGATIVE: &str = "must be finite and >= 0";
+const FRACTION: &str = "must be in [0, 1]";
+
+fn check(
+    field: &'static str,
+    value: f64,
+    ok: bool,
+    reason: &'static str,
+) -> Result<(), InvalidParam> {
+    if ok {
+        Ok(())
+    } else {
+        Err(InvalidParam {
+            field,
+            value,
+            reason,
+        })
+    }
+}
+
+fn positive(field: &'static str, value: f64) -> Result<(), InvalidParam> {
+    check(field, value, value.is_finite() && value > 0.0, POSITIVE)
+}
+
+fn non_negative(field: &'static str, value: f64) -> Result<(), InvalidParam> {
+    check(
+        field,
+        value,
+        value.is_finite() && value >= 0.0,
+        NON_NEGATIVE,
+    )
+}
+
+fn fraction(field: &'static str, value: f64) -> Result<(), InvalidParam> {
+    check(field, value, (0.0..=1.0).contains(&value), FRACTION)
+}
+
+impl PpaParams {
+    /// Checks every field; the error names the first bad one.
+    pub fn validate(&self) -> Result<(), InvalidParam> {
+        positive("tech_node_nm", self.tech_node_nm)?;
+        positive("ref_node_nm", self.ref_node_nm)?;
+        non_negative("area_scaling_exponent", self.area_scaling_exponent)?;
+        non_negative("energy_scaling_exponent", self.energy_scaling_exponent)?;
+        positive("vdd_v", self.vdd_v)?;
+        non_negative("wire_cap_ff_per_um", self.wire_cap_ff_per_um)?;
+        positive("cell_height_f", self.cell_height_f)?;
+        positive("cell_width_f", self.cell_width_f)?;
+        positive("read_pulse_ns", self.read_pulse_ns)?;
+        check(
+            "input_bits",
+            f64::from(self.input_bits),
+            (1..=16).contains(&self.input_bits),
+            "must be in 1..=16",
+        )?;
+        fraction("input_activity", self.input_activity)?;
+        fraction("conductance_activity", self.conductance_activity)?;
+        check(
+            "conv_duplication",
+            self.conv_duplication as f64,
+            self.conv_duplication >= 1,
+            "must be >= 1",
+        )?;
+        check(
+            "cols_per_adc",
+            self.cols_per_adc as f64,
+            self.cols_per_adc >= 1,
+            "must be >= 1",
+        )?;
+        non_negative("adc_area_per_level_um2", self.adc_area_per_level_um2)?;
+        non_negative("adc_energy_per_level_fj", self.adc_energy_per_level_fj)?;
+        check(
+            "adc_extra_cycles",
+            f64::from(self.adc_extra_cycles),
+            self.adc_extra_cycles <= 64,
+            "must be <= 64",
+        )?;
+        non_negative("mux_area_per_column_um2", self.mux_area_per_column_um2)?;
+        non_negative(
+            "mux_energy_per_conversion_fj",
+            self.mux_energy_per_conversion_fj,
+        )?;
+        non_negative("dac_area_per_level_um2", self.dac_area_per_level_um2)?;
+        non_negative("shift_add_area_um2", self.shift_add_area_um2)?;
+        non_negative("shift_add_energy_fj", self.shift_add_energy_fj)?;
+        check(
+            "psum_bits",
+            f64::from(self.psum_bits),
+            (1..=64).contains(&self.psum_bits),
+            "must be in 1..=64",
+        )?;
+        non_negative("buffer_area_per_bit_um2", self.buffer_area_per_bit_um2)?;
+        non_negative("buffer_energy_per_bit_fj", self.buffer_energy_per_bit_fj)?;
+        non_negative(
+            "interconnect_area_overhead",
+            self.interconnect_area_overhead,
+        )?;
+        non_negative(
+            "interconnect_energy_overhead",
+            self.interconnect_energy_overhead,
+        )?;
+        non_negative("leakage_mw_per_mm2", self.leakage_mw_per_mm2)?;
+        positive("leakage_ref_temp_k", self.leakage_ref_temp_k)?;
+        positive("leakage_doubling_k", self.leakage_doubling_k)?;
+        Ok(())
+    }
+
+    /// Area multiplier from the reference node to `tech_node_nm`.
+    pub fn area_scale(&self) -> f64 {
+        (self.tech_node_nm / self.ref_node_nm).powf(self.area_scaling_exponent)
+    }
+
+    /// Switching-energy multiplier from the reference node to `tech_node_nm`.
+    pub fn energy_scale(&self) -> f64 {
+        (self.tech_node_nm / self.ref_node_nm).powf(self.energy_scaling_exponent)
+    }
+
+    /// Leakage multiplier at `temp_k` relative to `leakage_ref_temp_k`:
+    /// `2^((temp_k - leakage_ref_temp_k) / leakage_doubling_k)`.
+    pub fn leakage_temp_factor(&self, temp_k: f64) -> f64 {
+        ((temp_k - self.leakage_ref_temp_k) / self.leakage_doubling_k).exp2()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_documented_values() {
+        let p = PpaParams::default();
+        p.validate().unwrap();
+        assert_eq!(p.tech_node_nm, 32.0);
+        assert_eq!(p.cols_per_adc, 8);
+        assert_eq!(p.input_bits, 8);
+        assert_eq!(p.input_mode, InputMode::BitSerial);
+        assert!(!p.pipelined);
+        assert_eq!(p.conv_duplication, 1);
+        assert_eq!(p.cell_height_f * p.cell_width_f, 48.0);
+        // The ADC constants reproduce ISAAC's 8-bit ADC: 1200 um^2, 1.664 pJ.
+        assert!((p.adc_area_per_level_um2 * 256.0 - 1200.0).abs() < 1e-9);
+        assert!((p.adc_energy_per_level_fj * 256.0 - 1664.0).abs() < 1e-9);
+        assert_eq!(p.area_scale(), 1.0);
+        assert_eq!(p.energy_scale(), 1.0);
+    }
+
+    #[test]
+    fn scaling_rules() {
+        let p = PpaParams {
+            tech_node_nm: 16.0,
+            ..PpaParams::default()
+        };
+        assert!((p.area_scale() - 0.25).abs() < 1e-12);
+        assert!((p.energy_scale() - 0.5).abs() < 1e-12);
+        assert!((p.leakage_temp_factor(300.0) - 1.0).abs() < 1e-12);
+        assert!((p.leakage_temp_factor(340.0) - 4.0).abs() < 1e-12);
+        assert!((p.leakage_temp_factor(280.0) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn validate_names_the_bad_field() {
+        let cases: Vec<(&str, PpaParams)> = vec![
+            (
+                "tech_node_nm",
+                PpaParams {
+                    tech_node_nm: 0.0,
+                    ..PpaParams::default()
+                },
+            ),
+            (
+                "read_pulse_ns",
+                PpaParams {
+                    read_pulse_ns: f64::NAN,
+                    ..PpaParams::default()
+                },
+            ),
+            (
+                "input_bits",
+                PpaParams {
+                    input_bits: 0,
+                    ..PpaParams::default()
+                },
+            ),
+            (
+                "input_activity",
+                PpaParams {
+                    input_activity: 1.5,
+                    ..PpaParams::default()
+                },
+            ),
+            (
+                "conv_duplication",
+                PpaParams {
+                    conv_duplication: 0,
+                    ..PpaParams::default()
+                },
+            ),
+            (
+                "cols_per_adc",
+                PpaParams {
+                    cols_per_adc: 0,
+                    ..PpaParams::default()
+                },
+            ),
+            (
+                "interconnect_area_overhead",
+                PpaParams {
+                    interconnect_area_overhead: -0.1,
+                    ..PpaParams::default()
+                },
+            ),
+            (
+                "leakage_doubling_k",
+                PpaParams {
+                    leakage_doubling_k: 0.0,
+                    ..PpaParams::default()
+                },
+            ),
+        ];
+        for (field, p) in cases {
+            let err = p.validate().unwrap_err();
+            assert_eq!(err.field, field);
+            assert!(err.to_string().contains(field), "{err}");
+        }
+    }
+
+    #[test]
+    fn serde_defaults_partial_override_and_unknown_fields() {
+        let p = PpaParams::default();
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(serde_json::from_str::<PpaParams>(&json).unwrap(), p);
+
+        let partial: PpaParams =
+            serde_json::from_str(r#"{"tech_node_nm": 22, "input_mode": "single_pulse"}"#).unwrap();
+        assert_eq!(partial.tech_node_nm, 22.0);
+        assert_eq!(partial.input_mode, InputMode::SinglePulse);
+        assert_eq!(partial.cols_per_adc, 8);
+
+        let err = serde_json::from_str::<PpaParams>(r#"{"tech_node": 22}"#).unwrap_err();
+        assert!(err.to_string().contains("tech_node"), "{err}");
+    }
+}
