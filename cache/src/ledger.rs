@@ -336,7 +336,7 @@ impl Ledger {
 
     /// Every evaluation row; corrupted parts are skipped and named in `skipped`.
     pub fn evaluations(&self) -> Result<ReadOutcome<EvaluationRow>> {
-        read_parts(&self.evaluations_dir(), |batch| rows_from_batch(batch))
+        read_parts(&self.evaluations_dir(), rows_from_batch)
     }
 }
 

@@ -237,6 +237,18 @@ impl Store {
         })
     }
 
+    /// Evicts one object (a forced recompute, or a user's clean-up). Absent keys are fine.
+    pub fn evict(&self, key: &CacheKey) -> Result<()> {
+        let dir = self.object_dir(key);
+        if !dir.exists() {
+            return Ok(());
+        }
+        // Rename first so that the slot is free at once, even if the removal is cut short.
+        let doomed = atomic::temp_path_beside(&dir);
+        fs::rename(&dir, &doomed).with_context(|| format!("evicting {}", dir.display()))?;
+        fs::remove_dir_all(&doomed).with_context(|| format!("removing {}", doomed.display()))
+    }
+
     /// Verifies every object; returns (verified, corrupted) counts. Corrupted ones are
     /// quarantined. Temporary debris of interrupted writes is not an object and is skipped.
     pub fn verify_all(&self) -> Result<(usize, usize)> {
@@ -399,6 +411,21 @@ mod tests {
         let o = w2.commit().unwrap();
         assert_eq!(o.read("data.bin").unwrap(), b"x");
         assert_eq!(store.keys().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn an_evicted_object_is_gone_and_can_be_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let obj = put(&store, 6, b"old");
+        store.evict(&obj.key()).unwrap();
+        assert!(store.get(&obj.key()).is_none());
+        store.evict(&obj.key()).unwrap();
+        put(&store, 6, b"new");
+        assert_eq!(
+            store.get(&obj.key()).unwrap().read("data.bin").unwrap(),
+            b"new"
+        );
     }
 
     #[test]

@@ -1,1 +1,128 @@
-fn main() {}
+//! `pipeline`: the xbar-opt command line. See `pipeline --help`.
+
+mod cmd_ppa;
+mod cmd_run;
+mod cmd_status;
+mod config;
+mod dag;
+mod runner;
+mod tables;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Multi-objective, multi-fidelity search of ReRAM crossbar designs for robust DNN
+/// inference (ReSNA noise-aware training + CF-MESMO), as a cached, resumable pipeline.
+#[derive(Parser, Debug)]
+#[command(name = "pipeline", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where a study lives.
+#[derive(Args, Debug, Clone)]
+struct StudyArgs {
+    /// Study config (TOML). Default: the embedded default (`pipeline init` writes it out).
+    #[arg(long, env = "XBAR_CONFIG")]
+    config: Option<PathBuf>,
+    /// Study directory (ledger, lock). Default: ./studies/<study.name>.
+    #[arg(long, env = "XBAR_STUDY")]
+    study: Option<PathBuf>,
+    /// Shared content-addressed store. Default: $XDG_CACHE_HOME/xbar-opt or ~/.cache/xbar-opt.
+    #[arg(long, env = "XBAR_CACHE")]
+    cache: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run (or resume) a study.
+    Run {
+        #[command(flatten)]
+        study: StudyArgs,
+        /// Recompute this stage even where cached (repeatable): dataset_prep, crossbar, ppa.
+        #[arg(long, value_name = "STAGE")]
+        recompute: Vec<String>,
+        /// Start afresh when the config's problem changed: the old ledger is archived
+        /// under <study>/archive/, never deleted.
+        #[arg(long)]
+        new_study: bool,
+    },
+    /// Write the default study config, commented, for editing.
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "xbar-study.toml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Summarise a study from its ledger.
+    Status {
+        #[command(flatten)]
+        study: StudyArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a study's evaluations as one Parquet or CSV file.
+    Export {
+        #[command(flatten)]
+        study: StudyArgs,
+        /// Output file, .parquet or .csv.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Estimate area, latency and energy of one design (the PPA model on its own).
+    Ppa(cmd_ppa::PpaArgs),
+    /// Inspect the shared store.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum CacheAction {
+    /// Re-hash every object; corrupted ones are quarantined and will be recomputed.
+    Verify {
+        /// The store. Default: $XDG_CACHE_HOME/xbar-opt or ~/.cache/xbar-opt.
+        #[arg(long, env = "XBAR_CACHE")]
+        cache: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("XBAR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run {
+            study,
+            recompute,
+            new_study,
+        } => cmd_run::run(&study, &recompute, new_study),
+        Command::Init { path, force } => cmd_run::init(&path, force),
+        Command::Status { study, json } => cmd_status::status(&study, json),
+        Command::Export { study, out } => cmd_status::export(&study, &out),
+        Command::Ppa(args) => cmd_ppa::ppa(&args),
+        Command::Cache {
+            action: CacheAction::Verify { cache },
+        } => cmd_status::verify_cache(cache),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

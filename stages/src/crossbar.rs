@@ -14,6 +14,11 @@
 //! The RTN jump diverges where `G (1 - b_rtn) = a_rtn` (about 1.66e-7 S with the default
 //! constants), so `g_min` must lie above that conductance; the config check says so.
 
+/// The stage's name in cache keys and logs.
+pub const STAGE: &str = "crossbar";
+/// Bumped whenever a change of this module changes the stage's output.
+pub const CODE_VERSION: u32 = 1;
+
 use std::sync::Arc;
 
 use anyhow::{bail, ensure, Context, Result};

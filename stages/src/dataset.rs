@@ -14,6 +14,11 @@
 //! standard deviation of the training split are stored beside them, and
 //! [`ImageSet::normalised`] applies them when batches are made.
 
+/// The stage's name in cache keys and logs.
+pub const STAGE: &str = "dataset_prep";
+/// Bumped whenever a change of this module changes the stage's output.
+pub const CODE_VERSION: u32 = 1;
+
 use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -103,7 +108,6 @@ pub struct PreparedDataset {
 #[serde(deny_unknown_fields)]
 pub struct DatasetParams {
     /// Where the images come from.
-    #[serde(flatten)]
     pub source: DataSource,
     /// Keep this many training images, chosen by seed (all when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -432,7 +436,7 @@ fn cifar_files(dir: &Path) -> Result<Vec<(&'static str, Vec<PathBuf>)>> {
 fn load_cifar_binary(bytes: &[u8], path: &Path, set: &mut ImageSet) -> Result<()> {
     const RECORD: usize = 1 + 3 * 32 * 32;
     ensure!(
-        !bytes.is_empty() && bytes.len() % RECORD == 0,
+        !bytes.is_empty() && bytes.len().is_multiple_of(RECORD),
         "{} is not a CIFAR-10 binary batch: {} bytes is not a multiple of {RECORD}",
         path.display(),
         bytes.len()

@@ -25,38 +25,96 @@
 //! slowest layer counts plus one step of every other layer (pipeline fill).
 //!
 //! # Energy (pJ)
-//! Per read (one per input cycle per step): each mapped cell draws
-//! `input_activity * V^2 * G_avg * read_pulse` with
-//! `G_avg = g_min + conductance_activity * (g_max - g_min)`; each mapped column charges
-//! its bit line (`wire_cap * length * V^2`) and each mapped row its word line
-//! (`input_activity * wire_cap * length * vdd^2`); each mapped column is converted once
-//! (ADC energy `2^adc_bits` steps, plus the mux). Each conversion feeds a shift-add, and
-//! each output value needs `merge - 1` accumulations. Buffers move each input bit into
-//! every column tile's register and write each output back. Interconnect adds a fixed
-//! fraction of the dynamic energy of the periphery (data movement follows the digital
-//! traffic, not the analog cell current), and leakage of the CMOS periphery (scaled with
-//! temperature) integrates over the latency.
+//! The array read energy follows how DNN+NeuroSim V1.3 accounts it for a 1T1R RRAM array
+//! read in parallel (`SubArray.cpp`, `CalculatePower`, `conventionalParallel`), which has
+//! no `V^2 G t` term over a read pulse at all:
+//! - **Column current, only while the column is sensed.** A mux connects one column per
+//!   ADC at a time; the unselected columns float and draw no DC current. NeuroSim charges
+//!   each column's current inside its sense circuit's energy, once per input bit vector:
+//!   `SarADC.cpp` and `MultilevelSenseAmp.cpp` (`GetColumnPower`) fit
+//!   `P = c / R_col` with `R_col` scaled by `0.5 V / readVoltage`, i.e.
+//!   `P = 2c * V_read * G_col`, and multiply it by the conversion time (SAR:
+//!   `(log2(levelOutput)+1)` ns; current-mode multilevel sense amplifier: 1 ns at 22 nm).
+//!   `G_col` sums, over the rows whose input bit is 1, each cell's conductance in series
+//!   with its access transistor (`ProcessingUnit.cpp`, `GetColumnResistance`). Here each
+//!   mapped cell contributes per read
+//!   `column_sense_voltage_v * V_read * input_activity * G_cell * t_sense`, with
+//!   `G_cell = 1 / (1 / G_avg + access_resistance_ratio / g_max)`,
+//!   `G_avg = g_min + conductance_activity * (g_max - g_min)` and `t_sense` the
+//!   conversion (`adc_bits + adc_extra_cycles` clock cycles) or
+//!   [`PpaParams::sense_window_cycles`]. The read pulse ([`PpaParams::read_pulse_ns`])
+//!   adds latency but no current: NeuroSim V1.3 never uses `readPulseWidth` in its
+//!   inference read latency or energy.
+//! - **Bit lines**: each mapped column charges its wire, `0.2 fF/um * length * V_read^2`,
+//!   once per read (NeuroSim: `capBL * readVoltage^2 * numReadCells * numColMuxed`).
+//! - **Word lines**: each driven row charges its wire plus the gates of the row's access
+//!   transistors (NeuroSim `capRow2`), to `vdd`, once per mux phase (NeuroSim:
+//!   `capRow2 * vdd^2 * numRow * activityRowRead * numColMuxed`): rows are pulsed again
+//!   for every group of columns sensed. The access transistor is sized for
+//!   `R_access = access_resistance_ratio / g_max` (`SubArray.cpp`, `widthAccessCMOS`).
+//! - The column sensing energy (current and ADC) grows by `sense_temp_coeff_per_k` per
+//!   kelvin above 300 K (NeuroSim `Column_Power *= (1+1.3e-3*(temp-300))`).
 //!
-//! # Calibration against DNN+NeuroSim
-//! VGG8 on CIFAR-10 at 22 nm, 2-bit cells, 5-bit ADC, 128x128 arrays, 8 columns per ADC,
-//! 1 GHz, R_on = 6 kOhm, on/off ratio 150, 0.5 V, 10 ns pulse, 300 K, default
-//! parameters otherwise (test `vgg8_vs_neurosim`) gives: 6344 arrays, area 21.2 mm^2,
-//! latency 1.26 ms, energy 4.22 mJ, power 3.34 W, 0.29 TOPS/W, 0.046 TOPS/mm^2.
-//! NeuroSim reports about 45 mm^2 and 27 mW.
+//! Each mapped column is converted once per read (ADC energy `2^adc_bits` steps, plus
+//! the mux). Each conversion feeds a shift-add, and each output value needs `merge - 1`
+//! accumulations. Buffers move each input bit into every column tile's register and
+//! write each output back. Interconnect adds a fixed fraction of the dynamic energy of
+//! the periphery (data movement follows the digital traffic, not the analog cell
+//! current), and leakage of the CMOS periphery (scaled with temperature) integrates over
+//! the latency.
 //!
-//! Area is a factor of 2.1 below NeuroSim's. NeuroSim's VGG8 wrapper maps signed weights
-//! with an offset and a dummy column instead of a differential pair, so it needs about
-//! half the arrays and spends about 4 times our area per array on periphery.
+//! What NeuroSim measures from data, this model takes as parameters with NeuroSim's
+//! placeholder or a documented choice as default, to be replaced by measured values from
+//! the training stage: the fraction of input bits that are 1
+//! ([`PpaParams::input_activity`], NeuroSim `GetInputVector`) and the mean programmed
+//! conductance ([`PpaParams::conductance_activity`], NeuroSim's column resistances of the
+//! real weights). The column current, the larger part of the word-line energy, and hence
+//! most of the array energy scale linearly with them.
 //!
-//! Power is over 100 times NeuroSim's, and the cell conduction term alone explains it:
-//! 4.13 mJ (98 %) is `V^2 G t` of mid-range cells of a 6 kOhm device at 50 % input
-//! activity for the full 10 ns pulse (the default activity assumptions, with no trace
-//! data). Everything else adds up to 88 uJ, i.e. 69 mW: ADC 45 uJ, buffers 24 uJ,
-//! shift-add 10 uJ, interconnect 5 uJ, leakage 2.4 uJ, word lines and mux 1.3 uJ.
-//! NeuroSim measures row activity and cell conductance on real activations and weights,
-//! and charges the column current only while the sense amplifier converts (`SarADC.cpp`:
-//! `0.072 / R_col` W for `(bits + 1)` ns at 22 nm), about 6 times less per cell and read
-//! than a 10 ns pulse at 0.5 V.
+//! # Comparison with DNN+NeuroSim
+//! The reference figure, about 45.5 mm^2 and 27 mW for VGG8 on CIFAR-10 at 22 nm with
+//! 8-bit weights and inputs, 2-bit cells and a 4-bit ADC, is a DNN+NeuroSim V1.3 user's
+//! run reported in that repository's issue 9 (the same thread mentions about 120 mm^2 and
+//! 0.1 W for another VGG8 setting); it gives no latency or energy. Test `vgg8_vs_neurosim`
+//! runs that setting (128x128 arrays, 8 columns per ADC, 1 GHz, R_on = 6 kOhm, on/off
+//! ratio 150, 0.5 V, 300 K) with the default parameters otherwise: 6344 arrays,
+//! **15.7 mm^2, 1.09 ms, 438 uJ, 402 mW**, 2.8 TOPS/W (5-bit ADC: 21.2 mm^2, 1.26 ms,
+//! 525 uJ, 416 mW). Energy per image: column current 313 uJ, word lines 59 uJ, buffers
+//! 24 uJ, ADC 22.5 uJ, shift-add 10 uJ, interconnect 7 uJ, leakage 1.5 uJ, mux 0.4 uJ.
+//!
+//! Area is within a factor of 3 (2.9 below with the 4-bit ADC). NeuroSim maps signed
+//! weights with an offset instead of a differential pair (half the columns), but
+//! duplicates arrays for throughput and adds PE- and tile-level buffers, adder trees and
+//! H-trees that this model does not have.
+//!
+//! Power stays 15 times NeuroSim's after the accounting above (it was 3.3 W with `V^2 G`
+//! over a full 10 ns pulse for every cell and read). Why, in order of size:
+//! 1. **Sensing window.** The default charges the column current for the whole SAR
+//!    conversion (5 cycles at 4 bits), as NeuroSim's `SarADC.cpp` does; NeuroSim's
+//!    default read circuit (`SARADC = false`: current-mode multilevel sense amplifier)
+//!    senses for 1 ns. With `sense_window_cycles = Some(1)`: 188 uJ, 172 mW.
+//! 2. **Input activity**, a measured quantity. The default is NeuroSim's placeholder of
+//!    one half, but NeuroSim measures it on the real 8-bit activations, where every
+//!    input that ReLU zeroed contributes no 1 bit at all. At an illustrative 0.1 (not a
+//!    measured value) with the 1 ns window: 87 uJ, 80 mW, 3.0 times 27 mW. The training
+//!    stage's measured per-network activity (and mean conductance level) is what this
+//!    model needs in place of the placeholders.
+//! 3. **Periphery constants.** ADC, mux, shift-add, buffers, interconnect and leakage
+//!    come from ISAAC, Horowitz and choices, not from NeuroSim's circuit models, and
+//!    together take 66 uJ, i.e. 60 mW at this latency with no array energy at all:
+//!    above 27 mW by themselves. No measured activity removes this part.
+//! 4. **Latency**: power is energy over latency, and the quoted figure states neither,
+//!    so the two powers compare energies at unknown, likely different, latencies (this
+//!    model's read cycle includes the 10 ns read pulse, which NeuroSim's does not).
+//!
+//! So the energy model is NeuroSim's physics, but matching the 27 mW figure would need
+//! the measured activity of that run, NeuroSim's own periphery circuit models and its
+//! latency; the first of these the training stage will supply.
+
+/// The stage's name in cache keys and logs.
+pub const STAGE: &str = "ppa";
+/// Bumped whenever a change of this module changes the stage's output.
+pub const CODE_VERSION: u32 = 1;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -172,7 +230,7 @@ impl AreaBreakdown {
 /// Energy per component for one inference, pJ.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct EnergyBreakdown {
-    /// Cell conduction (`V^2 G t`) and bit-line charging.
+    /// Column current while each column is sensed, and bit-line charging.
     pub cell_arrays: f64,
     /// ADC conversions.
     pub adc: f64,
@@ -180,7 +238,7 @@ pub struct EnergyBreakdown {
     pub mux: f64,
     /// Shift-add and partial-sum accumulation.
     pub shift_add: f64,
-    /// Word-line (row driver) charging.
+    /// Word-line charging (wire and access-transistor gates), once per mux phase.
     pub input_drivers: f64,
     /// Register/buffer traffic.
     pub buffers: f64,
@@ -329,7 +387,7 @@ struct Model<'a> {
     e_cell: f64,
     /// Bit-line charging per mapped column per array per read, pJ.
     e_bit_line: f64,
-    /// Word-line charging per mapped row per array per read, pJ.
+    /// Word-line charging per mapped row per mux phase per array per read, pJ.
     e_word_line: f64,
     /// Per ADC conversion, pJ.
     e_conversion: f64,
@@ -381,19 +439,27 @@ impl<'a> Model<'a> {
                 * area_scale,
             interconnect: 0.0,
         };
-        let v2 = d.read_voltage * d.read_voltage;
+        let v = d.read_voltage;
+        let sense_temp = p.sense_temp_factor(d.temp_k);
+        // A conducting cell: the device at the mean programmed level in series with
+        // its access transistor.
         let g_avg = d.g_min + p.conductance_activity * (d.g_max - d.g_min);
-        // V^2 [V^2] * G [S] * t [ns] = 1e-9 J = 1e3 pJ; fF * V^2 = fJ = 1e-3 pJ.
-        let e_cell = p.input_activity * v2 * g_avg * p.read_pulse_ns * 1e3;
-        let e_bit_line = p.wire_cap_ff_per_um * xb * p.cell_height_f * f_um * v2 * 1e-3;
-        let e_word_line = p.input_activity
-            * p.wire_cap_ff_per_um
-            * xb
-            * p.cell_width_f
-            * f_um
-            * p.vdd_v
-            * p.vdd_v
-            * 1e-3;
+        let r_access = p.access_resistance_ratio / d.g_max;
+        let g_cell = g_avg / (1.0 + g_avg * r_access);
+        let sense_cycles = p
+            .sense_window_cycles
+            .unwrap_or(u32::from(d.adc_bits) + p.adc_extra_cycles);
+        let sense_ns = f64::from(sense_cycles) * clk_ns;
+        // V [V] * V [V] * G [S] * t [ns] = 1e-9 J = 1e3 pJ; fF * V^2 = fJ = 1e-3 pJ.
+        let e_cell =
+            p.column_sense_voltage_v * v * p.input_activity * g_cell * sense_ns * sense_temp * 1e3;
+        let e_bit_line = p.wire_cap_ff_per_um * xb * p.cell_height_f * f_um * v * v * 1e-3;
+        // Word line: its wire plus the gate of every cell's access transistor, sized
+        // for `r_access` (ohm * um / ohm = um of width).
+        let wl_wire_ff = p.wire_cap_ff_per_um * xb * p.cell_width_f * f_um;
+        let gate_ff = p.gate_cap_ff_per_um * p.access_ron_width_ohm_um / r_access;
+        let wl_gates_ff = xb * gate_ff * energy_scale;
+        let e_word_line = p.input_activity * (wl_wire_ff + wl_gates_ff) * p.vdd_v * p.vdd_v * 1e-3;
         let fj_to_pj = energy_scale * 1e-3;
         Model {
             p,
@@ -407,7 +473,7 @@ impl<'a> Model<'a> {
             e_cell,
             e_bit_line,
             e_word_line,
-            e_conversion: p.adc_energy_per_level_fj * adc_levels * fj_to_pj,
+            e_conversion: p.adc_energy_per_level_fj * adc_levels * fj_to_pj * sense_temp,
             e_mux: if muxed {
                 p.mux_energy_per_conversion_fj * fj_to_pj
             } else {
@@ -435,6 +501,11 @@ impl<'a> Model<'a> {
         let steps = positions.div_ceil(dup);
 
         let conversions_per_adc = cols.min(self.xbar).div_ceil(self.adcs_per_tile);
+        // Mux phases summed over the column tiles: full tiles, then the last one. The
+        // word lines are driven again in every phase.
+        let last_tile_cols = cols - (col_tiles - 1) * self.xbar;
+        let mux_phases = (col_tiles - 1) * self.xbar.div_ceil(self.adcs_per_tile)
+            + last_tile_cols.div_ceil(self.adcs_per_tile);
         let merge = self.cells_per_weight * 2 * row_tiles;
         let step_ns = self.input_cycles
             * (p.read_pulse_ns + conversions_per_adc as f64 * self.conversion_ns)
@@ -455,7 +526,7 @@ impl<'a> Model<'a> {
             adc: conversions * self.e_conversion,
             mux: conversions * self.e_mux,
             shift_add: (conversions + pos * outs_f * (merge - 1) as f64) * self.e_shift_add,
-            input_drivers: reads * rows_f * col_tiles_f * self.e_word_line,
+            input_drivers: reads * rows_f * mux_phases as f64 * self.e_word_line,
             buffers: pos
                 * (rows_f * col_tiles_f + outs_f)
                 * f64::from(p.input_bits)
@@ -685,11 +756,17 @@ mod tests {
 
     #[test]
     fn hand_computed_cell_energy_and_area() {
-        // cnn_small FC at 32 nm: cell conduction per mapped cell per read =
-        // 0.5 * 0.2^2 V^2 * (3.33e-8 + 0.5 * (3.33e-4 - 3.33e-8)) S * 10 ns.
+        // cnn_small FC (1024 -> 10) at 32 nm, xbar 128, 8-bit cells: 20 columns, 8 row
+        // tiles, 1 column tile, 16 ADCs per tile -> ceil(20/16) = 2 mux phases.
+        // 500 MHz, 5-bit ADC: the column conducts for (5 + 1) cycles = 12 ns.
+        // 350 K: sensing energy x (1 + 1.3e-3 * 50) = 1.065.
         let d = design(128, 8);
-        let g_avg = 3.33e-8 + 0.5 * (3.33e-4 - 3.33e-8);
-        let per_cell_pj = 0.5 * 0.04 * g_avg * 10e-9 * 1e12;
+        let temp = 1.065;
+        let g_avg = 3.33e-8 + 0.25 * (3.33e-4 - 3.33e-8);
+        let r_access = 0.25 / 3.33e-4;
+        let g_cell = 1.0 / (1.0 / g_avg + r_access);
+        // 0.159 V * 0.2 V * 0.5 (activity) * G * 12 ns, per mapped cell per read.
+        let per_cell_pj = 0.159 * 0.2 * 0.5 * g_cell * 12e-9 * temp * 1e12;
         // Bit line: 0.2 fF/um * 128 * 4 * 0.032 um * 0.04 V^2, per column, row tile, read.
         let per_col_pj = 0.2 * 128.0 * 4.0 * 0.032 * 0.04 * 1e-3;
         let reads = 8.0;
@@ -699,11 +776,103 @@ mod tests {
         let fc = arch::layers(ModelName::CnnSmall, 32, 10).pop().unwrap();
         let cost = m.layer(fc);
         assert!((cost.energy.cell_arrays - expected).abs() < 1e-9 * expected);
+        // Word line: wire 0.2 fF/um * 128 * 12 * 0.032 um plus 128 access gates of
+        // 1.691 fF/um * (530.8 ohm um / 750.75 ohm), at 0.9 V, activity 0.5, per row,
+        // per mux phase (2), per read.
+        let wl_ff = 0.2 * 128.0 * 12.0 * 0.032 + 128.0 * 1.691 * 530.8 / r_access;
+        let per_row_phase_pj = 0.5 * wl_ff * 0.81 * 1e-3;
+        let expected_wl = reads * 1024.0 * 2.0 * per_row_phase_pj;
+        let wl = cost.energy.input_drivers;
+        assert!(
+            (wl - expected_wl).abs() < 1e-9 * expected_wl,
+            "{wl} {expected_wl}"
+        );
+        // ADC: one 5-bit conversion per column, row tile and read: 6.5 fJ * 32.
+        let expected_adc = reads * 20.0 * 8.0 * 6.5 * 32.0 * 1e-3 * temp;
+        assert!((cost.energy.adc - expected_adc).abs() < 1e-9 * expected_adc);
         // One 128x128 tile's array: 16384 cells * 48 F^2 at F = 32 nm.
         let tile_cells_um2 = 16384.0 * 48.0 * 0.032 * 0.032;
         assert!((cost.area.cell_arrays - 8.0 * tile_cells_um2).abs() < 1e-6);
         // ADC: 16 per tile, 4.6875 um^2 * 2^5 each, 8 tiles.
         assert!((cost.area.adc - 8.0 * 16.0 * 4.6875 * 32.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn sense_window_frequency_and_temperature() {
+        let d = design(64, 2);
+        let base = resnet20(&d);
+        // One cycle instead of the whole (5 + 1)-cycle conversion: 1/6 of the current.
+        let one = estimate(
+            ModelName::ResNet20,
+            32,
+            10,
+            &d,
+            &PpaParams {
+                sense_window_cycles: Some(1),
+                ..PpaParams::default()
+            },
+        )
+        .unwrap();
+        let (b, o) = (&base.energy_breakdown, &one.energy_breakdown);
+        let bit_lines = b.cell_arrays - 6.0 * (b.cell_arrays - o.cell_arrays) / 5.0;
+        assert!(
+            bit_lines > 0.0 && bit_lines < 0.01 * b.cell_arrays,
+            "{bit_lines}"
+        );
+        assert_eq!(b.adc, o.adc);
+        assert_eq!(base.latency_ns, one.latency_ns);
+        // A slower clock stretches the window: more conduction energy, same ADC energy.
+        let slow = resnet20(&Design {
+            freq_hz: d.freq_hz / 2.0,
+            ..d
+        });
+        assert!(slow.energy_breakdown.cell_arrays > 1.9 * b.cell_arrays);
+        assert_eq!(slow.energy_breakdown.adc, b.adc);
+        // Sensing energy grows 1.3e-3 per kelvin (350 K -> 400 K: 1.13 / 1.065).
+        let hot = resnet20(&Design { temp_k: 400.0, ..d });
+        let ratio = hot.energy_breakdown.adc / b.adc;
+        assert!((ratio - 1.13 / 1.065).abs() < 1e-12, "{ratio}");
+        // Unselected columns float: the read pulse adds latency, not array energy.
+        let long_pulse = estimate(
+            ModelName::ResNet20,
+            32,
+            10,
+            &d,
+            &PpaParams {
+                read_pulse_ns: 20.0,
+                ..PpaParams::default()
+            },
+        )
+        .unwrap();
+        assert!(long_pulse.latency_ns > base.latency_ns);
+        assert_eq!(long_pulse.energy_breakdown.cell_arrays, b.cell_arrays);
+    }
+
+    #[test]
+    fn access_transistor_loads_the_word_line() {
+        // A lower on resistance needs a wider access transistor: more gate capacitance
+        // on every word line, and a larger share of the cell in series.
+        let d = design(128, 2);
+        let low_ron = resnet20(&Design {
+            g_max: 2.0 * d.g_max,
+            ..d
+        });
+        let base = resnet20(&d);
+        assert!(low_ron.energy_breakdown.input_drivers > 1.5 * base.energy_breakdown.input_drivers);
+        let no_gates = estimate(
+            ModelName::ResNet20,
+            32,
+            10,
+            &d,
+            &PpaParams {
+                gate_cap_ff_per_um: 0.0,
+                ..PpaParams::default()
+            },
+        )
+        .unwrap();
+        assert!(
+            no_gates.energy_breakdown.input_drivers < 0.2 * base.energy_breakdown.input_drivers
+        );
     }
 
     fn random_design(rng: &mut ChaCha8Rng) -> Design {
@@ -788,6 +957,8 @@ mod tests {
                 ..d
             });
             assert!(hotter.energy_breakdown.leakage > base.energy_breakdown.leakage);
+            assert!(hotter.energy_breakdown.adc > base.energy_breakdown.adc);
+            assert!(hotter.energy_breakdown.cell_arrays > base.energy_breakdown.cell_arrays);
         }
     }
 
@@ -957,8 +1128,9 @@ mod tests {
         assert_eq!(back, r);
     }
 
-    /// DNN+NeuroSim V1.3's setting for VGG8 at 22 nm. See the module documentation for
-    /// the numbers this gives and why its power exceeds NeuroSim's.
+    /// DNN+NeuroSim V1.3's setting for VGG8 at 22 nm, as in the figure it is compared
+    /// with. See the module documentation for the numbers this gives and why its power
+    /// exceeds NeuroSim's.
     #[test]
     fn vgg8_vs_neurosim() {
         let g_max = 1.0 / 6e3;
@@ -967,7 +1139,7 @@ mod tests {
             xbar_size: 128,
             freq_hz: 1e9,
             temp_k: 300.0,
-            adc_bits: 5,
+            adc_bits: 4,
             read_voltage: 0.5,
             g_min: g_max / 150.0,
             g_max,
@@ -976,34 +1148,101 @@ mod tests {
             tech_node_nm: 22.0,
             ..PpaParams::default()
         };
-        let r = estimate(ModelName::Vgg8, 32, 10, &d, &p).unwrap();
+        let run = |d: &Design, p: &PpaParams| {
+            let r = estimate(ModelName::Vgg8, 32, 10, d, p).unwrap();
+            let e = &r.energy_breakdown;
+            println!(
+                "VGG8 adc {} window {:?}: tiles {}, area {:.2} mm^2, latency {:.4} ms, \
+                 energy {:.1} uJ, power {:.1} mW, {:.3} TOPS/W, {:.4} TOPS/mm^2, \
+                 energy uJ: cells {:.1}, adc {:.1}, mux {:.2}, shift-add {:.1}, \
+                 word lines {:.1}, buffers {:.1}, interconnect {:.1}, leakage {:.2}",
+                d.adc_bits,
+                p.sense_window_cycles,
+                r.total_tiles,
+                r.area_um2 * 1e-6,
+                r.latency_ns * 1e-6,
+                r.energy_pj * 1e-6,
+                r.power_mw(),
+                r.tops_per_w,
+                r.tops_per_mm2,
+                e.cell_arrays * 1e-6,
+                e.adc * 1e-6,
+                e.mux * 1e-6,
+                e.shift_add * 1e-6,
+                e.input_drivers * 1e-6,
+                e.buffers * 1e-6,
+                e.interconnect * 1e-6,
+                e.leakage * 1e-6,
+            );
+            r
+        };
+        let r = run(&d, &p);
+        let mlsa = run(
+            &d,
+            &PpaParams {
+                sense_window_cycles: Some(1),
+                ..p.clone()
+            },
+        );
+        let adc5 = run(&Design { adc_bits: 5, ..d }, &p);
+        let low_activity = run(
+            &d,
+            &PpaParams {
+                input_activity: 0.1,
+                sense_window_cycles: Some(1),
+                ..p.clone()
+            },
+        );
+        assert_eq!(r.total_tiles, 6344);
+        // Area within a factor of 3 of NeuroSim's ~45.5 mm^2, with either ADC.
+        for area_mm2 in [r.area_um2 * 1e-6, adc5.area_um2 * 1e-6] {
+            assert!((45.5 / 3.0..=45.5 * 3.0).contains(&area_mm2), "{area_mm2}");
+        }
+        // Power is not within a factor of 3 of NeuroSim's 27 mW (module docs): about
+        // 0.4 W, most of it the column current over the SAR conversion.
         let e = &r.energy_breakdown;
-        let area_mm2 = r.area_um2 * 1e-6;
-        let periphery_mw = (r.energy_pj - e.cell_arrays) / r.latency_ns;
+        assert!((300.0..=500.0).contains(&r.power_mw()), "{}", r.power_mw());
+        assert!(e.cell_arrays > 0.6 * r.energy_pj);
+        // NeuroSim's 1 ns sense window cuts the column current by the 5 conversion
+        // cycles; a lower measured activity cuts it further, and the word lines too.
+        let m = &mlsa.energy_breakdown;
+        let bit_lines = e.cell_arrays - 5.0 * (e.cell_arrays - m.cell_arrays) / 4.0;
+        assert!(bit_lines.abs() < 0.01 * e.cell_arrays, "{bit_lines}");
+        assert!(
+            (150.0..=200.0).contains(&mlsa.power_mw()),
+            "{}",
+            mlsa.power_mw()
+        );
+        assert!(low_activity.power_mw() < mlsa.power_mw());
+        // The periphery alone (ADC, mux, shift-add, buffers, interconnect, leakage)
+        // exceeds 27 mW at this latency.
+        let periphery_mw = (r.energy_pj - e.cell_arrays - e.input_drivers) / r.latency_ns;
+        assert!((40.0..=80.0).contains(&periphery_mw), "{periphery_mw}");
+    }
+
+    /// The paper's ResNet20 setting at 32 nm: 2-bit cells, 128x128, 500 MHz, 350 K,
+    /// PytorX conductances, 0.2 V, 5-bit ADC.
+    #[test]
+    fn resnet20_paper_setting() {
+        let r = resnet20(&design(128, 2));
+        let e = &r.energy_breakdown;
         println!(
-            "VGG8: tiles {}, area {area_mm2:.2} mm^2, latency {:.4} ms, energy {:.3} uJ, \
-             power {:.1} mW (periphery {periphery_mw:.1} mW), {:.3} TOPS/W, \
-             {:.4} TOPS/mm^2, energy {e:?}, area {:?}",
+            "ResNet20: tiles {}, area {:.3} mm^2, latency {:.4} ms, energy {:.2} uJ, \
+             power {:.2} mW, {:.3} TOPS/W, energy uJ: cells {:.2}, adc {:.2}, \
+             word lines {:.2}, buffers {:.2}, shift-add {:.2}",
             r.total_tiles,
+            r.area_um2 * 1e-6,
             r.latency_ns * 1e-6,
             r.energy_pj * 1e-6,
             r.power_mw(),
             r.tops_per_w,
-            r.tops_per_mm2,
-            r.area_breakdown
+            e.cell_arrays * 1e-6,
+            e.adc * 1e-6,
+            e.input_drivers * 1e-6,
+            e.buffers * 1e-6,
+            e.shift_add * 1e-6,
         );
-        assert_eq!(r.total_tiles, 6344);
-        // Area within a factor of 3 of NeuroSim's ~45 mm^2.
-        assert!((15.0..=135.0).contains(&area_mm2), "{area_mm2}");
-        // Everything but cell conduction lands in NeuroSim's range (a few to ~100 mW).
-        assert!((3.0..=100.0).contains(&periphery_mw), "{periphery_mw}");
-        // The total is dominated by V^2 G t of 6 kOhm-class cells at the default
-        // activity (see module docs): watts, not NeuroSim's 27 mW.
-        assert!(e.cell_arrays > 0.9 * r.energy_pj);
-        assert!(
-            (1_000.0..=10_000.0).contains(&r.power_mw()),
-            "{}",
-            r.power_mw()
-        );
+        assert_eq!(r.total_tiles, 160);
+        assert!(r.area_um2 > 0.0 && r.power_mw() > 0.0);
     }
 }

@@ -1,7 +1,10 @@
 //! Every constant of the PPA model in [`crate::ppa`], in one documented table.
 //!
 //! Sources are tagged in each field's documentation:
-//! - **\[NeuroSim\]**: DNN+NeuroSim V1.3 defaults (`Param.cpp`, `SubArray.cpp`, `SarADC.cpp`).
+//! - **\[NeuroSim\]**: DNN+NeuroSim V1.3 (`Inference_pytorch/NeuroSIM/`: `Param.cpp`,
+//!   `SubArray.cpp`, `SarADC.cpp`, `MultilevelSenseAmp.cpp`, `ProcessingUnit.cpp`,
+//!   `Technology.cpp`, `formula.cpp`, `constant.h`); the module documentation of
+//!   [`crate::ppa`] says how its array read energy is accounted.
 //! - **\[ISAAC\]**: Shafiee et al., "ISAAC: a convolutional neural network accelerator with
 //!   in-situ analog arithmetic in crossbars", ISCA 2016, Table 1 (32 nm component
 //!   figures; the ADC there is the 8-bit 1.2 GS/s SAR of Kull et al., ISSCC 2013).
@@ -67,8 +70,9 @@ pub struct PpaParams {
     /// Exponent of the switching-energy scaling rule `(node/ref)^x`, dimensionless.
     /// Default 1 \[scaling\].
     pub energy_scaling_exponent: f64,
-    /// Logic supply that charges the word lines, V. Default 0.9 [choice: typical core
-    /// supply of 32-22 nm low-power processes, 0.8-1.0 V].
+    /// Logic supply that charges the word lines, V. Default 0.9 [NeuroSim
+    /// `Technology.cpp`: `vdd = 0.9` at 32 nm, HP and LSTP alike (0.85 at 22 nm); the
+    /// word-line energy uses `tech.vdd` in `SubArray.cpp`].
     pub vdd_v: f64,
     /// Wire capacitance per length, fF/um. Default 0.2 [NeuroSim `SubArray.cpp`].
     pub wire_cap_ff_per_um: f64,
@@ -80,24 +84,79 @@ pub struct PpaParams {
     /// 1T1R cell width, F. Default 12 [NeuroSim `widthInFeatureSize1T1R`]; the cell
     /// is 48 F^2 (the access transistor sets it; a bare cross-point cell is 4 F^2).
     pub cell_width_f: f64,
-    /// Read pulse: how long a driven row conducts per read, and the analog part of each
-    /// read cycle's latency, ns. Independent of the clock. Default 10 [NeuroSim
-    /// `readPulseWidth`].
+    /// Analog settling phase at the start of each read cycle (rows driven, bit lines
+    /// charging), ns. Counts in latency only: no column current is charged over it,
+    /// because an unselected column floats and draws no DC current (see
+    /// [`PpaParams::sense_window_cycles`]). Independent of the clock. Default 10 [NeuroSim
+    /// `readPulseWidth = 10e-9`; V1.3 copies it into `cell.readPulseWidth`
+    /// (`ProcessingUnit.cpp`) but its inference read latency and energy
+    /// (`SubArray.cpp`, `conventionalParallel`) never use it].
     pub read_pulse_ns: f64,
     /// Activation precision, bits (bit-serial read cycles per MVM). Default 8 [NeuroSim
-    /// `wl_activate`; the paper quantises to 8 bits].
+    /// `numBitInput`; the paper quantises to 8 bits].
     pub input_bits: u32,
     /// How inputs drive the rows. Default [`InputMode::BitSerial`] \[NeuroSim\].
     pub input_mode: InputMode,
-    /// Fraction of the full read energy a mapped row draws per read: bit-serial, the
-    /// probability that an input bit is 1; single pulse, the mean of the squared
-    /// normalised input amplitude. In [0, 1]. Default 0.5 [NeuroSim's default
-    /// `activityRowRead = 1/2`, used before trace data is known].
+    /// Fraction of the mapped rows driven in a read: bit-serial, the probability that an
+    /// input bit is 1; single pulse, the mean normalised input amplitude. Scales the
+    /// column current and the word-line charging. In [0, 1]. Default 0.5: the placeholder
+    /// NeuroSim uses before trace data is known [MLP_NeuroSim_V3.0 `NeuroSim.cpp`:
+    /// `activityRowRead = (double)1/2; // Dynamic parameter (to be determined)`].
+    /// DNN+NeuroSim V1.3 has no default: it measures, for every input bit vector, the
+    /// fraction of rows whose bit is nonzero (`ProcessingUnit.cpp`, `GetInputVector`).
+    /// The training stage will supply the measured value for each network.
     pub input_activity: f64,
-    /// Average cell conductance as a fraction of the programmable range:
-    /// `G_avg = g_min + conductance_activity * (g_max - g_min)`. In [0, 1]. Default 0.5,
-    /// the mean of uniformly used levels \[choice\].
+    /// Mean programmed conductance over all mapped cells as a fraction of the range:
+    /// `G_avg = g_min + conductance_activity * (g_max - g_min)`. In [0, 1]. Default 0.25
+    /// [choice, from the mapping: of each G+/G- pair at most one cell holds a nonzero
+    /// slice and the other sits at `g_min`, so uniformly used levels (mean 0.5 of the
+    /// range on the programmed cell) give 0.25 over both. NeuroSim's offset mapping
+    /// without a pair (`Chip.cpp`, `LoadInWeightData`) has the same current per weight
+    /// at twice the level on half the columns]. The training stage will supply the
+    /// measured value of the trained, quantised weights.
     pub conductance_activity: f64,
+    /// Resistance of a cell's access transistor in series with the device, as a
+    /// fraction of the device's on resistance `1 / g_max`, dimensionless. Default 0.25
+    /// [NeuroSim `Param.cpp`: `resistanceAccess = resistanceOn*IR_DROP_TOLERANCE`,
+    /// `constant.h`: `IR_DROP_TOLERANCE 0.25`; `ProcessingUnit.cpp`,
+    /// `GetColumnResistance`, adds it to every conducting cell].
+    pub access_resistance_ratio: f64,
+    /// Width-normalised linear-region on resistance of the access NMOS at the reference
+    /// node, ohm * um: the transistor is sized `width = this / R_access`. Default 530.8 =
+    /// 0.2 * 1.77 * 0.9 V / 600.2 uA/um [NeuroSim `SubArray.cpp`: `widthAccessCMOS =
+    /// CalculateOnResistance(F) * LINEAR_REGION_RATIO / resCellAccess`; `constant.h`:
+    /// `LINEAR_REGION_RATIO 0.20`; `formula.cpp`: `R = effectiveResistanceMultiplier *
+    /// vdd / (currentOnNmos * width)`; `Technology.cpp` 32 nm LSTP: 1.77, 0.9 V,
+    /// 600.2 uA/um at 300 K].
+    pub access_ron_width_ohm_um: f64,
+    /// Gate capacitance per um of transistor width at the reference node, fF/um: loads
+    /// the word line once per cell. Default 1.691 = 1.2 * 0.8375 + 0.6857 [NeuroSim
+    /// `formula.cpp`: `CalculateGateCap = (capIdealGate + capOverlap + capFringe) *
+    /// width`; `Technology.cpp` 32 nm LSTP: `capIdealGate = 8.375279e-10`,
+    /// `capFringe = 6.856677e-10` F/m, `capOverlap = 0.2 * capIdealGate`;
+    /// `SubArray.cpp` adds it `numCol` times to the 1T1R word line `capRow2`].
+    pub gate_cap_ff_per_um: f64,
+    /// Effective voltage at which the sensing circuit draws the column current: column
+    /// power = `column_sense_voltage_v * V_read * G_col`, V. Default 0.159 = 2 * 0.079449
+    /// [NeuroSim `SarADC.cpp`, `GetColumnPower`, 32 nm LSTP: `0.079449 *
+    /// exp(-2.297*log10(columnRes))`, about 0.0794 W*ohm / R_col, after `columnRes *=
+    /// 0.5/readVoltage`, i.e. 0.159 V times the column current. The same fit gives
+    /// 0.145 V at 22 nm; `MultilevelSenseAmp.cpp` (current mode) 0.130 V at 32 nm and
+    /// 0.126 V at 22 nm]. Does not scale with the node.
+    pub column_sense_voltage_v: f64,
+    /// Clock cycles per conversion during which the selected column conducts. `None`
+    /// (default): the whole conversion, `adc_bits + adc_extra_cycles` cycles [NeuroSim
+    /// `SarADC.cpp`: column power times `(log2(levelOutput)+1)*1e-9` s, the SAR latency
+    /// at its 1 GHz clock]. `Some(1)` at 1 GHz reproduces NeuroSim's default
+    /// current-mode multilevel sense amplifier (`Param.cpp`: `SARADC = false`,
+    /// `currentMode = true`; `MultilevelSenseAmp.cpp`: 1 ns per column at 22 nm and
+    /// below).
+    pub sense_window_cycles: Option<u32>,
+    /// Relative increase of the column sensing energy (column current and ADC
+    /// conversion) per kelvin above 300 K, 1/K: energy times `1 + coeff * (T - 300 K)`.
+    /// In \[0, 1/300). Default 1.3e-3 \[NeuroSim `SarADC.cpp` and
+    /// `MultilevelSenseAmp.cpp`: `Column_Power *= (1+1.3e-3*(param->temp-300))`\].
+    pub sense_temp_coeff_per_k: f64,
 
     // ---- mapping and schedule ----
     /// Copies of each conv layer's weights: multiplies its tiles and divides its
@@ -193,7 +252,13 @@ impl Default for PpaParams {
             input_bits: 8,
             input_mode: InputMode::BitSerial,
             input_activity: 0.5,
-            conductance_activity: 0.5,
+            conductance_activity: 0.25,
+            access_resistance_ratio: 0.25,
+            access_ron_width_ohm_um: 530.8,
+            gate_cap_ff_per_um: 1.691,
+            column_sense_voltage_v: 0.159,
+            sense_window_cycles: None,
+            sense_temp_coeff_per_k: 1.3e-3,
             conv_duplication: 1,
             pipelined: false,
             cols_per_adc: 8,
@@ -275,6 +340,24 @@ impl PpaParams {
         )?;
         fraction("input_activity", self.input_activity)?;
         fraction("conductance_activity", self.conductance_activity)?;
+        positive("access_resistance_ratio", self.access_resistance_ratio)?;
+        non_negative("access_ron_width_ohm_um", self.access_ron_width_ohm_um)?;
+        non_negative("gate_cap_ff_per_um", self.gate_cap_ff_per_um)?;
+        non_negative("column_sense_voltage_v", self.column_sense_voltage_v)?;
+        if let Some(cycles) = self.sense_window_cycles {
+            check(
+                "sense_window_cycles",
+                f64::from(cycles),
+                (1..=64).contains(&cycles),
+                "must be in 1..=64 when given",
+            )?;
+        }
+        check(
+            "sense_temp_coeff_per_k",
+            self.sense_temp_coeff_per_k,
+            (0.0..1.0 / 300.0).contains(&self.sense_temp_coeff_per_k),
+            "must be in [0, 1/300)",
+        )?;
         check(
             "conv_duplication",
             self.conv_duplication as f64,
@@ -335,6 +418,12 @@ impl PpaParams {
         (self.tech_node_nm / self.ref_node_nm).powf(self.energy_scaling_exponent)
     }
 
+    /// Column sensing energy multiplier at `temp_k`:
+    /// `1 + sense_temp_coeff_per_k * (temp_k - 300)`; positive for every `temp_k > 0`.
+    pub fn sense_temp_factor(&self, temp_k: f64) -> f64 {
+        1.0 + self.sense_temp_coeff_per_k * (temp_k - 300.0)
+    }
+
     /// Leakage multiplier at `temp_k` relative to `leakage_ref_temp_k`:
     /// `2^((temp_k - leakage_ref_temp_k) / leakage_doubling_k)`.
     pub fn leakage_temp_factor(&self, temp_k: f64) -> f64 {
@@ -362,6 +451,19 @@ mod tests {
         assert!((p.adc_energy_per_level_fj * 256.0 - 1664.0).abs() < 1e-9);
         assert_eq!(p.area_scale(), 1.0);
         assert_eq!(p.energy_scale(), 1.0);
+        // The NeuroSim-derived constants: 0.2 * 1.77 * 0.9 V / 600.2 uA/um,
+        // 1.2 * 0.8375 + 0.6857 fF/um, 2 * 0.079449 V.
+        assert!((p.access_ron_width_ohm_um - 0.2 * 1.77 * 0.9 / 600.2e-6).abs() < 0.1);
+        assert!((p.gate_cap_ff_per_um - (1.2 * 0.8375279 + 0.6856677)).abs() < 1e-3);
+        assert!((p.column_sense_voltage_v - 2.0 * 0.079449).abs() < 1e-3);
+        // A 6 kOhm device: 1.5 kOhm access transistor, 0.354 um = 11.1 F wide at 32 nm,
+        // 0.6 fF of gate.
+        let width_um = p.access_ron_width_ohm_um / (p.access_resistance_ratio * 6e3);
+        assert!((width_um / 0.032 - 11.06).abs() < 0.01, "{width_um}");
+        assert!((width_um * p.gate_cap_ff_per_um - 0.598).abs() < 1e-3);
+        assert_eq!(p.sense_window_cycles, None);
+        assert_eq!(p.sense_temp_factor(300.0), 1.0);
+        assert!((p.sense_temp_factor(400.0) - 1.13).abs() < 1e-12);
     }
 
     #[test]
@@ -423,6 +525,34 @@ mod tests {
                 },
             ),
             (
+                "access_resistance_ratio",
+                PpaParams {
+                    access_resistance_ratio: 0.0,
+                    ..PpaParams::default()
+                },
+            ),
+            (
+                "gate_cap_ff_per_um",
+                PpaParams {
+                    gate_cap_ff_per_um: -1.0,
+                    ..PpaParams::default()
+                },
+            ),
+            (
+                "sense_window_cycles",
+                PpaParams {
+                    sense_window_cycles: Some(0),
+                    ..PpaParams::default()
+                },
+            ),
+            (
+                "sense_temp_coeff_per_k",
+                PpaParams {
+                    sense_temp_coeff_per_k: 0.01,
+                    ..PpaParams::default()
+                },
+            ),
+            (
                 "interconnect_area_overhead",
                 PpaParams {
                     interconnect_area_overhead: -0.1,
@@ -455,6 +585,19 @@ mod tests {
         assert_eq!(partial.tech_node_nm, 22.0);
         assert_eq!(partial.input_mode, InputMode::SinglePulse);
         assert_eq!(partial.cols_per_adc, 8);
+        assert_eq!(partial.sense_window_cycles, None);
+
+        let window: PpaParams = serde_json::from_str(r#"{"sense_window_cycles": 1}"#).unwrap();
+        assert_eq!(window.sense_window_cycles, Some(1));
+        let with_window = PpaParams {
+            sense_window_cycles: Some(2),
+            ..PpaParams::default()
+        };
+        let json = serde_json::to_string(&with_window).unwrap();
+        assert_eq!(
+            serde_json::from_str::<PpaParams>(&json).unwrap(),
+            with_window
+        );
 
         let err = serde_json::from_str::<PpaParams>(r#"{"tech_node": 22}"#).unwrap_err();
         assert!(err.to_string().contains("tech_node"), "{err}");

@@ -1,0 +1,149 @@
+//! `pipeline status`, `pipeline export` and `pipeline cache verify`: read-only views.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use cache::ledger::{evaluations_batch, evaluations_schema, EvaluationRow, Ledger, STATUS_OK};
+use cache::Store;
+use serde_json::json;
+use stages::optimizer::hypervolume::{hypervolume, pareto_front_indices};
+
+use crate::cmd_run::study_setup;
+use crate::config::default_cache_dir;
+use crate::StudyArgs;
+
+/// The objectives of a finished full-fidelity row, all to be minimised:
+/// (-accuracy, area, latency, energy). `None` if any is missing.
+fn objectives(r: &EvaluationRow) -> Option<[f64; 4]> {
+    let full = r.status == STATUS_OK && (r.fidelity_z - 1.0).abs() < 1e-9;
+    let o = [-r.accuracy_mean?, r.area_um2?, r.latency_ns?, r.energy_pj?];
+    (full && o.iter().all(|v| v.is_finite())).then_some(o)
+}
+
+/// The reference point for the hypervolume, in minimisation form: accuracy 0, and 1.1x
+/// the worst area, latency and energy seen at full fidelity.
+fn reference_point(points: &[[f64; 4]]) -> [f64; 4] {
+    let mut r = [0.0, 0.0, 0.0, 0.0];
+    for p in points {
+        for j in 1..4 {
+            r[j] = f64::max(r[j], 1.1 * p[j]);
+        }
+    }
+    r
+}
+
+fn read_ledger(study: &Path) -> Result<(Vec<EvaluationRow>, Vec<String>)> {
+    if !study.is_dir() {
+        bail!(
+            "no study at {}: run `pipeline run` first, or pass --study DIR",
+            study.display()
+        );
+    }
+    let read = Ledger::new(study).evaluations()?;
+    for s in &read.skipped {
+        eprintln!("warning: {s}");
+    }
+    Ok((read.rows, read.skipped))
+}
+
+/// `pipeline status`.
+pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
+    let (_, paths) = study_setup(args)?;
+    let (rows, skipped) = read_ledger(&paths.study)?;
+    let failed = rows.iter().filter(|r| r.status != STATUS_OK).count();
+    let cost_s = rows.iter().fold(0.0, |acc, r| acc + r.cost_s);
+    let full: Vec<(&EvaluationRow, [f64; 4])> = rows
+        .iter()
+        .filter_map(|r| objectives(r).map(|o| (r, o)))
+        .collect();
+    let points: Vec<[f64; 4]> = full.iter().map(|(_, o)| *o).collect();
+    let reference = reference_point(&points);
+    let front = pareto_front_indices(&points);
+    let hv = if points.is_empty() {
+        0.0
+    } else {
+        hypervolume(&points, &reference)?
+    };
+    let pareto: Vec<serde_json::Value> = front
+        .iter()
+        .map(|&i| {
+            let r = full[i].0;
+            json!({
+                "eval_key": r.eval_key, "cell_bits": r.cell_bits, "xbar_size": r.xbar_size,
+                "freq_hz": r.freq_hz, "temp_k": r.temp_k, "adc_bits": r.adc_bits,
+                "accuracy_mean": r.accuracy_mean, "area_um2": r.area_um2,
+                "latency_ns": r.latency_ns, "energy_pj": r.energy_pj,
+            })
+        })
+        .collect();
+    if as_json {
+        let out = json!({
+            "study": paths.study,
+            "evaluations": rows.len(),
+            "failed": failed,
+            "cost_s": cost_s,
+            "hypervolume": hv,
+            "reference_point": {
+                "accuracy": -reference[0], "area_um2": reference[1],
+                "latency_ns": reference[2], "energy_pj": reference[3],
+            },
+            "pareto": pareto,
+            "skipped_parts": skipped,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("study:        {}", paths.study.display());
+    println!("evaluations:  {} ({failed} failed)", rows.len());
+    println!("cost spent:   {cost_s:.1} s");
+    println!(
+        "full-fidelity Pareto set: {} designs, hypervolume {hv:.6e}",
+        front.len()
+    );
+    for p in &pareto {
+        println!("  {p}");
+    }
+    Ok(())
+}
+
+/// `pipeline export`: the merged ledger as one Parquet or CSV file.
+pub fn export(args: &StudyArgs, out: &Path) -> Result<()> {
+    let (_, paths) = study_setup(args)?;
+    let (rows, _) = read_ledger(&paths.study)?;
+    let batch = evaluations_batch(&rows)?;
+    match out.extension().and_then(|e| e.to_str()) {
+        Some("parquet") => {
+            cache::table::write_parquet_atomic(out, &evaluations_schema(), &[batch])?
+        }
+        Some("csv") => {
+            let tmp = cache::atomic::temp_path_beside(out);
+            let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+            let mut writer = arrow::csv::Writer::new(file);
+            writer.write(&batch)?;
+            drop(writer);
+            std::fs::rename(&tmp, out)?;
+        }
+        _ => bail!(
+            "--out {}: the file must end in .parquet or .csv",
+            out.display()
+        ),
+    }
+    println!("wrote {} evaluations to {}", rows.len(), out.display());
+    Ok(())
+}
+
+/// `pipeline cache verify`.
+pub fn verify_cache(cache: Option<PathBuf>) -> Result<()> {
+    let root = cache.unwrap_or_else(default_cache_dir);
+    if !root.is_dir() {
+        bail!("no store at {}", root.display());
+    }
+    let store = Store::open(&root)?;
+    let (ok, bad) = store.verify_all()?;
+    println!(
+        "{}: {ok} objects verified, {bad} corrupted (quarantined)",
+        root.display()
+    );
+    Ok(())
+}

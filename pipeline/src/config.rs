@@ -1,0 +1,543 @@
+//! The study configuration: one TOML file (see `configs/default.toml`, which is also the
+//! embedded default), parsed with `deny_unknown_fields` and checked so that every bad
+//! value gets a one-line error naming its key.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, ensure, Context, Result};
+use serde::{Deserialize, Serialize};
+use stages::arch::ModelName;
+use stages::crossbar::{self, NoiseParams};
+use stages::dataset::{DataSource, DatasetParams};
+use stages::design::Design;
+use stages::ppa_params::PpaParams;
+
+/// The embedded default configuration, commented.
+pub const DEFAULT_CONFIG: &str = include_str!("../../configs/default.toml");
+
+/// One study.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudyConfig {
+    /// Name, seed, strategy.
+    pub study: StudySection,
+    /// The data set.
+    pub dataset: DatasetSection,
+    /// The DNN.
+    pub model: ModelSection,
+    /// The crossbar design space.
+    pub design_space: DesignSpace,
+    /// Noise-model device constants.
+    #[serde(default)]
+    pub noise: NoiseParams,
+    /// Fidelity range in epochs.
+    pub fidelity: FidelityRange,
+    /// Constants of the PPA model (defaults documented in `stages::ppa_params`).
+    #[serde(default)]
+    pub ppa: PpaParams,
+    /// When to stop.
+    pub budget: Budget,
+    /// The initial design.
+    pub initial: InitialDesign,
+}
+
+/// `[study]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudySection {
+    /// The study's name.
+    pub name: String,
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// The search strategy.
+    pub strategy: Strategy,
+}
+
+/// Search strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Continuous-fidelity MESMO.
+    CfMesmo,
+    /// Single-fidelity MESMO (z fixed at the maximum).
+    Mesmo,
+    /// NSGA-II at full fidelity.
+    Nsga2,
+    /// Random search at full fidelity.
+    Random,
+}
+
+/// Data set formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetFormat {
+    /// The mini CIFAR-10 compiled into the binary.
+    Embedded,
+    /// Hugging Face-style image Parquet (`train`, `test`).
+    HfParquet,
+    /// The official CIFAR-10 binary batches (`dir`).
+    Cifar10Binary,
+    /// `train/<class>/*` and `test/<class>/*` images (`dir`).
+    ImageFolder,
+}
+
+/// `[dataset]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetSection {
+    /// The format.
+    pub format: DatasetFormat,
+    /// Training file (`hf_parquet`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train: Option<PathBuf>,
+    /// Test file (`hf_parquet`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test: Option<PathBuf>,
+    /// Directory (`cifar10_binary`, `image_folder`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
+    /// Keep this many training images, chosen by seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_subset: Option<usize>,
+    /// Keep this many test images, chosen by seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_subset: Option<usize>,
+}
+
+impl DatasetSection {
+    /// The dataset stage's parameters; checks that the format's paths are given and exist.
+    pub fn params(&self) -> Result<DatasetParams> {
+        let need = |p: &Option<PathBuf>, key: &str| -> Result<PathBuf> {
+            let p = p.clone().with_context(|| {
+                format!("dataset.{key} is required for format {:?}", self.format)
+            })?;
+            exists(&p, &format!("dataset.{key}"))?;
+            Ok(p)
+        };
+        let unused = |p: &Option<PathBuf>, key: &str| -> Result<()> {
+            ensure!(
+                p.is_none(),
+                "dataset.{key} is not used by format {:?}",
+                self.format
+            );
+            Ok(())
+        };
+        let source = match self.format {
+            DatasetFormat::Embedded => {
+                unused(&self.train, "train")?;
+                unused(&self.test, "test")?;
+                unused(&self.dir, "dir")?;
+                DataSource::Embedded
+            }
+            DatasetFormat::HfParquet => {
+                unused(&self.dir, "dir")?;
+                DataSource::HfParquet {
+                    train: need(&self.train, "train")?,
+                    test: need(&self.test, "test")?,
+                }
+            }
+            DatasetFormat::Cifar10Binary | DatasetFormat::ImageFolder => {
+                unused(&self.train, "train")?;
+                unused(&self.test, "test")?;
+                let dir = need(&self.dir, "dir")?;
+                if self.format == DatasetFormat::Cifar10Binary {
+                    DataSource::Cifar10Binary { dir }
+                } else {
+                    DataSource::ImageFolder { dir }
+                }
+            }
+        };
+        for (n, key) in [
+            (self.train_subset, "train_subset"),
+            (self.test_subset, "test_subset"),
+        ] {
+            ensure!(n != Some(0), "dataset.{key} must be at least 1");
+        }
+        Ok(DatasetParams {
+            source,
+            train_subset: self.train_subset,
+            test_subset: self.test_subset,
+        })
+    }
+}
+
+/// `[model]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// The network.
+    pub name: ModelName,
+}
+
+/// A continuous variable's range.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    /// Lower bound.
+    pub min: f64,
+    /// Upper bound (equal to `min` fixes the variable).
+    pub max: f64,
+    /// Sample on a log scale.
+    #[serde(default)]
+    pub log: bool,
+}
+
+impl Range {
+    /// Maps `u` in [0, 1] into the range.
+    pub fn decode(&self, u: f64) -> f64 {
+        if self.log {
+            (self.min.ln() + u * (self.max.ln() - self.min.ln())).exp()
+        } else {
+            self.min + u * (self.max - self.min)
+        }
+    }
+
+    fn validate(&self, key: &str) -> Result<()> {
+        ensure!(
+            self.min.is_finite() && self.max.is_finite() && self.min > 0.0,
+            "design_space.{key}: min must be a positive number, got {}",
+            self.min
+        );
+        ensure!(
+            self.min <= self.max,
+            "design_space.{key}: min ({}) is greater than max ({})",
+            self.min,
+            self.max
+        );
+        Ok(())
+    }
+}
+
+/// `[design_space]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DesignSpace {
+    /// Grid of bits per cell.
+    pub cell_bits: Vec<u8>,
+    /// Grid of crossbar sizes.
+    pub xbar_size: Vec<u32>,
+    /// Frequency range, Hz.
+    pub freq_hz: Range,
+    /// Temperature range, K.
+    pub temp_k: Range,
+    /// ADC bits (fixed).
+    pub adc_bits: u8,
+    /// Read voltage, V (fixed).
+    pub read_voltage: f64,
+    /// Lowest conductance, S (fixed).
+    pub g_min: f64,
+    /// Highest conductance, S (fixed).
+    pub g_max: f64,
+}
+
+impl DesignSpace {
+    /// Number of decision variables (the unit cube's dimension).
+    pub const DIM: usize = 4;
+
+    /// Maps a point of the unit cube [0, 1]^4 to a design: grids are indexed by
+    /// `floor(u * len)`, continuous variables mapped linearly or on a log scale.
+    pub fn decode(&self, u: &[f64]) -> Design {
+        let pick = |grid_len: usize, u: f64| ((u * grid_len as f64) as usize).min(grid_len - 1);
+        Design {
+            cell_bits: self.cell_bits[pick(self.cell_bits.len(), u[0])],
+            xbar_size: self.xbar_size[pick(self.xbar_size.len(), u[1])],
+            freq_hz: self.freq_hz.decode(u[2]),
+            temp_k: self.temp_k.decode(u[3]),
+            adc_bits: self.adc_bits,
+            read_voltage: self.read_voltage,
+            g_min: self.g_min,
+            g_max: self.g_max,
+        }
+    }
+
+    fn validate(&self, noise: &NoiseParams) -> Result<()> {
+        ensure!(
+            !self.cell_bits.is_empty(),
+            "design_space.cell_bits is empty"
+        );
+        for &b in &self.cell_bits {
+            ensure!(
+                (1..=8).contains(&b),
+                "design_space.cell_bits: {b} is outside 1..=8"
+            );
+        }
+        ensure!(
+            !self.xbar_size.is_empty(),
+            "design_space.xbar_size is empty"
+        );
+        for &s in &self.xbar_size {
+            ensure!(
+                s >= 8 && s.is_power_of_two(),
+                "design_space.xbar_size: {s} is not a power of two of at least 8"
+            );
+        }
+        self.freq_hz.validate("freq_hz")?;
+        self.temp_k.validate("temp_k")?;
+        ensure!(
+            (1..=12).contains(&self.adc_bits),
+            "design_space.adc_bits: {} is outside 1..=12",
+            self.adc_bits
+        );
+        // The noise model checks voltage and conductances on a representative design.
+        let probe = self.decode(&[0.0; Self::DIM]);
+        crossbar::validate_design(&probe, noise).map_err(|e| anyhow::anyhow!("design_space.{e}"))
+    }
+}
+
+/// `[fidelity]`: training epochs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FidelityRange {
+    /// Lowest fidelity, epochs.
+    pub min_epochs: u32,
+    /// Full fidelity, epochs.
+    pub max_epochs: u32,
+}
+
+/// `[budget]`: exactly one of the three.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Budget {
+    /// Total training epochs (deterministic; the default kind).
+    pub epochs: Option<u64>,
+    /// Optimiser iterations.
+    pub iterations: Option<u64>,
+    /// Wall-clock seconds (not replayable).
+    pub seconds: Option<f64>,
+}
+
+/// `[initial]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitialDesign {
+    /// Number of space-filling initial designs.
+    pub designs: usize,
+}
+
+impl StudyConfig {
+    /// The embedded default.
+    pub fn default_config() -> StudyConfig {
+        StudyConfig::parse(DEFAULT_CONFIG, "the embedded default config")
+            .expect("the embedded default config is valid")
+    }
+
+    /// Parses and validates TOML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<StudyConfig> {
+        let cfg: StudyConfig = toml::from_str(text).map_err(|e| {
+            let msg = e.message().to_string();
+            let location = e
+                .span()
+                .map(|s| {
+                    let line = text[..s.start].lines().count().max(1);
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            anyhow::anyhow!("{origin}{location}: {msg}")
+        })?;
+        cfg.validate().with_context(|| origin.to_string())?;
+        Ok(cfg)
+    }
+
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<StudyConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("config file {} cannot be read", path.display()))?;
+        StudyConfig::parse(&text, &path.display().to_string())
+    }
+
+    /// Checks every value; the message names the key.
+    pub fn validate(&self) -> Result<()> {
+        let name = &self.study.name;
+        ensure!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && !name.starts_with('.'),
+            "study.name {name:?} must be non-empty and use only letters, digits, '-', '_' and '.'"
+        );
+        self.noise.validate()?;
+        self.ppa
+            .validate()
+            .map_err(|e| anyhow::anyhow!("[ppa] {e}"))?;
+        self.design_space.validate(&self.noise)?;
+        let f = self.fidelity;
+        ensure!(
+            f.min_epochs >= 1,
+            "fidelity.min_epochs must be at least 1, got {}",
+            f.min_epochs
+        );
+        ensure!(
+            f.min_epochs <= f.max_epochs,
+            "fidelity: min_epochs ({}) is greater than max_epochs ({})",
+            f.min_epochs,
+            f.max_epochs
+        );
+        let b = self.budget;
+        let set = [
+            b.epochs.is_some(),
+            b.iterations.is_some(),
+            b.seconds.is_some(),
+        ];
+        ensure!(
+            set.iter().filter(|s| **s).count() == 1,
+            "budget: set exactly one of epochs, iterations or seconds"
+        );
+        ensure!(
+            b.epochs != Some(0) && b.iterations != Some(0),
+            "budget must be positive"
+        );
+        if let Some(s) = b.seconds {
+            ensure!(
+                s.is_finite() && s > 0.0,
+                "budget.seconds must be positive, got {s}"
+            );
+        }
+        ensure!(
+            self.initial.designs >= 1,
+            "initial.designs must be at least 1"
+        );
+        self.dataset.params()?;
+        Ok(())
+    }
+
+    /// The part of the config that defines the study's problem: a change of it makes the
+    /// evaluations already in the ledger belong to a different problem. The budget, the
+    /// strategy and the study name are not part of it.
+    pub fn problem_fingerprint(&self) -> serde_json::Value {
+        serde_json::json!({
+            "dataset": self.dataset,
+            "model": self.model,
+            "design_space": self.design_space,
+            "noise": self.noise,
+            "ppa": self.ppa,
+            "fidelity": self.fidelity,
+            "seed": self.study.seed,
+        })
+    }
+}
+
+fn exists(path: &Path, key: &str) -> Result<()> {
+    if !path.exists() {
+        bail!("{key}: {} does not exist", path.display());
+    }
+    Ok(())
+}
+
+/// Where a run reads and writes.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    /// The study directory (ledger, lock, config snapshot).
+    pub study: PathBuf,
+    /// The shared content-addressed store.
+    pub cache: PathBuf,
+}
+
+impl Paths {
+    /// Resolves the paths: flags or environment first, then the defaults
+    /// (`./studies/<name>` and `$XDG_CACHE_HOME/xbar-opt` or `~/.cache/xbar-opt`).
+    pub fn resolve(study: Option<PathBuf>, cache: Option<PathBuf>, config: &StudyConfig) -> Paths {
+        Paths {
+            study: study.unwrap_or_else(|| PathBuf::from("studies").join(&config.study.name)),
+            cache: cache.unwrap_or_else(default_cache_dir),
+        }
+    }
+}
+
+/// The default store: `$XDG_CACHE_HOME/xbar-opt`, else `$HOME/.cache/xbar-opt`, else
+/// `./.xbar-cache`.
+pub fn default_cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .map(|d| d.join("xbar-opt"))
+        .unwrap_or_else(|| PathBuf::from(".xbar-cache"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(edit: impl Fn(&str) -> String) -> Result<StudyConfig> {
+        StudyConfig::parse(&edit(DEFAULT_CONFIG), "test.toml")
+    }
+
+    #[test]
+    fn the_embedded_default_parses() {
+        let c = StudyConfig::default_config();
+        assert_eq!(c.model.name, ModelName::CnnSmall);
+        assert_eq!(c.study.strategy, Strategy::CfMesmo);
+        assert_eq!(c.dataset.params().unwrap().source, DataSource::Embedded);
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_key() {
+        let cases: [(&str, &str, &str); 9] = [
+            (
+                "cell_bits = [1, 2, 3, 4, 5, 6, 7, 8]",
+                "cell_bits = [0, 2]",
+                "cell_bits",
+            ),
+            (
+                "cell_bits = [1, 2, 3, 4, 5, 6, 7, 8]",
+                "cell_bits = [9]",
+                "cell_bits",
+            ),
+            ("min = 1.0e7", "min = -1.0", "freq_hz"),
+            (
+                "temp_k = { min = 300.0, max = 400.0 }",
+                "temp_k = { min = 0.0, max = 400.0 }",
+                "temp_k",
+            ),
+            ("min_epochs = 1", "min_epochs = 9", "min_epochs"),
+            ("epochs = 40", "epochs = 40\nseconds = 5.0", "budget"),
+            ("adc_bits = 5", "adc_bits = 13", "adc_bits"),
+            ("g_min = 3.33e-7 ", "g_min = 3.33e-8 ", "g_min"),
+            ("[initial]", "[initial]\ncolour = 3", "colour"),
+        ];
+        for (from, to, key) in cases {
+            assert!(DEFAULT_CONFIG.contains(from), "{from}");
+            let err = format!("{:#}", with(|t| t.replacen(from, to, 1)).unwrap_err());
+            assert!(err.contains(key), "{to}: {err}");
+            assert!(err.contains("test.toml"), "{err}");
+        }
+    }
+
+    #[test]
+    fn unknown_model_and_missing_data_are_refused() {
+        let err = format!(
+            "{:#}",
+            with(|t| t.replace("\"cnn_small\"", "\"resnet21\"")).unwrap_err()
+        );
+        assert!(err.contains("resnet21"), "{err}");
+        let err = format!(
+            "{:#}",
+            with(|t| t.replace(
+                "format = \"embedded\"",
+                "format = \"cifar10_binary\"\ndir = \"/nonexistent/cifar\""
+            ))
+            .unwrap_err()
+        );
+        assert!(
+            err.contains("dataset.dir") && err.contains("/nonexistent/cifar"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn decode_covers_the_grids_and_ranges() {
+        let s = StudyConfig::default_config().design_space;
+        let lo = s.decode(&[0.0; 4]);
+        let hi = s.decode(&[1.0; 4]);
+        assert_eq!((lo.cell_bits, lo.xbar_size), (1, 32));
+        assert_eq!((hi.cell_bits, hi.xbar_size), (8, 128));
+        assert!((lo.freq_hz - 1e7).abs() < 1e-3 && (hi.freq_hz - 1e9).abs() < 1e-1);
+        let mid = s.decode(&[0.5; 4]);
+        assert!(
+            (mid.freq_hz - 1e8).abs() < 1.0,
+            "log scale: {}",
+            mid.freq_hz
+        );
+        assert!((mid.temp_k - 350.0).abs() < 1e-9);
+    }
+}
