@@ -263,6 +263,28 @@ impl Store {
         Ok((ok, bad))
     }
 
+    /// Removes the debris of interrupted writes (temporary object directories) older than
+    /// `min_age`; younger ones may belong to a live writer of another study. Returns how
+    /// many were removed.
+    pub fn sweep_debris(&self, min_age: std::time::Duration) -> Result<usize> {
+        let mut removed = 0;
+        for shard in fs::read_dir(self.root.join("objects"))? {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for entry in fs::read_dir(shard.path())? {
+                let entry = entry?;
+                let is_temp = entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX);
+                let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
+                if is_temp && age >= min_age && fs::remove_dir_all(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// The keys of every object directory in the store (verified or not).
     pub fn keys(&self) -> Result<Vec<CacheKey>> {
         let mut keys = Vec::new();
@@ -397,6 +419,20 @@ mod tests {
         }
         assert!(store.keys().unwrap().is_empty());
         assert!(store.get(&input(3).key()).is_none());
+    }
+
+    #[test]
+    fn debris_of_a_killed_writer_is_swept_by_age() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut w = store.writer(&input(7)).unwrap();
+        w.put("data.bin", b"partial").unwrap();
+        std::mem::forget(w); // as if the process were killed: Drop never runs
+        put(&store, 8, b"kept");
+        let hour = std::time::Duration::from_secs(3600);
+        assert_eq!(store.sweep_debris(hour).unwrap(), 0);
+        assert_eq!(store.sweep_debris(std::time::Duration::ZERO).unwrap(), 1);
+        assert_eq!(store.verify_all().unwrap(), (1, 0));
     }
 
     #[test]

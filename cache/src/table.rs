@@ -1,8 +1,12 @@
 //! Arrow record batches to and from Parquet, with the `parquet` crate.
 //!
 //! arrow-rs writes every table of the project (ledger parts, per-epoch metrics, stage
-//! tables) because it gives one explicit schema per table and builds in about a minute;
-//! Polars (Python or Rust) and pyarrow read the files as they are.
+//! tables) because it gives one explicit schema per table and builds in about a minute.
+//! It also reads them back for `status` and `export`: those read one study's parts and
+//! need no query engine, and Rust Polars would add about 4.5 minutes to every cold debug
+//! build on two cores (11 in release). Polars belongs where its lazy scans and joins
+//! serve: the report's cross-study queries, and users' own analysis in Python Polars or
+//! pyarrow, which read these files as they are.
 
 use std::fs;
 use std::path::Path;

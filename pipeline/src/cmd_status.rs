@@ -141,8 +141,10 @@ pub fn verify_cache(cache: Option<PathBuf>) -> Result<()> {
     }
     let store = Store::open(&root)?;
     let (ok, bad) = store.verify_all()?;
+    let swept = store.sweep_debris(std::time::Duration::from_secs(3600))?;
     println!(
-        "{}: {ok} objects verified, {bad} corrupted (quarantined)",
+        "{}: {ok} objects verified, {bad} corrupted (quarantined), {swept} leftovers of \
+         interrupted writes older than an hour removed",
         root.display()
     );
     Ok(())
