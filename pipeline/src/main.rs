@@ -1,10 +1,12 @@
 //! `pipeline`: the xbar-opt command line. See `pipeline --help`.
 
+mod cmd_bench;
 mod cmd_ppa;
 mod cmd_run;
 mod cmd_status;
 mod config;
 mod dag;
+mod plot;
 mod runner;
 mod tables;
 
@@ -77,11 +79,22 @@ enum Command {
     },
     /// Estimate area, latency and energy of one design (the PPA model on its own).
     Ppa(cmd_ppa::PpaArgs),
+    /// Benchmarks (figures as ratios against a baseline run in the same process).
+    Bench {
+        #[command(subcommand)]
+        which: BenchWhich,
+    },
     /// Inspect the shared store.
     Cache {
         #[command(subcommand)]
         action: CacheAction,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchWhich {
+    /// CF-MESMO, MESMO, NSGA-II and random search on synthetic multi-fidelity problems.
+    Optimizer(cmd_bench::OptimizerBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -114,6 +127,9 @@ fn main() -> ExitCode {
         Command::Status { study, json } => cmd_status::status(&study, json),
         Command::Export { study, out } => cmd_status::export(&study, &out),
         Command::Ppa(args) => cmd_ppa::ppa(&args),
+        Command::Bench {
+            which: BenchWhich::Optimizer(args),
+        } => cmd_bench::optimizer(&args),
         Command::Cache {
             action: CacheAction::Verify { cache },
         } => cmd_status::verify_cache(cache),

@@ -1,10 +1,15 @@
-//! Pure-math building blocks of the CF-MESMO optimiser: normal-distribution functions,
-//! hypervolume and Pareto filtering, NSGA-II, the MESMO / CF-MESMO acquisition,
-//! space-filling samplers and multi-fidelity synthetic benchmark problems.
+//! The optimiser: surrogate GPs, posterior samples, the CF-MESMO step, its baselines and
+//! the math under them (normal-distribution functions, hypervolume and Pareto filtering,
+//! NSGA-II, the MESMO / CF-MESMO acquisition, space-filling samplers), plus synthetic
+//! multi-fidelity benchmark problems.
 
 pub mod acquisition;
+pub mod benchmark;
+pub mod cf_mesmo;
+pub mod gp;
 pub mod hypervolume;
 pub mod normal;
 pub mod nsga2;
+pub mod rff;
 pub mod sampling;
 pub mod synthetic;

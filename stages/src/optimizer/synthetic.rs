@@ -38,6 +38,12 @@ pub trait MultiFidelityProblem {
     /// `(0, 1]`.
     fn evaluate(&self, x: &[f64], z: f64) -> Vec<f64>;
 
+    /// Per objective, whether it depends on the fidelity (the others are exact at any
+    /// fidelity, like the PPA objectives of the real problem). All do by default.
+    fn fidelity_dependent(&self) -> Vec<bool> {
+        vec![true; self.num_objectives()]
+    }
+
     /// Cost of one evaluation at fidelity `z`, normalised so `cost(1) = 1`.
     ///
     /// # Panics
@@ -262,6 +268,10 @@ impl MultiFidelityProblem for CrossbarLike {
 
     fn num_objectives(&self) -> usize {
         4
+    }
+
+    fn fidelity_dependent(&self) -> Vec<bool> {
+        vec![true, false, false, false]
     }
 
     fn evaluate(&self, x: &[f64], z: f64) -> Vec<f64> {

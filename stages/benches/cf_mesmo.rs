@@ -1,0 +1,42 @@
+//! Benchmark of one CF-MESMO step at the size the issue sets: 100 observations of the
+//! 4-objective crossbar-like problem at mixed fidelities, S = 10 front samples.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use stages::optimizer::cf_mesmo::{propose, Observation, StepConfig, StepProblem};
+use stages::optimizer::sampling::latin_hypercube;
+use stages::optimizer::synthetic::{CrossbarLike, MultiFidelityProblem};
+
+fn step_100_observations(c: &mut Criterion) {
+    let problem = CrossbarLike::new();
+    let levels = [0.2, 0.4, 0.6, 0.8, 1.0];
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let observations: Vec<Observation> = latin_hypercube(100, 4, &mut rng)
+        .into_iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let z = levels[i % levels.len()];
+            let y = problem.evaluate(&x, z);
+            Observation { x, z, y }
+        })
+        .collect();
+    let dependent = problem.fidelity_dependent();
+    let cost = |z: f64| problem.cost(z);
+    let step_problem = StepProblem {
+        dim: 4,
+        fidelity_dependent: &dependent,
+        fidelities: &levels,
+        cost: &cost,
+    };
+    let config = StepConfig::default();
+    let mut group = c.benchmark_group("cf_mesmo");
+    group.sample_size(10);
+    group.bench_function("step 100 obs 4 objectives S=10", |b| {
+        b.iter(|| propose(&observations, &step_problem, &config, 7).expect("step"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, step_100_observations);
+criterion_main!(benches);

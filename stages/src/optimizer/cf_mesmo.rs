@@ -1,0 +1,484 @@
+//! One CF-MESMO step: from the observations so far, choose the next (design, fidelity).
+//!
+//! 1. Fit one GP per objective ([`Surrogate`]): objectives that depend on the fidelity over
+//!    `(x, z)` (an anisotropic squared-exponential kernel over the joint input is the
+//!    product kernel `k_x k_z`), the others over `x` alone, since any evaluation measures
+//!    them exactly whatever its fidelity.
+//! 2. Draw `S` posterior function samples at full fidelity with random Fourier features,
+//!    solve each sampled multi-objective problem with NSGA-II, and keep per objective the
+//!    best value on the sampled front, `y*_j^s` (never below the best value observed).
+//! 3. Score candidates `(x, z)` with the information gain about the front per unit cost,
+//!    `alpha(x, z) = (1/S) sum_s sum_j IG_j^s(x, z) / C(z)`: at full fidelity the
+//!    truncated-Gaussian term of MESMO; at a lower fidelity the extended skew-Gaussian
+//!    gain through the posterior correlation between `g_j(x, z)` and `f_j(x)`
+//!    ([`lower_fidelity_information_gain`]), which vanishes when the lower fidelity
+//!    says nothing about the full one.
+//! 4. Maximise `alpha` over a Sobol pool at every fidelity level, then refine the best
+//!    candidates with a seeded (1+1) evolution strategy at their fidelity.
+//!
+//! All objectives are maximised. The step is a pure function of the observations, the
+//! configuration and the seed, so a resumed study makes the same decision.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::acquisition::{information_gain_term, lower_fidelity_information_gain, MIN_SIGMA};
+use super::gp::{GpConfig, GpError, GpHyperparameters, Surrogate};
+use super::nsga2::{nsga2_batch, Nsga2Config};
+use super::sampling::{latin_hypercube, Sobol, SOBOL_MAX_DIM};
+
+/// One evaluated point: design `x` in `[0, 1]^d`, fidelity `z` in `(0, 1]`, objectives `y`
+/// (maximised). Non-finite objectives mark a failed evaluation, which is skipped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// The design, normalised.
+    pub x: Vec<f64>,
+    /// The fidelity, normalised so that 1 is full fidelity.
+    pub z: f64,
+    /// The objective values, all maximised.
+    pub y: Vec<f64>,
+}
+
+/// Settings of a step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StepConfig {
+    /// Posterior samples of the Pareto front, `S`.
+    pub samples: usize,
+    /// Random Fourier features per posterior sample.
+    pub rff_features: usize,
+    /// NSGA-II population when solving a sampled problem.
+    pub front_population: usize,
+    /// NSGA-II generations when solving a sampled problem.
+    pub front_generations: usize,
+    /// Sobol candidates scored at every fidelity level.
+    pub pool_size: usize,
+    /// Best candidates refined locally.
+    pub refine_top: usize,
+    /// Steps of local refinement per candidate.
+    pub refine_steps: usize,
+    /// GP fitting.
+    pub gp: GpConfig,
+}
+
+impl Default for StepConfig {
+    fn default() -> Self {
+        StepConfig {
+            samples: 10,
+            rff_features: 500,
+            front_population: 40,
+            front_generations: 40,
+            pool_size: 512,
+            refine_top: 3,
+            refine_steps: 20,
+            gp: GpConfig::default(),
+        }
+    }
+}
+
+/// What the step optimises over.
+pub struct StepProblem<'a> {
+    /// Dimension of `x`.
+    pub dim: usize,
+    /// Per objective: whether it depends on the fidelity.
+    pub fidelity_dependent: &'a [bool],
+    /// The fidelity levels that may be proposed, in `(0, 1]` (just `[1.0]` for MESMO).
+    pub fidelities: &'a [f64],
+    /// The deterministic cost `C(z)`, normalised so that `C(1) = 1`.
+    pub cost: &'a dyn Fn(f64) -> f64,
+}
+
+/// The decision and everything needed to audit or replay it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepRecord {
+    /// The proposed design, normalised.
+    pub x: Vec<f64>,
+    /// The proposed fidelity.
+    pub z: f64,
+    /// `alpha(x, z)`: information gain per unit cost.
+    pub acquisition: f64,
+    /// The information gain alone.
+    pub information_gain: f64,
+    /// `C(z)`.
+    pub cost: f64,
+    /// The sampled front maxima `y*[s][j]`.
+    pub y_star: Vec<Vec<f64>>,
+    /// The fitted GP hyperparameters, per objective.
+    pub hyperparameters: Vec<GpHyperparameters>,
+    /// Observations the GPs were fitted on.
+    pub observations_used: usize,
+    /// Observations skipped (failed: non-finite objectives, or out of range).
+    pub observations_skipped: usize,
+}
+
+/// Why a step could not be taken.
+#[derive(Debug, Error)]
+pub enum StepError {
+    /// Fewer than two usable observations: the caller should evaluate its initial design.
+    #[error("{usable} usable observations ({skipped} skipped as failed); a step needs at least 2: evaluate the initial design first")]
+    TooFewObservations {
+        /// Usable observations.
+        usable: usize,
+        /// Skipped ones.
+        skipped: usize,
+    },
+    /// The problem description is inconsistent.
+    #[error("invalid step problem: {0}")]
+    InvalidProblem(String),
+    /// A GP could not be fitted.
+    #[error("GP fit of objective {objective}: {source}")]
+    Gp {
+        /// The objective's index.
+        objective: usize,
+        /// The GP's error.
+        source: GpError,
+    },
+}
+
+/// The fitted surrogates and the sampled front maxima: what scores a candidate.
+struct Posterior<'a> {
+    problem: &'a StepProblem<'a>,
+    gps: Vec<Surrogate>,
+    y_star: Vec<Vec<f64>>,
+}
+
+fn with_z(x: &[f64], z: f64) -> Vec<f64> {
+    let mut v = x.to_vec();
+    v.push(z);
+    v
+}
+
+impl Posterior<'_> {
+    /// `alpha` and the information gain of each `x` at fidelity `z`.
+    fn score(&self, xs: &[Vec<f64>], z: f64) -> Vec<(f64, f64)> {
+        let cost = (self.problem.cost)(z);
+        let mut gain = vec![0.0; xs.len()];
+        for (j, gp) in self.gps.iter().enumerate() {
+            let dependent = self.problem.fidelity_dependent[j];
+            let full: Vec<Vec<f64>> = if dependent {
+                xs.iter().map(|x| with_z(x, 1.0)).collect()
+            } else {
+                xs.to_vec()
+            };
+            let floor = MIN_SIGMA * gp.hyperparameters().y_std.max(f64::MIN_POSITIVE);
+            for (i, (mu, sigma)) in gp.predict(&full).into_iter().enumerate() {
+                let rho = if dependent && z < 1.0 {
+                    gp.posterior_correlation(&with_z(&xs[i], z), &full[i])
+                } else {
+                    1.0
+                };
+                let ig: f64 = self
+                    .y_star
+                    .iter()
+                    .map(|ys| {
+                        let gamma = (ys[j] - mu) / sigma.max(floor);
+                        if rho >= 1.0 {
+                            information_gain_term(gamma)
+                        } else {
+                            lower_fidelity_information_gain(gamma, rho)
+                        }
+                    })
+                    .sum::<f64>()
+                    / self.y_star.len() as f64;
+                gain[i] += ig;
+            }
+        }
+        gain.into_iter().map(|g| (g / cost, g)).collect()
+    }
+}
+
+/// Takes one CF-MESMO step (MESMO when `problem.fidelities` is `[1.0]`).
+pub fn propose(
+    observations: &[Observation],
+    problem: &StepProblem,
+    config: &StepConfig,
+    seed: u64,
+) -> Result<StepRecord, StepError> {
+    let k = problem.fidelity_dependent.len();
+    if k == 0 || problem.dim == 0 {
+        return Err(StepError::InvalidProblem(
+            "no objectives or no variables".into(),
+        ));
+    }
+    if problem.fidelities.is_empty() || problem.fidelities.iter().any(|&z| !(z > 0.0 && z <= 1.0)) {
+        return Err(StepError::InvalidProblem(format!(
+            "fidelities must be in (0, 1], got {:?}",
+            problem.fidelities
+        )));
+    }
+    let usable: Vec<&Observation> = observations
+        .iter()
+        .filter(|o| {
+            o.y.len() == k
+                && o.x.len() == problem.dim
+                && o.y.iter().all(|v| v.is_finite())
+                && o.x.iter().all(|v| (0.0..=1.0).contains(v))
+                && o.z > 0.0
+                && o.z <= 1.0
+        })
+        .collect();
+    let skipped = observations.len() - usable.len();
+    if usable.len() < 2 {
+        return Err(StepError::TooFewObservations {
+            usable: usable.len(),
+            skipped,
+        });
+    }
+    let mut gps = Vec::with_capacity(k);
+    for j in 0..k {
+        let xs: Vec<Vec<f64>> = usable
+            .iter()
+            .map(|o| {
+                if problem.fidelity_dependent[j] {
+                    with_z(&o.x, o.z)
+                } else {
+                    o.x.clone()
+                }
+            })
+            .collect();
+        let ys: Vec<f64> = usable.iter().map(|o| o.y[j]).collect();
+        gps.push(
+            Surrogate::fit(&xs, &ys, &config.gp).map_err(|source| StepError::Gp {
+                objective: j,
+                source,
+            })?,
+        );
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let y_star = sample_front_maxima(&gps, &usable, problem, config, &mut rng);
+    let posterior = Posterior {
+        problem,
+        gps,
+        y_star,
+    };
+
+    // Score a Sobol pool (or an LHS pool beyond Sobol's dimensions) at every fidelity.
+    let pool: Vec<Vec<f64>> = if problem.dim <= SOBOL_MAX_DIM {
+        Sobol::with_digital_shift(problem.dim, &mut rng)
+            .expect("dimension checked")
+            .take(config.pool_size.max(1))
+            .collect()
+    } else {
+        latin_hypercube(config.pool_size.max(1), problem.dim, &mut rng)
+    };
+    let mut candidates: Vec<(f64, f64, Vec<f64>, f64)> = Vec::new();
+    for &z in problem.fidelities {
+        for ((alpha, gain), x) in posterior.score(&pool, z).into_iter().zip(&pool) {
+            candidates.push((alpha, gain, x.clone(), z));
+        }
+    }
+    candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
+    candidates.truncate(config.refine_top.max(1));
+    let mut best: Option<(f64, f64, Vec<f64>, f64)> = None;
+    for (alpha, gain, x, z) in candidates {
+        let refined = refine(
+            &posterior,
+            (alpha, gain, x),
+            z,
+            config.refine_steps,
+            &mut rng,
+        );
+        if best.as_ref().is_none_or(|b| refined.0 > b.0) {
+            best = Some((refined.0, refined.1, refined.2, z));
+        }
+    }
+    let (acquisition, information_gain, x, z) = best.expect("at least one candidate");
+    Ok(StepRecord {
+        x,
+        z,
+        acquisition,
+        information_gain,
+        cost: (problem.cost)(z),
+        y_star: posterior.y_star,
+        hyperparameters: posterior
+            .gps
+            .iter()
+            .map(Surrogate::hyperparameters)
+            .collect(),
+        observations_used: usable.len(),
+        observations_skipped: skipped,
+    })
+}
+
+/// `y*[s][j]`: the best value of objective `j` on the Pareto front of posterior sample
+/// `s` at full fidelity, and never below the best value observed at full fidelity.
+fn sample_front_maxima(
+    gps: &[Surrogate],
+    usable: &[&Observation],
+    problem: &StepProblem,
+    config: &StepConfig,
+    rng: &mut ChaCha8Rng,
+) -> Vec<Vec<f64>> {
+    let k = gps.len();
+    let observed_best: Vec<f64> = (0..k)
+        .map(|j| {
+            usable
+                .iter()
+                .filter(|o| !problem.fidelity_dependent[j] || o.z >= 1.0)
+                .map(|o| o.y[j])
+                .fold(f64::NEG_INFINITY, f64::max)
+        })
+        .collect();
+    let nsga = Nsga2Config {
+        population_size: config.front_population.max(4),
+        generations: config.front_generations,
+        ..Nsga2Config::default()
+    };
+    (0..config.samples.max(1))
+        .map(|_| {
+            let samples: Vec<_> = gps
+                .iter()
+                .map(|gp| gp.rff_sample(config.rff_features.max(1), rng))
+                .collect();
+            let evaluate = |xs: &[Vec<f64>]| -> Vec<Vec<f64>> {
+                let per_objective: Vec<Vec<f64>> = samples
+                    .iter()
+                    .enumerate()
+                    .map(|(j, s)| {
+                        if problem.fidelity_dependent[j] {
+                            let full: Vec<Vec<f64>> = xs.iter().map(|x| with_z(x, 1.0)).collect();
+                            s.eval_batch(&full)
+                        } else {
+                            s.eval_batch(xs)
+                        }
+                    })
+                    .collect();
+                (0..xs.len())
+                    .map(|i| per_objective.iter().map(|v| -v[i]).collect())
+                    .collect()
+            };
+            let front = nsga2_batch(problem.dim, evaluate, &nsga, rng)
+                .expect("valid NSGA-II configuration");
+            (0..k)
+                .map(|j| {
+                    front
+                        .front_f
+                        .iter()
+                        .map(|f| -f[j])
+                        .fold(observed_best[j], f64::max)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A seeded (1+1) evolution strategy on `alpha` at fixed `z`, with step-size adaptation
+/// (grow 1.5x on success, shrink 0.7x on failure), inside `[0, 1]^d`.
+fn refine(
+    posterior: &Posterior,
+    start: (f64, f64, Vec<f64>),
+    z: f64,
+    steps: usize,
+    rng: &mut ChaCha8Rng,
+) -> (f64, f64, Vec<f64>) {
+    let (mut alpha, mut gain, mut x) = start;
+    let mut step = 0.05;
+    for _ in 0..steps {
+        let trial: Vec<f64> = x
+            .iter()
+            .map(|&v| (v + step * rng.sample::<f64, _>(StandardNormal)).clamp(0.0, 1.0))
+            .collect();
+        let (a, g) = posterior.score(std::slice::from_ref(&trial), z)[0];
+        if a > alpha {
+            (alpha, gain, x) = (a, g, trial);
+            step = (step * 1.5).min(0.5);
+        } else {
+            step = (step * 0.7).max(1e-4);
+        }
+    }
+    (alpha, gain, x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optimizer::synthetic::{BraninCurrin, MultiFidelityProblem};
+
+    fn small() -> StepConfig {
+        StepConfig {
+            samples: 3,
+            rff_features: 200,
+            front_population: 16,
+            front_generations: 8,
+            pool_size: 64,
+            refine_top: 2,
+            refine_steps: 5,
+            ..StepConfig::default()
+        }
+    }
+
+    fn observations(n: usize) -> Vec<Observation> {
+        let p = BraninCurrin::new();
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        latin_hypercube(n, 2, &mut rng)
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let z = if i % 2 == 0 { 1.0 } else { 0.5 };
+                let y = p.evaluate(&x, z);
+                Observation { x, z, y }
+            })
+            .collect()
+    }
+
+    fn problem<'a>(cost: &'a dyn Fn(f64) -> f64, fidelities: &'a [f64]) -> StepProblem<'a> {
+        StepProblem {
+            dim: 2,
+            fidelity_dependent: &[true, true],
+            fidelities,
+            cost,
+        }
+    }
+
+    #[test]
+    fn the_step_is_deterministic_given_seed_and_observations() {
+        let cost = |z: f64| 0.05 + 0.95 * z;
+        let p = problem(&cost, &[0.5, 1.0]);
+        let obs = observations(10);
+        let a = propose(&obs, &p, &small(), 1).unwrap();
+        let b = propose(&obs, &p, &small(), 1).unwrap();
+        assert_eq!(a, b);
+        assert!(a.x.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert!([0.5, 1.0].contains(&a.z));
+        assert!(a.acquisition > 0.0 && a.acquisition.is_finite());
+        assert!((a.acquisition - a.information_gain / a.cost).abs() < 1e-12);
+        assert_eq!(a.y_star.len(), 3);
+        assert_eq!(a.hyperparameters.len(), 2);
+    }
+
+    #[test]
+    fn failed_observations_are_skipped_and_counted() {
+        let cost = |z: f64| z;
+        let p = problem(&cost, &[1.0]);
+        let mut obs = observations(8);
+        obs[0].y[1] = f64::NAN;
+        let rec = propose(&obs, &p, &small(), 2).unwrap();
+        assert_eq!((rec.observations_used, rec.observations_skipped), (7, 1));
+        assert_eq!(rec.z, 1.0);
+    }
+
+    #[test]
+    fn too_few_observations_and_bad_problems_say_so() {
+        let cost = |z: f64| z;
+        let err = propose(&observations(1), &problem(&cost, &[1.0]), &small(), 0).unwrap_err();
+        assert!(err.to_string().contains("initial design"), "{err}");
+        let err = propose(&observations(5), &problem(&cost, &[0.0, 1.0]), &small(), 0).unwrap_err();
+        assert!(err.to_string().contains("fidelities"), "{err}");
+    }
+
+    /// A variable fixed in the design space (min = max) is a constant input column.
+    #[test]
+    fn a_degenerate_variable_does_not_break_the_step() {
+        let cost = |z: f64| z;
+        let p = problem(&cost, &[1.0]);
+        let mut obs = observations(8);
+        for o in &mut obs {
+            o.x[1] = 0.0;
+        }
+        let rec = propose(&obs, &p, &small(), 3).unwrap();
+        assert!(rec.acquisition.is_finite());
+    }
+}

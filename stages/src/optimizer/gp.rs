@@ -1,0 +1,717 @@
+//! Gaussian-process surrogate of one objective over inputs in `[0, 1]^d`, built on
+//! `egobox-gp` (ordinary kriging: constant mean, anisotropic squared-exponential
+//! correlation, one length scale per input dimension tuned by maximum likelihood).
+//!
+//! Outputs are standardised before fitting and predictions are returned in the
+//! original units. Exact duplicate input rows are merged (their outputs averaged),
+//! since an interpolating GP cannot pass through two values at one point.
+//!
+//! Conventions of `egobox-gp` 0.37 that this module hides: it normalises every input
+//! column to zero mean and unit (sample, `ddof = 1`) standard deviation before
+//! fitting, and its squared-exponential correlation is
+//! `exp(-0.5 * sum_i (theta_i * d_i)^2)` in those normalised units, i.e. its `theta`
+//! is an inverse length scale, not the `exp(-sum theta_i d_i^2)` weight. The
+//! hyperparameters reported here are converted to the original `[0, 1]` inputs and
+//! the `exp(-sum theta_i d_i^2)` convention.
+
+use crate::optimizer::rff::{RffModel, RffSample};
+use egobox_gp::correlation_models::SquaredExponentialCorr;
+use egobox_gp::mean_models::ConstantMean;
+use egobox_gp::{GaussianProcess, ThetaTuning};
+use linfa::prelude::{Dataset, Fit};
+use ndarray::{Array1, Array2, Axis};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// The `egobox-gp` model used: ordinary kriging with a squared-exponential kernel.
+type Kriging = GaussianProcess<f64, ConstantMean, SquaredExponentialCorr>;
+
+/// A coordinate far enough outside `[0, 1]` that every correlation with the training
+/// points underflows to exactly zero (length scales are at most 100, so the exponent
+/// is below `-(1e6 / 100)^2 / 2 = -5e7`); the kriging prediction there is the fitted
+/// constant mean.
+const FAR_AWAY: f64 = 1e6;
+
+/// Bounds on the length scales `l_i` (in units of the `[0, 1]` inputs) searched by
+/// the likelihood maximisation. (`egobox-gp`'s defaults are stated on standardised
+/// inputs, which would make them depend on the spread of the data in each column.)
+pub const LENGTH_SCALE_BOUNDS: (f64, f64) = (0.01, 100.0);
+
+/// Length scale from which the likelihood maximisation starts (besides its
+/// multistart points), and which a flat surrogate keeps.
+pub const INITIAL_LENGTH_SCALE: f64 = 1.0;
+
+/// Posterior variances below this fraction of the process variance are treated as
+/// zero by [`Surrogate::posterior_correlation`] (they are at the level of the
+/// interpolation nugget and rounding, so their ratios are noise).
+const NEGLIGIBLE_VARIANCE: f64 = 1e-10;
+
+/// Settings of a GP fit.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct GpConfig {
+    /// Number of extra starting points (from a fixed-seed Latin hypercube) for the
+    /// likelihood maximisation, besides the default start. Default 10. `1` is raised
+    /// to `2`, because `egobox-gp` draws a single extra start from OS entropy, which
+    /// would make fits irreproducible.
+    pub n_start: usize,
+}
+
+impl Default for GpConfig {
+    fn default() -> Self {
+        GpConfig { n_start: 10 }
+    }
+}
+
+/// Why a GP could not be fitted.
+#[derive(Debug, thiserror::Error)]
+pub enum GpError {
+    /// Fewer than two distinct training points (after merging duplicate rows).
+    #[error("a GP needs at least 2 distinct training points, got {got}")]
+    TooFewPoints {
+        /// Number of distinct points given.
+        got: usize,
+    },
+    /// A training input or output is NaN or infinite.
+    #[error("non-finite training {what} in row {row}")]
+    NonFinite {
+        /// Index of the offending training row.
+        row: usize,
+        /// `"input"` or `"output"`.
+        what: &'static str,
+    },
+    /// A training input lies outside `[0, 1]`.
+    #[error("training input row {row}, coordinate {col} is {value}, outside [0, 1]")]
+    OutOfRange {
+        /// Index of the offending training row.
+        row: usize,
+        /// Index of the offending coordinate.
+        col: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// The inputs and outputs are inconsistent in size.
+    #[error("dimension mismatch: {0}")]
+    DimensionMismatch(String),
+    /// `egobox-gp` failed to fit, or produced non-finite hyperparameters.
+    #[error("GP fit failed: {0}")]
+    Fit(String),
+}
+
+/// The fitted hyperparameters, for auditing and caching (serde).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct GpHyperparameters {
+    /// Kernel parameters, one per input dimension, on the original `[0, 1]` inputs, in
+    /// the convention `k(x, x') = exp(-sum_i theta_i (x_i - x'_i)^2)`. (`egobox-gp`'s
+    /// own `theta_e` is an inverse length scale on standardised inputs:
+    /// `theta_i = 0.5 * (theta_e_i / std_i)^2`.)
+    pub theta: Vec<f64>,
+    /// Length scales `l_i = 1 / sqrt(2 theta_i)`, i.e. `k = exp(-sum_i d_i^2 / (2 l_i^2))`,
+    /// in units of the `[0, 1]` inputs.
+    pub length_scales: Vec<f64>,
+    /// Process variance `s2` (the kernel is `s2 * k`), in standardised output units.
+    pub process_variance: f64,
+    /// Mean of the (de-duplicated) training outputs, used to standardise them.
+    pub y_mean: f64,
+    /// Sample standard deviation (`ddof = 1`) of the training outputs used to
+    /// standardise them; `1` when the outputs are constant.
+    pub y_std: f64,
+    /// Fitted (generalised least-squares) constant mean of the GP, in original units.
+    pub constant_mean: f64,
+}
+
+/// A GP over inputs in `[0, 1]^d` for one objective; outputs standardised internally.
+#[derive(Debug, Clone)]
+pub struct Surrogate {
+    /// The fitted model, on standardised outputs.
+    gp: Kriging,
+    /// Input dimension.
+    dim: usize,
+    /// Distinct training inputs.
+    x: Vec<Vec<f64>>,
+    /// Standardised training outputs (averaged over duplicate inputs).
+    y: Vec<f64>,
+    /// Hyperparameters in this module's conventions.
+    hyper: GpHyperparameters,
+}
+
+impl Surrogate {
+    /// Fits a GP to the rows `x` (each in `[0, 1]^d`) and outputs `y`.
+    ///
+    /// The length scales are tuned by maximum likelihood within
+    /// [`LENGTH_SCALE_BOUNDS`]; a column that is constant in the data carries no
+    /// information on its length scale, which then stays near
+    /// [`INITIAL_LENGTH_SCALE`]. Exact duplicate rows are merged and their outputs
+    /// averaged. Constant outputs give a flat surrogate: the constant as mean, zero
+    /// variance, and length scales [`INITIAL_LENGTH_SCALE`] (the likelihood carries
+    /// no information, so it is not optimised). Deterministic: the same data and
+    /// config give the same hyperparameters.
+    pub fn fit(x: &[Vec<f64>], y: &[f64], config: &GpConfig) -> Result<Surrogate, GpError> {
+        let dim = validate(x, y)?;
+        let (xs, ys) = merge_duplicates(x, y);
+        if xs.len() < 2 {
+            return Err(GpError::TooFewPoints { got: xs.len() });
+        }
+        let n = xs.len();
+
+        let flat = ys.iter().all(|v| *v == ys[0]);
+        let y_mean = if flat {
+            ys[0]
+        } else {
+            ys.iter().sum::<f64>() / n as f64
+        };
+        let var = ys.iter().map(|v| (v - y_mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let y_std = if !flat && var > 0.0 { var.sqrt() } else { 1.0 };
+        let y_scaled: Vec<f64> = ys.iter().map(|v| (v - y_mean) / y_std).collect();
+
+        let x_arr = Array2::from_shape_vec((n, dim), xs.concat())
+            .map_err(|e| GpError::DimensionMismatch(e.to_string()))?;
+        let y_arr = Array1::from_vec(y_scaled.clone());
+
+        // egobox standardises each input column with its ddof = 1 standard deviation
+        // (a constant column keeps scale 1) and its theta is an inverse length scale
+        // in those units: theta_e = std / l.
+        let x_std = x_arr
+            .std_axis(Axis(0), 1.0)
+            .mapv(|s| if s == 0.0 { 1.0 } else { s });
+        let init = x_std.mapv(|s| s / INITIAL_LENGTH_SCALE);
+        let tuning = if flat {
+            ThetaTuning::Fixed(init)
+        } else {
+            let (l_min, l_max) = LENGTH_SCALE_BOUNDS;
+            ThetaTuning::Full {
+                init,
+                bounds: x_std.mapv(|s| (s / l_max, s / l_min)),
+            }
+        };
+        let n_start = if config.n_start == 1 {
+            2
+        } else {
+            config.n_start
+        };
+        let gp = Kriging::params(ConstantMean::default(), SquaredExponentialCorr::default())
+            .kpls_dim(None)
+            .theta_tuning(tuning)
+            .n_start(n_start)
+            .fit(&Dataset::new(x_arr.clone(), y_arr))
+            .map_err(|e| GpError::Fit(e.to_string()))?;
+
+        let theta: Vec<f64> = gp
+            .theta()
+            .iter()
+            .zip(&x_std)
+            .map(|(t, s)| 0.5 * (t / s).powi(2))
+            .collect();
+        let length_scales: Vec<f64> = theta.iter().map(|t| 1.0 / (2.0 * t).sqrt()).collect();
+        let process_variance = gp.variance();
+        let far = Array2::from_elem((1, dim), FAR_AWAY);
+        let constant_scaled = gp.predict(&far).map_err(|e| GpError::Fit(e.to_string()))?[0];
+        let hyper = GpHyperparameters {
+            theta,
+            length_scales,
+            process_variance,
+            y_mean,
+            y_std,
+            constant_mean: y_mean + y_std * constant_scaled,
+        };
+        let finite = hyper.theta.iter().all(|t| t.is_finite() && *t > 0.0)
+            && process_variance.is_finite()
+            && process_variance >= 0.0
+            && hyper.constant_mean.is_finite();
+        if !finite {
+            return Err(GpError::Fit(format!(
+                "non-finite or invalid hyperparameters: {hyper:?}"
+            )));
+        }
+        Ok(Surrogate {
+            gp,
+            dim,
+            x: xs,
+            y: y_scaled,
+            hyper,
+        })
+    }
+
+    /// Posterior mean and standard deviation, in the original units of y, per point.
+    ///
+    /// # Panics
+    /// If a point does not have [`Surrogate::dim`] coordinates.
+    pub fn predict(&self, x: &[Vec<f64>]) -> Vec<(f64, f64)> {
+        if x.is_empty() {
+            return Vec::new();
+        }
+        let arr = self.to_array(x);
+        let (mean, var) = self
+            .gp
+            .predict_valvar(&arr)
+            .expect("egobox-gp prediction does not fail on a fitted model");
+        let (m, s) = (self.hyper.y_mean, self.hyper.y_std);
+        mean.iter()
+            .zip(&var)
+            .map(|(mu, v)| (m + s * mu, s * v.max(0.0).sqrt()))
+            .collect()
+    }
+
+    /// Posterior correlation between f(a) and f(b) (from the posterior covariance),
+    /// in [-1, 1]; used by the lower-fidelity information gain.
+    ///
+    /// Where the posterior variance at `a` or `b` is negligible (below `1e-10` of the
+    /// process variance, e.g. at a training point, or everywhere for a flat
+    /// surrogate), the correlation is undefined; it is then reported as `1` if
+    /// `a == b` and `0` otherwise (no information to gain).
+    ///
+    /// # Panics
+    /// If `a` or `b` does not have [`Surrogate::dim`] coordinates.
+    pub fn posterior_correlation(&self, a: &[f64], b: &[f64]) -> f64 {
+        let arr = self.to_array(&[a.to_vec(), b.to_vec()]);
+        let cov = self
+            .gp
+            .predict_covariance(&arr)
+            .expect("egobox-gp covariance does not fail on a fitted model");
+        let floor = NEGLIGIBLE_VARIANCE * self.hyper.process_variance;
+        let (vaa, vbb) = (cov[[0, 0]], cov[[1, 1]]);
+        if !(vaa > floor && vbb > floor) {
+            return if a == b { 1.0 } else { 0.0 };
+        }
+        (cov[[0, 1]] / (vaa * vbb).sqrt()).clamp(-1.0, 1.0)
+    }
+
+    /// The fitted hyperparameters.
+    pub fn hyperparameters(&self) -> GpHyperparameters {
+        self.hyper.clone()
+    }
+
+    /// Input dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// A posterior function sample by random Fourier features (see [`RffSample`]),
+    /// reproducible from `rng`. It uses the fitted kernel and the (de-duplicated)
+    /// training data; the constant mean is re-estimated inside each sample, so the
+    /// samples also carry its uncertainty, as the kriging variance does.
+    pub fn rff_sample<R: rand::Rng + ?Sized>(&self, n_features: usize, rng: &mut R) -> RffSample {
+        let model = RffModel {
+            theta: &self.hyper.theta,
+            process_variance: self.hyper.process_variance,
+            x: &self.x,
+            y: &self.y,
+            y_mean: self.hyper.y_mean,
+            y_std: self.hyper.y_std,
+        };
+        RffSample::draw(&model, n_features, rng)
+    }
+
+    /// Stacks points into an `(n, dim)` array.
+    fn to_array(&self, x: &[Vec<f64>]) -> Array2<f64> {
+        let mut arr = Array2::zeros((x.len(), self.dim));
+        for (mut row, xi) in arr.rows_mut().into_iter().zip(x) {
+            assert_eq!(
+                xi.len(),
+                self.dim,
+                "Surrogate: point has {} coordinates, expected {}",
+                xi.len(),
+                self.dim
+            );
+            row.assign(&ndarray::ArrayView1::from(xi.as_slice()));
+        }
+        arr
+    }
+}
+
+/// Checks the training data and returns the input dimension.
+fn validate(x: &[Vec<f64>], y: &[f64]) -> Result<usize, GpError> {
+    if x.len() != y.len() {
+        return Err(GpError::DimensionMismatch(format!(
+            "{} input rows but {} outputs",
+            x.len(),
+            y.len()
+        )));
+    }
+    if x.len() < 2 {
+        return Err(GpError::TooFewPoints { got: x.len() });
+    }
+    let dim = x[0].len();
+    if dim == 0 {
+        return Err(GpError::DimensionMismatch(
+            "inputs have no coordinates".to_string(),
+        ));
+    }
+    for (row, (xi, yi)) in x.iter().zip(y).enumerate() {
+        if xi.len() != dim {
+            return Err(GpError::DimensionMismatch(format!(
+                "input row {row} has {} coordinates, row 0 has {dim}",
+                xi.len()
+            )));
+        }
+        if xi.iter().any(|v| !v.is_finite()) {
+            return Err(GpError::NonFinite { row, what: "input" });
+        }
+        if let Some((col, value)) = xi
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(0.0..=1.0).contains(*v))
+        {
+            return Err(GpError::OutOfRange {
+                row,
+                col,
+                value: *value,
+            });
+        }
+        if !yi.is_finite() {
+            return Err(GpError::NonFinite {
+                row,
+                what: "output",
+            });
+        }
+    }
+    Ok(dim)
+}
+
+/// Merges rows with identical inputs (`-0.0` equals `0.0`), averaging their outputs;
+/// distinct rows keep their first-occurrence order.
+fn merge_duplicates(x: &[Vec<f64>], y: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
+    let mut xs: Vec<Vec<f64>> = Vec::new();
+    let mut sums: Vec<f64> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
+    for (xi, yi) in x.iter().zip(y) {
+        let key: Vec<u64> = xi.iter().map(|v| (v + 0.0).to_bits()).collect();
+        match index.get(&key) {
+            Some(&k) => {
+                sums[k] += yi;
+                counts[k] += 1;
+            }
+            None => {
+                index.insert(key, xs.len());
+                xs.push(xi.iter().map(|v| v + 0.0).collect());
+                sums.push(*yi);
+                counts.push(1);
+            }
+        }
+    }
+    let ys = sums
+        .iter()
+        .zip(&counts)
+        .map(|(s, c)| s / *c as f64)
+        .collect();
+    (xs, ys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// `n` uniform points in `[0, 1]^d` from a fixed seed.
+    fn points(n: usize, d: usize, seed: u64) -> Vec<Vec<f64>> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        (0..n)
+            .map(|_| (0..d).map(|_| rng.random::<f64>()).collect())
+            .collect()
+    }
+
+    fn smooth(x: &[f64]) -> f64 {
+        x.iter()
+            .enumerate()
+            .map(|(i, v)| (3.0 * v + i as f64).sin())
+            .sum::<f64>()
+            * 10.0
+            + 50.0
+    }
+
+    fn fit(x: &[Vec<f64>], y: &[f64]) -> Surrogate {
+        Surrogate::fit(x, y, &GpConfig::default()).expect("fit")
+    }
+
+    #[test]
+    fn interpolates_training_points_with_low_variance() {
+        for (n, d) in [(20, 2), (30, 5)] {
+            let x = points(n, d, 42 + d as u64);
+            let y: Vec<f64> = x.iter().map(|p| smooth(p)).collect();
+            let gp = fit(&x, &y);
+            assert_eq!(gp.dim(), d);
+            let h = gp.hyperparameters();
+            assert_eq!(h.theta.len(), d);
+            let prior_sd = h.y_std * h.process_variance.sqrt();
+            let mut max_sd: f64 = 0.0;
+            for ((mean, sd), yi) in gp.predict(&x).into_iter().zip(&y) {
+                assert!((mean - yi).abs() < 1e-3 * h.y_std, "{mean} vs {yi}");
+                assert!(sd < 1e-3 * prior_sd, "sd {sd} vs prior {prior_sd}");
+                max_sd = max_sd.max(sd);
+            }
+            // Away from the data the uncertainty is much larger.
+            let (_, sd_corner) = gp.predict(&[vec![1.0; d]])[0];
+            assert!(sd_corner > 100.0 * max_sd, "{sd_corner} vs {max_sd}");
+        }
+    }
+
+    /// Training data varying only along dimension 0.
+    fn one_dimensional_data(n: usize, seed: u64) -> (Vec<Vec<f64>>, Vec<f64>) {
+        let x = points(n, 2, seed);
+        let y = x.iter().map(|p| (6.0 * p[0]).sin()).collect();
+        (x, y)
+    }
+
+    #[test]
+    fn length_scales_are_per_dimension() {
+        let (x, y) = one_dimensional_data(25, 1);
+        let h = fit(&x, &y).hyperparameters();
+        assert_eq!(h.theta.len(), 2);
+        assert!(h.theta[0] > 100.0 * h.theta[1], "{:?}", h.theta);
+        let (l_min, l_max) = LENGTH_SCALE_BOUNDS;
+        for (t, l) in h.theta.iter().zip(&h.length_scales) {
+            assert!((l - 1.0 / (2.0 * t).sqrt()).abs() < 1e-12 * l);
+            assert!(
+                *l >= l_min * (1.0 - 1e-9) && *l <= l_max * (1.0 + 1e-9),
+                "{l}"
+            );
+        }
+    }
+
+    #[test]
+    fn constant_or_nearly_constant_input_columns_are_handled() {
+        // Column 1 is constant (e.g. every run at one fidelity), column 2 barely varies.
+        let mut x = points(15, 3, 14);
+        for (i, p) in x.iter_mut().enumerate() {
+            p[1] = 1.0;
+            p[2] = 0.5 + 1e-9 * i as f64;
+        }
+        let y: Vec<f64> = x.iter().map(|p| (5.0 * p[0]).sin()).collect();
+        let gp = fit(&x, &y);
+        let h = gp.hyperparameters();
+        let (l_min, l_max) = LENGTH_SCALE_BOUNDS;
+        for l in &h.length_scales {
+            assert!(
+                *l >= l_min * (1.0 - 1e-9) && *l <= l_max * (1.0 + 1e-9),
+                "{l}"
+            );
+        }
+        // Predictions at another value of the constant column are finite and uncertain.
+        let (mean, sd) = gp.predict(&[vec![0.3, 0.0, 0.5]])[0];
+        assert!(
+            mean.is_finite() && sd.is_finite() && sd > 0.0,
+            "{mean} {sd}"
+        );
+        let sample = gp.rff_sample(300, &mut ChaCha8Rng::seed_from_u64(3));
+        assert!(sample.eval(&[0.3, 0.0, 0.5]).is_finite());
+    }
+
+    #[test]
+    fn rff_samples_have_the_gp_mean_and_variance() {
+        // 12 points in 2-D; test points in gaps and at the corners, where the posterior
+        // is far from degenerate and the unknown constant mean adds visibly to the
+        // variance (which the samples must reproduce).
+        let x = points(12, 2, 3);
+        let y: Vec<f64> = x
+            .iter()
+            .map(|p| (6.0 * p[0]).sin() + (4.0 * p[1]).cos() + 2.0)
+            .collect();
+        let gp = fit(&x, &y);
+        let test = vec![
+            vec![0.0, 0.0],
+            vec![1.0, 1.0],
+            vec![0.0, 1.0],
+            vec![1.0, 0.0],
+            vec![0.0, 0.5],
+            vec![0.5, 0.5],
+        ];
+        let pred = gp.predict(&test);
+        let n_samples = 400;
+        let mut rng = ChaCha8Rng::seed_from_u64(99);
+        let values: Vec<Vec<f64>> = (0..n_samples)
+            .map(|_| gp.rff_sample(1000, &mut rng).eval_batch(&test))
+            .collect();
+        for (k, (gp_mean, gp_sd)) in pred.iter().enumerate() {
+            let mean = values.iter().map(|v| v[k]).sum::<f64>() / n_samples as f64;
+            let var =
+                values.iter().map(|v| (v[k] - mean).powi(2)).sum::<f64>() / (n_samples - 1) as f64;
+            // Mean: 4 Monte Carlo standard errors (two-sided p ~ 6e-5 for exact samples),
+            // plus 0.2 posterior sd for the bias of the M = 1000 feature kernel (up to
+            // 0.13 sd at these points, measured with 4000 samples).
+            let se = gp_sd / (n_samples as f64).sqrt();
+            let tol = 4.0 * se + 0.2 * gp_sd;
+            assert!(
+                (mean - gp_mean).abs() < tol,
+                "{:?}: sample mean {mean} vs GP {gp_mean} (tol {tol})",
+                test[k]
+            );
+            // Variance: the sample variance of 400 draws has a relative standard error
+            // of sqrt(2 / 399) ~ 7 %, and the M = 1000 features bias it by up to ~7 %
+            // (measured with 4000 samples); +-30 % leaves over 3 standard errors.
+            let ratio = var / (gp_sd * gp_sd);
+            assert!(
+                (0.7..1.3).contains(&ratio),
+                "{:?}: variance ratio {ratio}",
+                test[k]
+            );
+        }
+    }
+
+    #[test]
+    fn rff_samples_pass_through_the_training_data() {
+        let x = points(20, 3, 8);
+        let y: Vec<f64> = x.iter().map(|p| smooth(p)).collect();
+        let gp = fit(&x, &y);
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let sample = gp.rff_sample(500, &mut rng);
+        let h = gp.hyperparameters();
+        // The weight-space noise (1e-6 of the process variance) lets the sample deviate
+        // by about 1e-3 prior standard deviations at the data.
+        let tol = 1e-2 * h.y_std * h.process_variance.sqrt();
+        for (v, yi) in sample.eval_batch(&x).iter().zip(&y) {
+            assert!((v - yi).abs() < tol, "{v} vs {yi}");
+        }
+    }
+
+    #[test]
+    fn fits_and_samples_are_deterministic() {
+        let x = points(30, 5, 4);
+        let y: Vec<f64> = x.iter().map(|p| smooth(p)).collect();
+        let test = points(10, 5, 5);
+        for n_start in [0, 1, 10] {
+            let config = GpConfig { n_start };
+            let a = Surrogate::fit(&x, &y, &config).unwrap();
+            let b = Surrogate::fit(&x, &y, &config).unwrap();
+            assert_eq!(
+                a.hyperparameters(),
+                b.hyperparameters(),
+                "n_start {n_start}"
+            );
+            assert_eq!(a.predict(&test), b.predict(&test));
+        }
+        let gp = fit(&x, &y);
+        let s1 = gp.rff_sample(200, &mut ChaCha8Rng::seed_from_u64(17));
+        let s2 = gp.rff_sample(200, &mut ChaCha8Rng::seed_from_u64(17));
+        let s3 = gp.rff_sample(200, &mut ChaCha8Rng::seed_from_u64(18));
+        assert_eq!(s1.eval_batch(&test), s2.eval_batch(&test));
+        assert_ne!(s1.eval_batch(&test), s3.eval_batch(&test));
+    }
+
+    #[test]
+    fn posterior_correlation_decays_along_a_short_length_scale() {
+        let (x, y) = one_dimensional_data(8, 6);
+        let gp = fit(&x, &y);
+        let a = [0.0, 0.5];
+        assert!((gp.posterior_correlation(&a, &a) - 1.0).abs() < 1e-9);
+        let mut previous = 1.0;
+        for step in [0.02, 0.05, 0.1, 0.2] {
+            let rho = gp.posterior_correlation(&a, &[step, 0.5]);
+            assert!(rho < previous, "step {step}: {rho} !< {previous}");
+            previous = rho;
+        }
+        assert!(previous < 0.5, "{previous}");
+        // Moving along the irrelevant dimension keeps the correlation high.
+        let along = gp.posterior_correlation(&a, &[0.0, 0.7]);
+        assert!(along > 0.95, "{along}");
+        // At a training point the posterior variance vanishes.
+        assert_eq!(gp.posterior_correlation(&x[0], &a), 0.0);
+        assert_eq!(gp.posterior_correlation(&x[0], &x[0]), 1.0);
+    }
+
+    #[test]
+    fn rejects_invalid_training_data() {
+        let config = GpConfig::default();
+        let one = Surrogate::fit(&[vec![0.5]], &[1.0], &config);
+        assert!(matches!(one, Err(GpError::TooFewPoints { got: 1 })));
+        let same = Surrogate::fit(&[vec![0.5], vec![0.5]], &[1.0, 2.0], &config);
+        assert!(matches!(same, Err(GpError::TooFewPoints { got: 1 })));
+
+        let x = vec![vec![0.1, 0.2], vec![0.3, 0.4], vec![0.5, 0.6]];
+        let err = Surrogate::fit(&x, &[1.0, f64::NAN, 3.0], &config).unwrap_err();
+        assert!(matches!(
+            err,
+            GpError::NonFinite {
+                row: 1,
+                what: "output"
+            }
+        ));
+        assert!(err.to_string().contains("row 1"), "{err}");
+
+        let mut bad = x.clone();
+        bad[2][0] = f64::INFINITY;
+        let err = Surrogate::fit(&bad, &[1.0, 2.0, 3.0], &config).unwrap_err();
+        assert!(matches!(
+            err,
+            GpError::NonFinite {
+                row: 2,
+                what: "input"
+            }
+        ));
+
+        bad[2][0] = 1.5;
+        let err = Surrogate::fit(&bad, &[1.0, 2.0, 3.0], &config).unwrap_err();
+        assert!(matches!(err, GpError::OutOfRange { row: 2, col: 0, .. }));
+        assert!(err.to_string().contains("1.5"), "{err}");
+        bad[2][0] = -0.1;
+        assert!(matches!(
+            Surrogate::fit(&bad, &[1.0, 2.0, 3.0], &config),
+            Err(GpError::OutOfRange { row: 2, col: 0, .. })
+        ));
+
+        let ragged = vec![vec![0.1, 0.2], vec![0.3], vec![0.5, 0.6]];
+        let err = Surrogate::fit(&ragged, &[1.0, 2.0, 3.0], &config).unwrap_err();
+        assert!(matches!(err, GpError::DimensionMismatch(_)));
+        assert!(err.to_string().contains("row 1"), "{err}");
+        assert!(matches!(
+            Surrogate::fit(&x, &[1.0, 2.0], &config),
+            Err(GpError::DimensionMismatch(_))
+        ));
+        assert!(matches!(
+            Surrogate::fit(&[vec![], vec![]], &[1.0, 2.0], &config),
+            Err(GpError::DimensionMismatch(_))
+        ));
+    }
+
+    #[test]
+    fn constant_outputs_give_a_flat_surrogate() {
+        let x = points(10, 3, 9);
+        let y = vec![2.5; 10];
+        let gp = fit(&x, &y);
+        let h = gp.hyperparameters();
+        assert_eq!((h.y_mean, h.y_std), (2.5, 1.0));
+        assert!(h
+            .theta
+            .iter()
+            .chain(&h.length_scales)
+            .all(|v| v.is_finite()));
+        assert!(h.process_variance.is_finite() && (h.constant_mean - 2.5).abs() < 1e-12);
+        let test = points(5, 3, 10);
+        for (mean, sd) in gp.predict(&test) {
+            assert!((mean - 2.5).abs() < 1e-12 && sd.is_finite() && sd < 1e-6);
+        }
+        assert_eq!(gp.posterior_correlation(&test[0], &test[0]), 1.0);
+        assert_eq!(gp.posterior_correlation(&test[0], &test[1]), 0.0);
+        let sample = gp.rff_sample(100, &mut ChaCha8Rng::seed_from_u64(1));
+        for v in sample.eval_batch(&test) {
+            assert!((v - 2.5).abs() < 1e-12, "{v}");
+        }
+    }
+
+    #[test]
+    fn duplicate_rows_are_merged() {
+        let mut x = points(15, 2, 12);
+        let mut y: Vec<f64> = x.iter().map(|p| smooth(p)).collect();
+        // Re-evaluations of the same design with different results, one with -0.0.
+        x.push(x[3].clone());
+        y.push(y[3] + 1.0);
+        x[0][1] = 0.0;
+        x.push(vec![x[0][0], -0.0]);
+        y.push(y[0]);
+        let gp = fit(&x, &y);
+        let (mean, sd) = gp.predict(&[x[3].clone()])[0];
+        assert!((mean - (y[3] + 0.5)).abs() < 1e-3, "{mean}");
+        assert!(sd.is_finite());
+        let h = gp.hyperparameters();
+        assert!(h.process_variance.is_finite() && h.theta.iter().all(|t| t.is_finite()));
+    }
+
+    #[test]
+    fn predict_handles_empty_input_and_config_defaults() {
+        let x = points(5, 2, 13);
+        let y: Vec<f64> = x.iter().map(|p| smooth(p)).collect();
+        assert!(fit(&x, &y).predict(&[]).is_empty());
+        assert_eq!(GpConfig::default().n_start, 10);
+    }
+}
