@@ -141,7 +141,7 @@ pub enum StepError {
 /// The fitted surrogates and the sampled front maxima: what scores a candidate.
 struct Posterior<'a> {
     problem: &'a StepProblem<'a>,
-    gps: Vec<Surrogate>,
+    gps: &'a [Surrogate],
     y_star: Vec<Vec<f64>>,
 }
 
@@ -190,6 +190,24 @@ impl Posterior<'_> {
     }
 }
 
+/// The GPs of a step, fitted on the usable observations.
+pub struct FittedSurrogates {
+    /// One surrogate per objective.
+    pub gps: Vec<Surrogate>,
+    /// The observations they were fitted on (failed ones removed).
+    pub usable: Vec<Observation>,
+    /// How many observations were skipped as failed.
+    pub skipped: usize,
+}
+
+impl FittedSurrogates {
+    /// The kernel parameters of every GP: what the GP fit stage caches, keyed on the
+    /// observations, and hands back to [`fit_surrogates`] to skip the tuning.
+    pub fn thetas(&self) -> Vec<Vec<f64>> {
+        self.gps.iter().map(|g| g.hyperparameters().theta).collect()
+    }
+}
+
 /// Takes one CF-MESMO step (MESMO when `problem.fidelities` is `[1.0]`).
 pub fn propose(
     observations: &[Observation],
@@ -197,6 +215,19 @@ pub fn propose(
     config: &StepConfig,
     seed: u64,
 ) -> Result<StepRecord, StepError> {
+    let fitted = fit_surrogates(observations, problem, config, None)?;
+    propose_from(&fitted, problem, config, seed)
+}
+
+/// Fits one GP per objective on the usable observations; with `cached_thetas` (from
+/// [`FittedSurrogates::thetas`] of a fit on the same observations) the kernel
+/// parameters are reused instead of tuned, which gives the same GPs.
+pub fn fit_surrogates(
+    observations: &[Observation],
+    problem: &StepProblem,
+    config: &StepConfig,
+    cached_thetas: Option<&[Vec<f64>]>,
+) -> Result<FittedSurrogates, StepError> {
     let k = problem.fidelity_dependent.len();
     if k == 0 || problem.dim == 0 {
         return Err(StepError::InvalidProblem(
@@ -209,7 +240,12 @@ pub fn propose(
             problem.fidelities
         )));
     }
-    let usable: Vec<&Observation> = observations
+    if cached_thetas.is_some_and(|t| t.len() != k) {
+        return Err(StepError::InvalidProblem(format!(
+            "cached thetas are not {k} objectives"
+        )));
+    }
+    let usable: Vec<Observation> = observations
         .iter()
         .filter(|o| {
             o.y.len() == k
@@ -219,6 +255,7 @@ pub fn propose(
                 && o.z > 0.0
                 && o.z <= 1.0
         })
+        .cloned()
         .collect();
     let skipped = observations.len() - usable.len();
     if usable.len() < 2 {
@@ -240,15 +277,34 @@ pub fn propose(
             })
             .collect();
         let ys: Vec<f64> = usable.iter().map(|o| o.y[j]).collect();
-        gps.push(
-            Surrogate::fit(&xs, &ys, &config.gp).map_err(|source| StepError::Gp {
-                objective: j,
-                source,
-            })?,
-        );
+        let fitted = match cached_thetas {
+            Some(t) => Surrogate::fit_with_theta(&xs, &ys, &t[j]),
+            None => Surrogate::fit(&xs, &ys, &config.gp),
+        };
+        gps.push(fitted.map_err(|source| StepError::Gp {
+            objective: j,
+            source,
+        })?);
     }
+    Ok(FittedSurrogates {
+        gps,
+        usable,
+        skipped,
+    })
+}
+
+/// Takes the step from already fitted surrogates.
+pub fn propose_from(
+    fitted: &FittedSurrogates,
+    problem: &StepProblem,
+    config: &StepConfig,
+    seed: u64,
+) -> Result<StepRecord, StepError> {
+    let usable: Vec<&Observation> = fitted.usable.iter().collect();
+    let skipped = fitted.skipped;
+    let gps = &fitted.gps;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let y_star = sample_front_maxima(&gps, &usable, problem, config, &mut rng);
+    let y_star = sample_front_maxima(gps, &usable, problem, config, &mut rng);
     let posterior = Posterior {
         problem,
         gps,
@@ -447,6 +503,22 @@ mod tests {
         assert!((a.acquisition - a.information_gain / a.cost).abs() < 1e-12);
         assert_eq!(a.y_star.len(), 3);
         assert_eq!(a.hyperparameters.len(), 2);
+    }
+
+    #[test]
+    fn cached_kernel_parameters_give_the_same_step() {
+        let cost = |z: f64| 0.05 + 0.95 * z;
+        let p = problem(&cost, &[0.5, 1.0]);
+        let obs = observations(10);
+        let tuned = fit_surrogates(&obs, &p, &small(), None).unwrap();
+        let cached = fit_surrogates(&obs, &p, &small(), Some(&tuned.thetas())).unwrap();
+        let a = propose_from(&tuned, &p, &small(), 4).unwrap();
+        let b = propose_from(&cached, &p, &small(), 4).unwrap();
+        assert_eq!(a.z, b.z);
+        for (u, v) in a.x.iter().zip(&b.x) {
+            assert!((u - v).abs() < 1e-6, "{:?} vs {:?}", a.x, b.x);
+        }
+        assert_eq!(a, propose(&obs, &p, &small(), 4).unwrap());
     }
 
     #[test]

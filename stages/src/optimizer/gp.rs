@@ -147,7 +147,30 @@ impl Surrogate {
     /// no information, so it is not optimised). Deterministic: the same data and
     /// config give the same hyperparameters.
     pub fn fit(x: &[Vec<f64>], y: &[f64], config: &GpConfig) -> Result<Surrogate, GpError> {
+        Surrogate::fit_inner(x, y, config, None)
+    }
+
+    /// Fits with known kernel parameters `theta` (this module's convention, one per input
+    /// dimension, as in [`GpHyperparameters::theta`]) instead of tuning them: how cached
+    /// hyperparameters are reused. The result equals the tuned fit that produced `theta`.
+    pub fn fit_with_theta(x: &[Vec<f64>], y: &[f64], theta: &[f64]) -> Result<Surrogate, GpError> {
+        Surrogate::fit_inner(x, y, &GpConfig { n_start: 0 }, Some(theta))
+    }
+
+    fn fit_inner(
+        x: &[Vec<f64>],
+        y: &[f64],
+        config: &GpConfig,
+        known_theta: Option<&[f64]>,
+    ) -> Result<Surrogate, GpError> {
         let dim = validate(x, y)?;
+        if let Some(t) = known_theta {
+            if t.len() != dim || t.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
+                return Err(GpError::DimensionMismatch(format!(
+                    "known theta {t:?} does not fit {dim} positive input dimensions"
+                )));
+            }
+        }
         let (xs, ys) = merge_duplicates(x, y);
         if xs.len() < 2 {
             return Err(GpError::TooFewPoints { got: xs.len() });
@@ -175,7 +198,16 @@ impl Surrogate {
             .std_axis(Axis(0), 1.0)
             .mapv(|s| if s == 0.0 { 1.0 } else { s });
         let init = x_std.mapv(|s| s / INITIAL_LENGTH_SCALE);
-        let tuning = if flat {
+        let tuning = if let Some(t) = known_theta {
+            // Inverse of the conversion below: theta_e = std * sqrt(2 theta).
+            ThetaTuning::Fixed(
+                x_std
+                    .iter()
+                    .zip(t)
+                    .map(|(s, t)| s * (2.0 * t).sqrt())
+                    .collect(),
+            )
+        } else if flat {
             ThetaTuning::Fixed(init)
         } else {
             let (l_min, l_max) = LENGTH_SCALE_BOUNDS;
@@ -687,6 +719,27 @@ mod tests {
         for v in sample.eval_batch(&test) {
             assert!((v - 2.5).abs() < 1e-12, "{v}");
         }
+    }
+
+    #[test]
+    fn a_fit_with_cached_theta_reproduces_the_tuned_fit() {
+        let x = points(25, 3, 4);
+        let y: Vec<f64> = x.iter().map(|p| smooth(p)).collect();
+        let tuned = fit(&x, &y);
+        let theta = tuned.hyperparameters().theta;
+        let reused = Surrogate::fit_with_theta(&x, &y, &theta).unwrap();
+        let probe = points(10, 3, 5);
+        for (a, b) in tuned.predict(&probe).iter().zip(reused.predict(&probe)) {
+            assert!(
+                (a.0 - b.0).abs() < 1e-9 * (1.0 + a.0.abs()),
+                "{a:?} vs {b:?}"
+            );
+            assert!((a.1 - b.1).abs() < 1e-9 * (1.0 + a.1), "{a:?} vs {b:?}");
+        }
+        for (a, b) in theta.iter().zip(&reused.hyperparameters().theta) {
+            assert!((a - b).abs() < 1e-9 * a, "{a} vs {b}");
+        }
+        assert!(Surrogate::fit_with_theta(&x, &y, &[1.0]).is_err());
     }
 
     #[test]
