@@ -4,7 +4,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use stages::optimizer::cf_mesmo::{propose, Observation, StepConfig, StepProblem};
+use stages::optimizer::cf_mesmo::{fit_surrogates, propose, propose_from, Observation, StepConfig, StepProblem};
 use stages::optimizer::sampling::latin_hypercube;
 use stages::optimizer::synthetic::{CrossbarLike, MultiFidelityProblem};
 
@@ -34,6 +34,13 @@ fn step_100_observations(c: &mut Criterion) {
     group.sample_size(10);
     group.bench_function("step 100 obs 4 objectives S=10", |b| {
         b.iter(|| propose(&observations, &step_problem, &config, 7).expect("step"))
+    });
+    group.bench_function("GP fits only", |b| {
+        b.iter(|| fit_surrogates(&observations, &step_problem, &config, None).expect("fit"))
+    });
+    let fitted = fit_surrogates(&observations, &step_problem, &config, None).expect("fit");
+    group.bench_function("step after the fits", |b| {
+        b.iter(|| propose_from(&fitted, &step_problem, &config, 7).expect("step"))
     });
     group.finish();
 }
