@@ -12,6 +12,12 @@ use stages::optimizer::benchmark::{self, cost_to_reach, median, BenchConfig, Met
 
 use crate::plot::{line_chart, Series};
 
+/// The supplementary criterion: within this relative distance of NSGA-II's final
+/// hypervolume. Near the optimum, hypervolumes measured against a reference point beyond
+/// the worst designs differ in the fifth digit, so the strict criterion can hinge on a
+/// difference of no practical weight; both are printed.
+const NEAR: f64 = 1e-3;
+
 /// `pipeline bench optimizer` options.
 #[derive(Args, Debug)]
 pub struct OptimizerBenchArgs {
@@ -51,6 +57,7 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
         let problem = benchmark::problem(name).expect("checked");
         let mut ratios: Vec<(Method, Vec<f64>)> =
             Method::ALL.iter().map(|m| (*m, Vec::new())).collect();
+        let mut near_ratios = ratios.clone();
         let mut series = Vec::new();
         for seed in 0..args.seeds {
             let nsga = benchmark::run(problem.as_ref(), Method::Nsga2, &config, seed, nsga_cost)?;
@@ -69,12 +76,16 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
                         args.budget_fraction * nsga_cost,
                     )?,
                 };
-                let ratio = cost_to_reach(&trace, target).map_or(f64::INFINITY, |c| c / nsga_cost);
+                let ratio_at =
+                    |t: f64| cost_to_reach(&trace, t).map_or(f64::INFINITY, |c| c / nsga_cost);
+                let (ratio, near) = (ratio_at(target), ratio_at(target * (1.0 - NEAR)));
                 eprintln!(
-                    "{name} seed {seed} {method}: {} evaluations, ratio {ratio:.4}",
+                    "{name} seed {seed} {method}: {} evaluations, ratio {ratio:.4} \
+                     (within 0.1 %: {near:.4})",
                     trace.len()
                 );
                 ratios[i].1.push(ratio);
+                near_ratios[i].1.push(near);
                 series.push(Series {
                     label: method.to_string(),
                     colour: i,
@@ -99,10 +110,14 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
             "hypervolume",
             &series,
         )?;
-        for (method, r) in ratios {
+        for ((method, r), (_, near)) in ratios.into_iter().zip(near_ratios) {
             summary.push(format!(
                 "cost_ratio_vs_nsga2 {name} {method}: {}",
                 median(&r)
+            ));
+            summary.push(format!(
+                "cost_ratio_vs_nsga2_within_0.1pct {name} {method}: {}",
+                median(&near)
             ));
         }
     }

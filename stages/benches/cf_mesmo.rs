@@ -4,7 +4,9 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use stages::optimizer::cf_mesmo::{fit_surrogates, propose, propose_from, Observation, StepConfig, StepProblem};
+use stages::optimizer::cf_mesmo::{
+    fit_surrogates, propose, propose_from, Observation, StepConfig, StepProblem,
+};
 use stages::optimizer::sampling::latin_hypercube;
 use stages::optimizer::synthetic::{CrossbarLike, MultiFidelityProblem};
 
