@@ -4,6 +4,8 @@
 //! - [`dataset`]: stage 1, dataset prep.
 //! - [`crossbar`]: stage 2, crossbar characterisation (the noise model).
 //! - [`ppa`]: PPA estimation (area, latency, energy), with its constants in [`ppa_params`].
+//! - [`mapping`]: 8-bit quantisation, bit slicing onto differential conductance pairs,
+//!   and noisy effective weights (what ReSNA training injects).
 //! - [`arch`]: the network architectures, as layer lists shared by the stages.
 //! - [`design`]: one point of the design space.
 //! - [`optimizer`]: the optimiser's math (hypervolume, NSGA-II, acquisition, sampling).
@@ -13,6 +15,7 @@ pub mod arch;
 pub mod crossbar;
 pub mod dataset;
 pub mod design;
+pub mod mapping;
 pub mod optimizer;
 pub mod ppa;
 pub mod ppa_params;
