@@ -39,7 +39,7 @@ pub struct QuantisedLayer {
 /// Quantises weights laid out output-channel major (`out_channels` blocks of equal size).
 pub fn quantise(weights: &[f32], out_channels: usize) -> QuantisedLayer {
     assert!(
-        out_channels > 0 && weights.len() % out_channels == 0,
+        out_channels > 0 && weights.len().is_multiple_of(out_channels),
         "{} weights do not split into {out_channels} output channels",
         weights.len()
     );
