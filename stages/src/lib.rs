@@ -6,6 +6,7 @@
 //! - [`ppa`]: PPA estimation (area, latency, energy), with its constants in [`ppa_params`].
 //! - [`mapping`]: 8-bit quantisation, bit slicing onto differential conductance pairs,
 //!   and noisy effective weights (what ReSNA training injects).
+//! - [`models`]: the networks in candle, built from [`arch`]'s layer lists.
 //! - [`arch`]: the network architectures, as layer lists shared by the stages.
 //! - [`design`]: one point of the design space.
 //! - [`optimizer`]: the optimiser's math (hypervolume, NSGA-II, acquisition, sampling).
@@ -16,6 +17,7 @@ pub mod crossbar;
 pub mod dataset;
 pub mod design;
 pub mod mapping;
+pub mod models;
 pub mod optimizer;
 pub mod ppa;
 pub mod ppa_params;
