@@ -198,6 +198,12 @@ pub fn characterise(design: &Design, noise: &NoiseParams) -> Result<Characterisa
 impl Characterisation {
     /// Draws one noisy read of a cell programmed at `level`.
     pub fn sample<R: Rng + ?Sized>(&self, level: usize, rng: &mut R) -> f64 {
+        self.levels[level].conductance + self.read_deviation(level, rng)
+    }
+
+    /// Draws the deviation of one read from the programmed conductance at `level`:
+    /// the Gaussian part plus, with probability `rtn_probability`, the RTN jump.
+    pub fn read_deviation<R: Rng + ?Sized>(&self, level: usize, rng: &mut R) -> f64 {
         let l = &self.levels[level];
         let gauss: f64 = StandardNormal.sample(rng);
         let rtn = if rng.random::<f64>() < self.rtn_probability {
@@ -205,7 +211,7 @@ impl Characterisation {
         } else {
             0.0
         };
-        l.conductance + l.sigma_total * gauss + rtn
+        l.sigma_total * gauss + rtn
     }
 
     /// Fills `out` with one noisy read of every cell, `levels[i]` being cell i's level.

@@ -17,7 +17,6 @@
 //! into effective weights, with a layer-wise noise scale.
 
 use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
 
 use crate::crossbar::Characterisation;
 use crate::design::Design;
@@ -176,20 +175,13 @@ impl NoisyMapper {
         rng: &mut R,
     ) -> Vec<f32> {
         let n = self.slicing.slices;
-        let p = noise.rtn_probability;
         let mut out = Vec::with_capacity(self.layer.q.len());
         for (i, cells) in self.levels.chunks_exact(2 * n).enumerate() {
             let mut diff = 0.0;
             for k in 0..n {
                 let mut read = |level: u8| {
-                    let l = &noise.levels[usize::from(level)];
-                    let gauss: f64 = StandardNormal.sample(rng);
-                    let rtn = if rng.random::<f64>() < p {
-                        l.rtn_delta
-                    } else {
-                        0.0
-                    };
-                    f64::from(level) * noise.delta_g + noise_scale * (l.sigma_total * gauss + rtn)
+                    f64::from(level) * noise.delta_g
+                        + noise_scale * noise.read_deviation(usize::from(level), rng)
                 };
                 let (pos, neg) = (read(cells[k]), read(cells[n + k]));
                 diff += self.slicing.slice_weight(k) * (pos - neg);
