@@ -7,18 +7,25 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use cache::{Store, StudyLock};
-use indicatif::{ProgressBar, ProgressStyle};
+use std::sync::atomic::Ordering;
+
+use cache::ledger::STATUS_OK;
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::config::{Paths, StudyConfig, DEFAULT_CONFIG};
-use crate::dag::{self, design_label};
+use crate::front;
 use crate::runner::Runner;
+use crate::study::{self, Bars, StudyOutcome};
 use crate::{tables, StudyArgs};
 
 /// The stages `--recompute` accepts.
-const STAGES: [&str; 3] = [
+const STAGES: [&str; 6] = [
     stages::dataset::STAGE,
     stages::crossbar::STAGE,
     stages::ppa::STAGE,
+    stages::training::BASELINE_STAGE,
+    stages::training::RESNA_STAGE,
+    stages::training::EVAL_STAGE,
 ];
 
 /// Loads the config and resolves the paths of a study command.
@@ -60,65 +67,142 @@ pub fn run(args: &StudyArgs, recompute: &[String], new_study: bool) -> Result<()
     check_study_snapshot(&cfg, &paths.study, new_study)?;
     let store = Store::open(&paths.cache)?;
     let mut runner = Runner::new(store, recompute.iter().cloned().collect::<BTreeSet<_>>());
+    install_interrupt_handler();
     let started = Instant::now();
-    let progress = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} stage outputs",
-        )
-        .expect("valid template"),
-    );
-    let outputs = dag::run_study(&cfg, &mut runner, &progress);
-    progress.finish_and_clear();
+    let multi = MultiProgress::new();
+    let bars = Bars {
+        study: multi.add(
+            ProgressBar::new(0).with_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] study {bar:24} {pos}/{len} budget  {msg}",
+                )
+                .expect("valid template"),
+            ),
+        ),
+        train: multi.add(
+            ProgressBar::new(0).with_style(
+                ProgressStyle::with_template("  {bar:24} {pos}/{len} steps  {msg}")
+                    .expect("valid template"),
+            ),
+        ),
+    };
+    let outcome = study::run_study(&cfg, &mut runner, &paths.study, &bars);
+    bars.train.finish_and_clear();
+    bars.study.finish_and_clear();
     let record = record_run(&paths.study, &runner);
-    let outputs = outputs?;
+    let outcome = match outcome {
+        Err(e) if e.downcast_ref::<study::Interrupted>().is_some() => {
+            record?;
+            eprintln!(
+                "interrupted: every finished evaluation is in {}; run the same command again \
+                 to resume where it stopped",
+                paths.study.join("evaluations").display()
+            );
+            std::process::exit(130);
+        }
+        other => other?,
+    };
     record?;
+    print_summary(
+        &cfg,
+        &paths,
+        &runner,
+        &outcome,
+        started.elapsed().as_secs_f64(),
+    );
+    Ok(())
+}
 
-    println!(
-        "study {:?} ({:.1} s)",
-        cfg.study.name,
-        started.elapsed().as_secs_f64()
-    );
-    for (stage, cached, computed) in runner.summary() {
-        let note = if computed == 0 {
-            "  (nothing to do)"
-        } else {
-            ""
-        };
-        println!("  {stage:<14} {cached:>3} cached  {computed:>3} computed{note}");
+/// SIGINT sets the study's stop flag (the current write finishes, then the run stops);
+/// a second one exits at once, which is safe too: every write is atomic.
+fn install_interrupt_handler() {
+    let result = ctrlc::set_handler(|| {
+        if study::INTERRUPTED.swap(true, Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\nstopping after the current step (Ctrl-C again to stop at once)");
+    });
+    if let Err(e) = result {
+        tracing::warn!("no Ctrl-C handler: {e}");
     }
-    let meta = &outputs.dataset.1;
-    println!(
-        "dataset: {} train + {} test images, {}x{}, {} classes",
-        meta.train_images,
-        meta.test_images,
-        meta.height,
-        meta.width,
-        meta.classes.len()
-    );
-    println!(
-        "initial designs ({}), PPA of {}:",
-        outputs.designs.len(),
-        cfg.model.name
-    );
-    println!(
-        "  {:<32} {:>12} {:>12} {:>12}",
-        "design", "area mm^2", "latency us", "energy uJ"
-    );
-    for (design, _, ppa) in &outputs.designs {
-        let report: serde_json::Value = serde_json::from_slice(&ppa.read("report.json")?)?;
-        let get = |k: &str| report[k].as_f64().unwrap_or(f64::NAN);
+}
+
+/// The end-of-run summary: what ran, the Pareto designs, the cost and where things are.
+fn print_summary(
+    cfg: &StudyConfig,
+    paths: &Paths,
+    runner: &Runner,
+    outcome: &StudyOutcome,
+    seconds: f64,
+) {
+    println!("study {:?} ({seconds:.1} s)", cfg.study.name);
+    for (stage, cached, computed) in runner.summary() {
+        println!("  {stage:<16} {cached:>4} cached  {computed:>4} computed");
+    }
+    if let Some(meta) = &outcome.dataset {
         println!(
-            "  {:<32} {:>12.3} {:>12.3} {:>12.3}",
-            design_label(design),
-            get("area_um2") / 1e6,
-            get("latency_ns") / 1e3,
-            get("energy_pj") / 1e6
+            "dataset: {} train + {} test images, {}x{}, {} classes",
+            meta.train_images,
+            meta.test_images,
+            meta.height,
+            meta.width,
+            meta.classes.len()
+        );
+    }
+    let rows = &outcome.rows;
+    let failed = rows.iter().filter(|r| r.status != STATUS_OK).count();
+    println!(
+        "evaluations: {} in the sequence: {} computed now, {} reused from the cache, {} already \
+         in the ledger; {failed} failed",
+        rows.len(),
+        outcome.computed,
+        outcome.reused,
+        outcome.from_ledger
+    );
+    let unit = if cfg.budget.epochs.is_some() {
+        "epochs"
+    } else if cfg.budget.iterations.is_some() {
+        "evaluations"
+    } else {
+        "seconds"
+    };
+    let cost_s: f64 = rows.iter().map(|r| r.cost_s).sum();
+    println!(
+        "budget spent: {:.0} {unit}; measured compute {cost_s:.1} s",
+        outcome.spent
+    );
+    let (pareto, hv) = front::pareto(rows);
+    let mut seen = BTreeSet::new();
+    println!(
+        "full-fidelity Pareto set of {} ({} designs, hypervolume {hv:.4e}):",
+        cfg.model.name,
+        pareto.len()
+    );
+    println!(
+        "  {:<32} {:>9} {:>9} {:>11} {:>11} {:>11}",
+        "design", "accuracy", "+- std", "area mm^2", "latency us", "energy uJ"
+    );
+    for i in pareto {
+        let r = &rows[i];
+        if !seen.insert(r.eval_key.clone()) {
+            continue;
+        }
+        let design = format!(
+            "{}b/{}x{}/{:.3e}Hz/{:.1}K",
+            r.cell_bits, r.xbar_size, r.xbar_size, r.freq_hz, r.temp_k
+        );
+        println!(
+            "  {design:<32} {:>9.4} {:>9.4} {:>11.3} {:>11.3} {:>11.3}",
+            r.accuracy_mean.unwrap_or(f64::NAN),
+            r.accuracy_std.unwrap_or(f64::NAN),
+            r.area_um2.unwrap_or(f64::NAN) / 1e6,
+            r.latency_ns.unwrap_or(f64::NAN) / 1e3,
+            r.energy_pj.unwrap_or(f64::NAN) / 1e6
         );
     }
     println!("study dir: {}", paths.study.display());
     println!("ledger:    {}", paths.study.join("evaluations").display());
     println!("cache:     {}", paths.cache.display());
-    Ok(())
 }
 
 /// The study's problem is fixed at its first run (`study.json`); a later run whose config

@@ -11,27 +11,8 @@ use stages::optimizer::hypervolume::{hypervolume, pareto_front_indices};
 
 use crate::cmd_run::study_setup;
 use crate::config::default_cache_dir;
+use crate::front::{minimised, reference_point};
 use crate::StudyArgs;
-
-/// The objectives of a finished full-fidelity row, all to be minimised:
-/// (-accuracy, area, latency, energy). `None` if any is missing.
-fn objectives(r: &EvaluationRow) -> Option<[f64; 4]> {
-    let full = r.status == STATUS_OK && (r.fidelity_z - 1.0).abs() < 1e-9;
-    let o = [-r.accuracy_mean?, r.area_um2?, r.latency_ns?, r.energy_pj?];
-    (full && o.iter().all(|v| v.is_finite())).then_some(o)
-}
-
-/// The reference point for the hypervolume, in minimisation form: accuracy 0, and 1.1x
-/// the worst area, latency and energy seen at full fidelity.
-fn reference_point(points: &[[f64; 4]]) -> [f64; 4] {
-    let mut r = [0.0, 0.0, 0.0, 0.0];
-    for p in points {
-        for j in 1..4 {
-            r[j] = f64::max(r[j], 1.1 * p[j]);
-        }
-    }
-    r
-}
 
 fn read_ledger(study: &Path) -> Result<(Vec<EvaluationRow>, Vec<String>)> {
     if !study.is_dir() {
@@ -55,7 +36,7 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
     let cost_s = rows.iter().fold(0.0, |acc, r| acc + r.cost_s);
     let full: Vec<(&EvaluationRow, [f64; 4])> = rows
         .iter()
-        .filter_map(|r| objectives(r).map(|o| (r, o)))
+        .filter_map(|r| minimised(r).map(|o| (r, o)))
         .collect();
     let points: Vec<[f64; 4]> = full.iter().map(|(_, o)| *o).collect();
     let reference = reference_point(&points);

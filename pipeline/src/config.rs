@@ -10,7 +10,9 @@ use stages::arch::ModelName;
 use stages::crossbar::{self, NoiseParams};
 use stages::dataset::{DataSource, DatasetParams};
 use stages::design::Design;
+use stages::optimizer::cf_mesmo::StepConfig;
 use stages::ppa_params::PpaParams;
+use stages::training::params::TrainingParams;
 
 /// The embedded default configuration, commented.
 pub const DEFAULT_CONFIG: &str = include_str!("../../configs/default.toml");
@@ -35,10 +37,41 @@ pub struct StudyConfig {
     /// Constants of the PPA model (defaults documented in `stages::ppa_params`).
     #[serde(default)]
     pub ppa: PpaParams,
+    /// Training: the noise strategy and the SGD recipe (defaults in
+    /// `stages::training::params`).
+    #[serde(default)]
+    pub training: TrainingParams,
     /// When to stop.
     pub budget: Budget,
     /// The initial design.
     pub initial: InitialDesign,
+    /// Settings of the search strategies.
+    #[serde(default)]
+    pub optimizer: OptimizerParams,
+}
+
+/// `[optimizer]`: settings of the search strategies.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OptimizerParams {
+    /// NSGA-II population size (the `nsga2` strategy).
+    pub nsga2_population: usize,
+    /// Most designs of the predicted Pareto set evaluated at full fidelity after the
+    /// budget is spent (`cf_mesmo`, `mesmo`).
+    pub final_evaluations: usize,
+    /// The CF-MESMO step (`[optimizer.cf_mesmo]`): posterior samples, random Fourier
+    /// features, candidate pool, GP restarts.
+    pub cf_mesmo: StepConfig,
+}
+
+impl Default for OptimizerParams {
+    fn default() -> Self {
+        OptimizerParams {
+            nsga2_population: 8,
+            final_evaluations: 3,
+            cf_mesmo: StepConfig::default(),
+        }
+    }
 }
 
 /// `[study]`.
@@ -65,6 +98,18 @@ pub enum Strategy {
     Nsga2,
     /// Random search at full fidelity.
     Random,
+}
+
+impl Strategy {
+    /// The name used in configs and the ledger.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::CfMesmo => "cf_mesmo",
+            Strategy::Mesmo => "mesmo",
+            Strategy::Nsga2 => "nsga2",
+            Strategy::Random => "random",
+        }
+    }
 }
 
 /// Data set formats.
@@ -192,6 +237,19 @@ impl Range {
         }
     }
 
+    /// The position of `v` in the range, in [0, 1] (0.5 for a fixed variable).
+    pub fn encode(&self, v: f64) -> f64 {
+        if self.max <= self.min {
+            return 0.5;
+        }
+        let u = if self.log {
+            (v.ln() - self.min.ln()) / (self.max.ln() - self.min.ln())
+        } else {
+            (v - self.min) / (self.max - self.min)
+        };
+        u.clamp(0.0, 1.0)
+    }
+
     fn validate(&self, key: &str) -> Result<()> {
         ensure!(
             self.min.is_finite() && self.max.is_finite() && self.min > 0.0,
@@ -233,6 +291,24 @@ pub struct DesignSpace {
 impl DesignSpace {
     /// Number of decision variables (the unit cube's dimension).
     pub const DIM: usize = 4;
+
+    /// The point of the unit cube a design decodes from: a grid value's cell centre, a
+    /// continuous value's position in its range (0.5 for a fixed variable).
+    pub fn encode(&self, d: &Design) -> Vec<f64> {
+        let cell = |i: Option<usize>, len: usize| (i.unwrap_or(0) as f64 + 0.5) / len as f64;
+        vec![
+            cell(
+                self.cell_bits.iter().position(|&b| b == d.cell_bits),
+                self.cell_bits.len(),
+            ),
+            cell(
+                self.xbar_size.iter().position(|&s| s == d.xbar_size),
+                self.xbar_size.len(),
+            ),
+            self.freq_hz.encode(d.freq_hz),
+            self.temp_k.encode(d.temp_k),
+        ]
+    }
 
     /// Maps a point of the unit cube [0, 1]^4 to a design: grids are indexed by
     /// `floor(u * len)`, continuous variables mapped linearly or on a log scale.
@@ -310,8 +386,12 @@ pub struct Budget {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InitialDesign {
-    /// Number of space-filling initial designs.
+    /// Number of space-filling initial designs, evaluated at the lowest fidelity
+    /// (`cf_mesmo`) or at full fidelity (the single-fidelity strategies).
     pub designs: usize,
+    /// Further space-filling designs evaluated at full fidelity.
+    #[serde(default)]
+    pub full_fidelity: usize,
 }
 
 impl StudyConfig {
@@ -357,6 +437,7 @@ impl StudyConfig {
             "study.name {name:?} must be non-empty and use only letters, digits, '-', '_' and '.'"
         );
         self.noise.validate()?;
+        self.training.validate()?;
         self.ppa
             .validate()
             .map_err(|e| anyhow::anyhow!("[ppa] {e}"))?;
@@ -394,8 +475,12 @@ impl StudyConfig {
             );
         }
         ensure!(
-            self.initial.designs >= 1,
-            "initial.designs must be at least 1"
+            self.initial.designs + self.initial.full_fidelity >= 2,
+            "initial: designs + full_fidelity must be at least 2 (the surrogates need two points)"
+        );
+        ensure!(
+            self.optimizer.nsga2_population >= 2,
+            "optimizer.nsga2_population must be at least 2"
         );
         self.dataset.params()?;
         Ok(())
@@ -403,7 +488,7 @@ impl StudyConfig {
 
     /// The part of the config that defines the study's problem: a change of it makes the
     /// evaluations already in the ledger belong to a different problem. The budget, the
-    /// strategy and the study name are not part of it.
+    /// search strategy and the study name are not part of it.
     pub fn problem_fingerprint(&self) -> serde_json::Value {
         serde_json::json!({
             "dataset": self.dataset,
@@ -411,6 +496,7 @@ impl StudyConfig {
             "design_space": self.design_space,
             "noise": self.noise,
             "ppa": self.ppa,
+            "training": self.training,
             "fidelity": self.fidelity,
             "seed": self.study.seed,
         })

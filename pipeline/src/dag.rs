@@ -1,33 +1,44 @@
 //! The study's stage graph, declared in one place.
 //!
 //! ```text
-//! dataset_prep ───────────────────────────┐
-//! crossbar(design) ───────────────────────┼─> resna_train(design, epochs) ─> evaluation ─┐
-//! ppa(model, design) ─────────────────────┘                                              │
-//!                      report <─ cf_mesmo_step <─ gp_fit(ledger rows) <──────────────────┘
+//! dataset_prep ─> baseline_train ─────────┐
+//! crossbar(design) ───────────────────────┼─> resna_train(design, epochs) ─> noisy_eval ─┐
+//!                                         │     (warm start: same design, fewer epochs)  │
+//! ppa(model, design) ─────────────────────┴──────────────────────────────> evaluation <─┘
+//!                                                                              │ ledger
+//!                      report <─ cf_mesmo_step <─ gp_fit(ledger rows) <────────┘
 //! ```
 //!
 //! Each node is a cached stage output keyed on its parameters, its inputs' keys, its
 //! code version and (where it draws random numbers) the seed; [`crate::runner::Runner`]
-//! reuses verified outputs and computes the rest in the order below. The stages built so
-//! far are `dataset_prep`, `crossbar` and `ppa`, run for the study's initial design; the
-//! training, surrogate and acquisition stages plug in after them.
+//! reuses verified outputs and computes the rest. The nodes are all here:
+//! [`dataset_node`], [`baseline_node`], [`crossbar_node`], [`train_node`] (warm-started
+//! from the same design's checkpoint at a lower fidelity), [`eval_node`] and
+//! [`ppa_node`]. [`crate::evaluation`] chains them into one ledger row, and
+//! [`crate::study`] runs the loop that chooses what to evaluate (GP fit and CF-MESMO
+//! step, or a baseline strategy).
+
+use std::time::Instant;
 
 use anyhow::{Context, Result};
-use cache::{KeyInput, Object};
+use cache::{CacheKey, KeyInput, Object};
+use candle_core::Device;
 use indicatif::ProgressBar;
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use stages::crossbar;
 use stages::dataset;
 use stages::design::Design;
-use stages::optimizer::sampling::latin_hypercube;
 use stages::ppa;
+use stages::training::{self, train::TrainState};
 
-use crate::config::{DesignSpace, StudyConfig};
+use crate::config::StudyConfig;
 use crate::runner::Runner;
 use crate::tables;
+
+/// The checkpoint file of a training node.
+const CHECKPOINT: &str = "checkpoint.safetensors";
+/// The summary file of a training or evaluation node.
+pub const SUMMARY: &str = "summary.json";
 
 /// What a prepared data set looks like, stored beside its tensors.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -44,56 +55,9 @@ pub struct DatasetMeta {
     pub classes: Vec<String>,
 }
 
-/// The outputs of a study run so far.
-#[derive(Debug)]
-pub struct StudyOutputs {
-    /// The data set object and its shape.
-    pub dataset: (Object, DatasetMeta),
-    /// The initial designs with their crossbar characterisation and PPA objects.
-    pub designs: Vec<(Design, Object, Object)>,
-}
-
-/// Runs the study's graph as far as it is built.
-pub fn run_study(
-    cfg: &StudyConfig,
-    runner: &mut Runner,
-    progress: &ProgressBar,
-) -> Result<StudyOutputs> {
-    let designs = initial_designs(&cfg.design_space, cfg.initial.designs, cfg.study.seed);
-    progress.set_length(1 + 2 * designs.len() as u64);
-    let dataset = dataset_node(cfg, runner)?;
-    progress.inc(1);
-    let mut outputs = Vec::new();
-    for design in designs {
-        let characterisation = crossbar_node(cfg, &design, runner)?;
-        progress.inc(1);
-        let ppa = ppa_node(cfg, &design, &dataset.1, runner)?;
-        progress.inc(1);
-        outputs.push((design, characterisation, ppa));
-    }
-    Ok(StudyOutputs {
-        dataset,
-        designs: outputs,
-    })
-}
-
-/// The initial design: a seeded Latin hypercube over the design space, decoded onto its
-/// grids and ranges, without duplicates (grids can map two points to one design).
-pub fn initial_designs(space: &DesignSpace, n: usize, seed: u64) -> Vec<Design> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1417_1a1d_e516);
-    let mut designs: Vec<Design> = Vec::new();
-    for u in latin_hypercube(n, DesignSpace::DIM, &mut rng) {
-        let d = space.decode(&u);
-        if !designs.contains(&d) {
-            designs.push(d);
-        }
-    }
-    designs
-}
-
 /// Stage 1: dataset prep. Its key covers the files' contents (not their paths), the
 /// subset sizes, and the seed only when a subset is drawn.
-fn dataset_node(cfg: &StudyConfig, runner: &mut Runner) -> Result<(Object, DatasetMeta)> {
+pub fn dataset_node(cfg: &StudyConfig, runner: &mut Runner) -> Result<(Object, DatasetMeta)> {
     let params = cfg.dataset.params()?;
     let fingerprint = dataset::fingerprint(&params.source)?;
     let subsampled = params.train_subset.is_some() || params.test_subset.is_some();
@@ -130,7 +94,7 @@ fn dataset_node(cfg: &StudyConfig, runner: &mut Runner) -> Result<(Object, Datas
 
 /// Stage 2: crossbar characterisation. It depends only on the noise-relevant parts of
 /// the design (not the crossbar size or ADC) and draws no random numbers.
-fn crossbar_node(cfg: &StudyConfig, design: &Design, runner: &mut Runner) -> Result<Object> {
+pub fn crossbar_node(cfg: &StudyConfig, design: &Design, runner: &mut Runner) -> Result<Object> {
     let key_params = serde_json::json!({
         "cell_bits": design.cell_bits,
         "freq_hz": design.freq_hz,
@@ -155,7 +119,7 @@ fn crossbar_node(cfg: &StudyConfig, design: &Design, runner: &mut Runner) -> Res
 }
 
 /// PPA estimation of the study's model on a design; deterministic.
-fn ppa_node(
+pub fn ppa_node(
     cfg: &StudyConfig,
     design: &Design,
     data: &DatasetMeta,
@@ -186,29 +150,358 @@ fn ppa_node(
     })
 }
 
+/// The prepared data set, loaded from its object once per run.
+pub struct LoadedData {
+    /// The dataset object.
+    pub object: Object,
+    /// Its shape.
+    pub meta: DatasetMeta,
+    data: std::cell::OnceCell<dataset::PreparedDataset>,
+}
+
+impl LoadedData {
+    /// Wraps the dataset node's output.
+    pub fn new(object: Object, meta: DatasetMeta) -> LoadedData {
+        LoadedData {
+            object,
+            meta,
+            data: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The images, read (and verified) from the cache on first use.
+    pub fn get(&self) -> Result<&dataset::PreparedDataset> {
+        if let Some(d) = self.data.get() {
+            return Ok(d);
+        }
+        let d = dataset::from_safetensors(&self.object.read("dataset.safetensors")?)?;
+        Ok(self.data.get_or_init(|| d))
+    }
+}
+
+/// What a training node stores beside its checkpoint.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainSummary {
+    /// Every epoch from the first (including those of the warm-start source).
+    pub epochs: Vec<EpochSummary>,
+    /// Seconds this node spent training (not its warm-start source).
+    pub cost_s: f64,
+    /// The fidelity it warm-started from (0: the baseline).
+    pub warm_start_epochs: usize,
+}
+
+/// One epoch of [`TrainSummary`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochSummary {
+    /// Absolute epoch, from 1.
+    pub epoch: usize,
+    /// Mean training loss.
+    pub loss: f64,
+    /// Training accuracy.
+    pub accuracy: f64,
+    /// Learning rate.
+    pub lr: f64,
+}
+
+fn summarise(records: &[training::train::EpochRecord]) -> Vec<EpochSummary> {
+    records
+        .iter()
+        .map(|r| EpochSummary {
+            epoch: r.epoch,
+            loss: r.loss,
+            accuracy: r.accuracy,
+            lr: r.lr,
+        })
+        .collect()
+}
+
+/// A training-progress callback over an indicatif bar; it stops the work once SIGINT
+/// has arrived.
+fn bar_progress(bar: &ProgressBar) -> impl Fn(usize, usize) -> Result<()> + '_ {
+    move |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        crate::study::check_interrupt()
+    }
+}
+
+/// Stage 3a: noise-free baseline pre-training, shared by every design (and every study
+/// with the same data set, model and recipe).
+pub fn baseline_node(
+    cfg: &StudyConfig,
+    data: &LoadedData,
+    runner: &mut Runner,
+    bar: &ProgressBar,
+) -> Result<Object> {
+    let t = &cfg.training;
+    let key_params = serde_json::json!({
+        "model": cfg.model.name,
+        "batch_size": t.batch_size,
+        "momentum": t.momentum,
+        "weight_decay": t.weight_decay,
+        "augment": t.augment,
+        "epochs": t.baseline_epochs,
+        "lr": t.baseline_lr,
+    });
+    let input = KeyInput::new(
+        training::BASELINE_STAGE,
+        training::CODE_VERSION,
+        &key_params,
+        vec![data.object.key()],
+        cfg.study.seed,
+    )?;
+    runner.ensure(input, cfg.model.name.to_string(), |w| {
+        let start = Instant::now();
+        bar.set_message(format!("baseline {}", cfg.model.name));
+        let (state, records) = training::train::pretrain(
+            cfg.model.name,
+            data.get()?,
+            t,
+            cfg.study.seed,
+            &device(),
+            &bar_progress(bar),
+        )?;
+        w.put(CHECKPOINT, &state.to_bytes()?)?;
+        let summary = TrainSummary {
+            epochs: summarise(&records),
+            cost_s: start.elapsed().as_secs_f64(),
+            warm_start_epochs: 0,
+        };
+        w.put(SUMMARY, &serde_json::to_vec_pretty(&summary)?)
+    })
+}
+
+/// The key of the ReSNA training node of `design` at `epochs`.
+fn train_key(
+    cfg: &StudyConfig,
+    design: &Design,
+    epochs: usize,
+    baseline: &Object,
+    characterisation: &Object,
+) -> Result<KeyInput> {
+    let t = &cfg.training;
+    let key_params = serde_json::json!({
+        "strategy": t.strategy,
+        "cell_bits": design.cell_bits,
+        "epochs": epochs,
+        "batch_size": t.batch_size,
+        "momentum": t.momentum,
+        "weight_decay": t.weight_decay,
+        "augment": t.augment,
+        "lr": t.finetune_lr,
+        "lr_decay": t.finetune_lr_decay,
+        "conv_noise_scale": t.conv_noise_scale,
+        "fc_noise_scale": t.fc_noise_scale,
+    });
+    KeyInput::new(
+        training::RESNA_STAGE,
+        training::CODE_VERSION,
+        &key_params,
+        vec![baseline.key(), characterisation.key()],
+        cfg.study.seed,
+    )
+}
+
+/// Stage 3b: fine-tuning of `design` to `epochs` under the strategy's noise. It
+/// warm-starts from the cached checkpoint of the same design at the largest fidelity
+/// below `epochs`, else from the baseline; the schedule makes both give the same model.
+/// `noise_unaware` trains nothing: its checkpoint is the baseline's.
+pub fn train_node(
+    cfg: &StudyConfig,
+    design: &Design,
+    epochs: usize,
+    nodes: (&LoadedData, &Object, &Object),
+    runner: &mut Runner,
+    bar: &ProgressBar,
+) -> Result<Object> {
+    let (data, baseline, characterisation) = nodes;
+    let t = &cfg.training;
+    t.check_fidelity(epochs)?;
+    if !t.strategy.fine_tunes() {
+        return Ok(baseline.clone());
+    }
+    let input = train_key(cfg, design, epochs, baseline, characterisation)?;
+    let warm = (1..epochs).rev().find_map(|e| {
+        let key = train_key(cfg, design, e, baseline, characterisation).ok()?;
+        runner.cached(&key.key()).map(|o| (e, o))
+    });
+    runner.ensure(input, format!("{} @{epochs}", design_label(design)), |w| {
+        let start = Instant::now();
+        let data = data.get()?;
+        let device = device();
+        let (mut state, mut records) = match &warm {
+            Some((e, object)) => {
+                let state = TrainState::from_bytes(
+                    &object.read(CHECKPOINT)?,
+                    cfg.model.name,
+                    data,
+                    t,
+                    false,
+                    &device,
+                )?;
+                let summary: TrainSummary = serde_json::from_slice(&object.read(SUMMARY)?)?;
+                tracing::info!("warm start from {e} epochs");
+                (state, summary.epochs)
+            }
+            None => (
+                TrainState::from_bytes(
+                    &baseline.read(CHECKPOINT)?,
+                    cfg.model.name,
+                    data,
+                    t,
+                    true,
+                    &device,
+                )?,
+                Vec::new(),
+            ),
+        };
+        let warm_start_epochs = state.epochs;
+        bar.set_message(format!("train {} @{epochs}", design_label(design)));
+        let noise = read_characterisation(characterisation)?;
+        let new = training::train::finetune(
+            &mut state,
+            data,
+            t,
+            training::DesignNoise {
+                characterisation: &noise,
+                cell_bits: design.cell_bits,
+            },
+            epochs,
+            cfg.study.seed,
+            &bar_progress(bar),
+        )?;
+        records.extend(summarise(&new));
+        w.put(CHECKPOINT, &state.to_bytes()?)?;
+        let summary = TrainSummary {
+            epochs: records,
+            cost_s: start.elapsed().as_secs_f64(),
+            warm_start_epochs,
+        };
+        w.put(SUMMARY, &serde_json::to_vec_pretty(&summary)?)
+    })
+}
+
+/// What the noisy-inference node stores.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvalSummary {
+    /// Mean accuracy over the noise draws.
+    pub accuracy_mean: f64,
+    /// Their standard deviation.
+    pub accuracy_std: f64,
+    /// Accuracy of the quantised network without noise.
+    pub accuracy_clean: f64,
+    /// Each draw's accuracy.
+    pub draws: Vec<f64>,
+    /// Seconds spent.
+    pub cost_s: f64,
+}
+
+/// Stage 3c: noisy-inference accuracy of a trained checkpoint under the design's noise.
+pub fn eval_node(
+    cfg: &StudyConfig,
+    design: &Design,
+    nodes: (&LoadedData, &Object, &Object),
+    runner: &mut Runner,
+    bar: &ProgressBar,
+) -> Result<Object> {
+    let (data, checkpoint, characterisation) = nodes;
+    let t = &cfg.training;
+    let input = eval_input(cfg, design, &checkpoint.key(), characterisation)?;
+    runner.ensure(input, design_label(design), |w| {
+        let start = Instant::now();
+        let data = data.get()?;
+        let state = TrainState::from_bytes(
+            &checkpoint.read(CHECKPOINT)?,
+            cfg.model.name,
+            data,
+            t,
+            true,
+            &device(),
+        )?;
+        bar.set_message(format!("noisy inference {}", design_label(design)));
+        let acc = training::evaluate::evaluate(
+            &state.net,
+            data,
+            training::DesignNoise {
+                characterisation: &read_characterisation(characterisation)?,
+                cell_bits: design.cell_bits,
+            },
+            t.eval_draws,
+            t.batch_size,
+            cfg.study.seed,
+            &bar_progress(bar),
+        )?;
+        let summary = EvalSummary {
+            accuracy_mean: acc.mean,
+            accuracy_std: acc.std,
+            accuracy_clean: acc.clean,
+            draws: acc.draws,
+            cost_s: start.elapsed().as_secs_f64(),
+        };
+        w.put(SUMMARY, &serde_json::to_vec_pretty(&summary)?)
+    })
+}
+
+/// The key of the checkpoint a design at `epochs` is evaluated with: its training node's,
+/// or the baseline's for `noise_unaware`.
+pub fn checkpoint_key(
+    cfg: &StudyConfig,
+    design: &Design,
+    epochs: usize,
+    baseline: &Object,
+    characterisation: &Object,
+) -> Result<CacheKey> {
+    Ok(if cfg.training.strategy.fine_tunes() {
+        train_key(cfg, design, epochs, baseline, characterisation)?.key()
+    } else {
+        baseline.key()
+    })
+}
+
+/// The key input of the noisy-inference node of `checkpoint` on `design`.
+pub fn eval_input(
+    cfg: &StudyConfig,
+    design: &Design,
+    checkpoint: &CacheKey,
+    characterisation: &Object,
+) -> Result<KeyInput> {
+    let t = &cfg.training;
+    let key_params = serde_json::json!({
+        "draws": t.eval_draws,
+        "batch_size": t.batch_size,
+        "cell_bits": design.cell_bits,
+    });
+    KeyInput::new(
+        training::EVAL_STAGE,
+        training::CODE_VERSION,
+        &key_params,
+        vec![*checkpoint, characterisation.key()],
+        cfg.study.seed,
+    )
+}
+
+/// The characterisation stored by [`crossbar_node`].
+fn read_characterisation(object: &Object) -> Result<crossbar::Characterisation> {
+    let batches = cache::table::read_parquet_bytes(object.read("characterisation.parquet")?)?;
+    crossbar::Characterisation::from_batches(&batches)
+}
+
+/// The device training runs on: CUDA with the `cuda` feature, else the CPU.
+pub fn device() -> Device {
+    #[cfg(feature = "cuda")]
+    {
+        if let Ok(d) = Device::new_cuda(0) {
+            return d;
+        }
+        tracing::warn!("no CUDA device; training on the CPU");
+    }
+    Device::Cpu
+}
+
 /// A short human label of a design for logs.
 pub fn design_label(d: &Design) -> String {
     format!(
         "{}b/{}x{}/{:.3e}Hz/{:.1}K",
         d.cell_bits, d.xbar_size, d.xbar_size, d.freq_hz, d.temp_k
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn initial_designs_are_seeded_distinct_and_inside_the_space() {
-        let cfg = StudyConfig::default_config();
-        let a = initial_designs(&cfg.design_space, 8, 1);
-        assert_eq!(a, initial_designs(&cfg.design_space, 8, 1));
-        assert_ne!(a, initial_designs(&cfg.design_space, 8, 2));
-        assert!(!a.is_empty() && a.len() <= 8);
-        for d in &a {
-            assert!(cfg.design_space.cell_bits.contains(&d.cell_bits));
-            assert!((1e7..=1e9).contains(&d.freq_hz));
-            assert!((300.0..=400.0).contains(&d.temp_k));
-        }
-    }
 }

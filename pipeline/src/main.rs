@@ -1,13 +1,17 @@
 //! `pipeline`: the xbar-opt command line. See `pipeline --help`.
 
 mod cmd_bench;
+mod cmd_bench_train;
 mod cmd_ppa;
 mod cmd_run;
 mod cmd_status;
 mod config;
 mod dag;
+mod evaluation;
+mod front;
 mod plot;
 mod runner;
+mod study;
 mod tables;
 
 use std::path::PathBuf;
@@ -44,7 +48,8 @@ enum Command {
     Run {
         #[command(flatten)]
         study: StudyArgs,
-        /// Recompute this stage even where cached (repeatable): dataset_prep, crossbar, ppa.
+        /// Recompute this stage even where cached (repeatable): dataset_prep, crossbar, ppa,
+        /// baseline_train, resna_train, noisy_eval.
         #[arg(long, value_name = "STAGE")]
         recompute: Vec<String>,
         /// Start afresh when the config's problem changed: the old ledger is archived
@@ -95,6 +100,9 @@ enum Command {
 enum BenchWhich {
     /// CF-MESMO, MESMO, NSGA-II and random search on synthetic multi-fidelity problems.
     Optimizer(cmd_bench::OptimizerBenchArgs),
+    /// Training throughput (img/s) of a network, clean and noisy, against candle's conv
+    /// and (if installed) PyTorch on the same threads.
+    Train(cmd_bench_train::TrainBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -130,6 +138,9 @@ fn main() -> ExitCode {
         Command::Bench {
             which: BenchWhich::Optimizer(args),
         } => cmd_bench::optimizer(&args),
+        Command::Bench {
+            which: BenchWhich::Train(args),
+        } => cmd_bench_train::train(&args),
         Command::Cache {
             action: CacheAction::Verify { cache },
         } => cmd_status::verify_cache(cache),

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use cache::{KeyInput, Object, ObjectWriter, Store};
+use cache::{CacheKey, KeyInput, Object, ObjectWriter, Store};
 
 /// What the runner did for one node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +112,11 @@ impl Runner {
             seconds,
         });
         Ok(object)
+    }
+
+    /// The verified cached object of `key`, if any, without running anything.
+    pub fn cached(&self, key: &CacheKey) -> Option<Object> {
+        self.store.get(key)
     }
 
     /// Per stage: (cached, computed or recomputed) counts, in first-seen order.

@@ -221,6 +221,25 @@ impl Characterisation {
         }
     }
 
+    /// The same design with only its programming variation: no thermal or shot noise
+    /// and no RTN (what the `programming_only` training baseline injects).
+    pub fn programming_only(&self) -> Characterisation {
+        Characterisation {
+            delta_g: self.delta_g,
+            rtn_probability: 0.0,
+            levels: self
+                .levels
+                .iter()
+                .map(|l| LevelNoise {
+                    sigma_thermal_shot: 0.0,
+                    sigma_total: l.sigma_programming,
+                    rtn_delta: 0.0,
+                    ..*l
+                })
+                .collect(),
+        }
+    }
+
     /// The model's mean and standard deviation of a read at `level`.
     pub fn read_moments(&self, level: usize) -> (f64, f64) {
         let l = &self.levels[level];

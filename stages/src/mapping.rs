@@ -12,11 +12,12 @@
 //! - **Reconstruction**: `w = scale_c sum_k 2^(k b) (G+_k - G-_k) / dG`; `g_min` cancels in
 //!   the difference, so with exact conductances it returns the quantised weight exactly.
 //!
-//! [`NoisyMapper`] draws a fresh noisy read of every cell (Gaussian thermal + shot +
+//! [`WeightNoise`] draws a fresh noisy read of every cell (Gaussian thermal + shot +
 //! programming noise, and RTN, from the design's [`Characterisation`]) and composes it
 //! into effective weights, with a layer-wise noise scale.
 
 use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
 
 use crate::crossbar::Characterisation;
 use crate::design::Design;
@@ -139,56 +140,120 @@ pub fn reconstruct(
         .collect()
 }
 
-/// A layer mapped onto a design's cells, ready to draw noisy effective weights.
+/// The noise of one weight magnitude's `2n` cells, folded into the weight domain (in
+/// units of the quantisation step, i.e. of one `dG` in the least significant slice).
 #[derive(Debug, Clone)]
-pub struct NoisyMapper {
-    layer: QuantisedLayer,
-    slicing: Slicing,
-    levels: Vec<u8>,
+struct MagnitudeNoise {
+    /// Standard deviation of the summed Gaussian deviations of all the weight's cells:
+    /// `sqrt(sum_k 4^(kb) (sigma(G+_k)^2 + sigma(G-_k)^2)) / dG`.
+    sigma: f32,
+    /// Each cell's signed RTN jump, `+-2^(kb) dG_rtn / dG` (`G+` cells first).
+    jumps: Vec<f32>,
+    /// The mean square deviation of one read, `E[dev^2]`.
+    mean_square: f64,
 }
 
-impl NoisyMapper {
-    /// Quantises `weights` (output-channel major) and maps them for `cell_bits` cells.
-    pub fn new(weights: &[f32], out_channels: usize, cell_bits: u8) -> NoisyMapper {
-        let layer = quantise(weights, out_channels);
+/// A design's read noise folded from cells into weights, for fast per-pass draws.
+///
+/// A weight of quantised magnitude `m` sits on `2n` cells whose levels depend only on
+/// `m` (and its sign swaps the `G+` and `G-` roles), so the noise of every magnitude is
+/// tabulated once. One read of a weight then draws the sum of its cells' independent
+/// Gaussian deviations as a single Gaussian with their summed variance (the same
+/// distribution), and one RTN Bernoulli per cell. Deviations are scaled by the
+/// channel's quantisation scale, so the result is exactly the cell-level model of
+/// [`Characterisation`] composed through [`reconstruct`].
+#[derive(Debug, Clone)]
+pub struct WeightNoise {
+    table: Vec<MagnitudeNoise>,
+    /// `P(RTN)` as a threshold on a uniform `u32` (`2^32` means always).
+    rtn_threshold: u64,
+}
+
+impl WeightNoise {
+    /// Tabulates the noise of `noise`'s design (`cell_bits` cells per slice).
+    pub fn new(noise: &Characterisation, cell_bits: u8) -> WeightNoise {
         let slicing = Slicing::new(cell_bits);
-        let levels = cell_levels(&layer, &slicing);
-        NoisyMapper {
-            layer,
-            slicing,
-            levels,
+        let p = noise.rtn_probability;
+        let n = slicing.slices;
+        let table = (0..=Q_MAX as u8)
+            .map(|m| {
+                let pos: Vec<u8> = slicing.levels(m).collect();
+                let mut variance = 0.0;
+                let mut jumps = Vec::with_capacity(2 * n);
+                for (sign, level) in pos
+                    .iter()
+                    .map(|&l| (1.0, l))
+                    .chain((0..n).map(|_| (-1.0, 0)))
+                {
+                    let k = jumps.len() % n;
+                    let weight = slicing.slice_weight(k) / noise.delta_g;
+                    let l = &noise.levels[usize::from(level)];
+                    variance += (weight * l.sigma_total).powi(2);
+                    jumps.push((sign * weight * l.rtn_delta) as f32);
+                }
+                let sum: f64 = jumps.iter().map(|&a| f64::from(a)).sum();
+                let sum_sq: f64 = jumps.iter().map(|&a| f64::from(a).powi(2)).sum();
+                MagnitudeNoise {
+                    sigma: variance.sqrt() as f32,
+                    jumps,
+                    mean_square: variance + p * (1.0 - p) * sum_sq + (p * sum).powi(2),
+                }
+            })
+            .collect();
+        WeightNoise {
+            table,
+            rtn_threshold: (p.clamp(0.0, 1.0) * 4_294_967_296.0) as u64,
         }
     }
 
-    /// The quantised layer.
-    pub fn layer(&self) -> &QuantisedLayer {
-        &self.layer
-    }
-
-    /// Effective weights of one read: every cell read once with fresh noise, the
-    /// deviation from the programmed conductance multiplied by `noise_scale` (1 for the
-    /// full model; the layer-wise factor during training).
+    /// Effective weights of one read: `weights` (output-channel major) are quantised,
+    /// every cell is read once with fresh noise, and the deviation from the programmed
+    /// conductance is multiplied by `noise_scale` (1 for the full model; the layer-wise
+    /// factor during training).
     pub fn noisy_weights<R: Rng + ?Sized>(
         &self,
-        noise: &Characterisation,
+        weights: &[f32],
+        out_channels: usize,
         noise_scale: f64,
         rng: &mut R,
     ) -> Vec<f32> {
-        let n = self.slicing.slices;
-        let mut out = Vec::with_capacity(self.layer.q.len());
-        for (i, cells) in self.levels.chunks_exact(2 * n).enumerate() {
-            let mut diff = 0.0;
-            for k in 0..n {
-                let mut read = |level: u8| {
-                    f64::from(level) * noise.delta_g
-                        + noise_scale * noise.read_deviation(usize::from(level), rng)
-                };
-                let (pos, neg) = (read(cells[k]), read(cells[n + k]));
-                diff += self.slicing.slice_weight(k) * (pos - neg);
-            }
-            out.push((diff / noise.delta_g) as f32 * self.layer.scale[i / self.layer.per_channel]);
+        let layer = quantise(weights, out_channels);
+        let scale = noise_scale as f32;
+        layer
+            .q
+            .iter()
+            .enumerate()
+            .map(|(i, &q)| {
+                let cell = &self.table[usize::from(q.unsigned_abs())];
+                let gauss: f32 = StandardNormal.sample(rng);
+                let mut dev = cell.sigma * gauss;
+                for &jump in &cell.jumps {
+                    if u64::from(rng.next_u32()) < self.rtn_threshold {
+                        dev += jump;
+                    }
+                }
+                let sign = if q < 0 { -1.0 } else { 1.0 };
+                (f32::from(q) + sign * scale * dev) * layer.scale[i / layer.per_channel]
+            })
+            .collect()
+    }
+
+    /// The root-mean-square deviation of one read of `layer`'s weights, averaged over
+    /// the layer: the magnitude the naive Gaussian baseline matches.
+    pub fn rms_deviation(&self, layer: &QuantisedLayer) -> f64 {
+        if layer.q.is_empty() {
+            return 0.0;
         }
-        out
+        let total: f64 = layer
+            .q
+            .iter()
+            .enumerate()
+            .map(|(i, &q)| {
+                let s = f64::from(layer.scale[i / layer.per_channel]);
+                s * s * self.table[usize::from(q.unsigned_abs())].mean_square
+            })
+            .sum();
+        (total / layer.q.len() as f64).sqrt()
     }
 }
 
@@ -259,9 +324,8 @@ mod tests {
                     "{bits} bits: {a} vs {b}"
                 );
             }
-            // The mapper with its noise switched off gives the same.
-            let mapper = NoisyMapper::new(&w, 64, bits);
-            let noiseless = mapper.noisy_weights(&c, 0.0, &mut rng);
+            // The noise model switched off gives the same.
+            let noiseless = WeightNoise::new(&c, bits).noisy_weights(&w, 64, 0.0, &mut rng);
             assert_eq!(noiseless.len(), w.len());
             for (a, b) in noiseless.iter().zip(layer.dequantise()) {
                 assert!((a - b).abs() <= 1e-6 * b.abs().max(1e-3));
@@ -276,15 +340,16 @@ mod tests {
         let bits = 4;
         let c = characterise(&design(bits), &NoiseParams::default()).unwrap();
         let w = [0.7f32, -0.3];
-        let mapper = NoisyMapper::new(&w, 1, bits);
+        let layer = quantise(&w, 1);
+        let noise = WeightNoise::new(&c, bits);
         let slicing = Slicing::new(bits);
-        let levels = cell_levels(mapper.layer(), &slicing);
-        let scale = f64::from(mapper.layer().scale[0]);
+        let levels = cell_levels(&layer, &slicing);
+        let scale = f64::from(layer.scale[0]);
         let n = slicing.slices;
         let mut rng = ChaCha8Rng::seed_from_u64(17);
         let draws = 40_000;
         for (i, cells) in levels.chunks_exact(2 * n).enumerate() {
-            let (mut mean, mut var) = (f64::from(mapper.layer().dequantise()[i]), 0.0);
+            let (mut mean, mut var) = (f64::from(layer.dequantise()[i]), 0.0);
             for k in 0..n {
                 let wk = slicing.slice_weight(k) * scale / c.delta_g;
                 let (mp, sp) = c.read_moments(usize::from(cells[k]));
@@ -295,7 +360,7 @@ mod tests {
                 var += wk * wk * (sp * sp + sn * sn);
             }
             let samples: Vec<f64> = (0..draws)
-                .map(|_| f64::from(mapper.noisy_weights(&c, 1.0, &mut rng)[i]))
+                .map(|_| f64::from(noise.noisy_weights(&w, 1, 1.0, &mut rng)[i]))
                 .collect();
             let m = samples.iter().sum::<f64>() / draws as f64;
             let v = samples.iter().map(|s| (s - m).powi(2)).sum::<f64>() / (draws - 1) as f64;
@@ -316,11 +381,11 @@ mod tests {
     fn the_noise_scale_shrinks_the_deviation() {
         let c = characterise(&design(8), &NoiseParams::default()).unwrap();
         let w: Vec<f32> = (0..200).map(|i| (i as f32 / 100.0) - 1.0).collect();
-        let mapper = NoisyMapper::new(&w, 2, 8);
-        let clean = mapper.layer().dequantise();
+        let noise = WeightNoise::new(&c, 8);
+        let clean = quantise(&w, 2).dequantise();
         let spread = |s: f64| {
             let mut rng = ChaCha8Rng::seed_from_u64(5);
-            let noisy = mapper.noisy_weights(&c, s, &mut rng);
+            let noisy = noise.noisy_weights(&w, 2, s, &mut rng);
             noisy
                 .iter()
                 .zip(&clean)
@@ -329,5 +394,33 @@ mod tests {
         };
         let (full, half) = (spread(1.0), spread(0.5));
         assert!(half < 0.5 * full, "{half} vs {full}");
+    }
+
+    /// The tabulated mean square deviation matches the draws.
+    #[test]
+    fn rms_deviation_matches_the_draws() {
+        let c = characterise(&design(6), &NoiseParams::default()).unwrap();
+        let noise = WeightNoise::new(&c, 6);
+        let w: Vec<f32> = (0..300)
+            .map(|i| ((i * 37 % 101) as f32 / 50.0) - 1.0)
+            .collect();
+        let clean = quantise(&w, 3).dequantise();
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let draws = 200;
+        let mut sum_sq = 0.0;
+        for _ in 0..draws {
+            let noisy = noise.noisy_weights(&w, 3, 1.0, &mut rng);
+            sum_sq += noisy
+                .iter()
+                .zip(&clean)
+                .map(|(a, b)| f64::from(a - b).powi(2))
+                .sum::<f64>();
+        }
+        let measured = (sum_sq / (draws * w.len()) as f64).sqrt();
+        let expected = noise.rms_deviation(&quantise(&w, 3));
+        assert!(
+            (measured / expected - 1.0).abs() < 0.03,
+            "{measured} vs {expected}"
+        );
     }
 }

@@ -7,6 +7,9 @@
 //!   (identity, stride-2 subsampling and zero-padded channels; no parameters), global
 //!   average pooling, one FC layer; ResNet20 has 269,722 parameters.
 //!
+//! On the CPU, convolutions run through [`crate::conv::conv2d`] (im2col + GEMM, about 5x
+//! faster than candle's own in training); elsewhere through candle's.
+//!
 //! Every conv and FC weight passes through a caller-given hook on each forward pass: the
 //! identity for clean training, the crossbar's noisy effective weights for ReSNA.
 //! Weights are initialised from a seeded generator (candle's CPU RNG cannot be seeded):
@@ -31,11 +34,21 @@ struct WeightLayer {
     bn: Option<BatchNorm>,
 }
 
+/// Which convolution implementation a network uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConvBackend {
+    /// [`crate::conv::conv2d`] on the CPU (the default), candle's elsewhere.
+    Fast,
+    /// candle's own `conv2d` everywhere (the benchmark's baseline).
+    Candle,
+}
+
 /// A network with its parameters.
 pub struct Network {
     model: ModelName,
     layers: Vec<WeightLayer>,
     varmap: VarMap,
+    conv: ConvBackend,
 }
 
 /// Whether a model's convs carry a bias (VGG11/13 as in the common CIFAR variants).
@@ -115,6 +128,7 @@ impl Network {
             model,
             layers,
             varmap,
+            conv: ConvBackend::Fast,
         };
         net.initialise(seed)?;
         Ok(net)
@@ -147,6 +161,11 @@ impl Network {
             var.set(&Tensor::from_vec(values, dims, var.device())?)?;
         }
         Ok(())
+    }
+
+    /// Chooses the convolution implementation (both compute the same function).
+    pub fn set_conv_backend(&mut self, conv: ConvBackend) {
+        self.conv = conv;
     }
 
     /// The model.
@@ -212,7 +231,11 @@ impl Network {
             unreachable!("layer {i} is a conv");
         };
         let w = hook(i, &l.weight)?;
-        let mut y = x.conv2d(&w, padding, stride, 1, 1)?;
+        let mut y = if x.device().is_cpu() && self.conv == ConvBackend::Fast {
+            crate::conv::conv2d(x, &w, stride, padding)?
+        } else {
+            x.conv2d(&w, padding, stride, 1, 1)?
+        };
         if let Some(b) = &l.bias {
             y = y.broadcast_add(&b.reshape((1, (), 1, 1))?)?;
         }

@@ -1,0 +1,668 @@
+//! A fast CPU `conv2d` for candle, built on im2col / col2im and the `gemm` crate.
+//!
+//! candle's own conv2d backward pass computes the input gradient with a naive
+//! `conv_transpose2d` and the weight gradient with a dilated conv2d, both slow on CPU.
+//! [`conv2d`] computes the same function as `Tensor::conv2d` (f32, groups = 1,
+//! dilation = 1, square kernel) as a custom op whose gradients are two further custom
+//! ops. All three lower each image to its column matrix (im2col), so that the
+//! convolution becomes one matrix product per image:
+//!
+//! * forward: `y_i = W · cols(x_i)`
+//! * input gradient: `grad_x_i = col2im(Wᵀ · grad_y_i)`
+//! * weight gradient: `grad_W = Σ_i grad_y_i · cols(x_i)ᵀ`
+//!
+//! where `W` is the weight seen as a `(c_out, c_in·k·k)` matrix and `cols(x_i)` is
+//! `(c_in·k·k, h_out·w_out)`. Images are spread over rayon's thread pool; when the batch
+//! is smaller than the pool, the images run one after the other and each product is
+//! parallelised instead. Only the CPU backend is implemented: on other devices the ops
+//! return candle's "no implementation" error.
+
+use std::ops::Range;
+
+use candle_core::{bail, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
+use gemm::Parallelism;
+use rayon::prelude::*;
+
+/// conv2d of `x` `(n, c_in, h, w)` with weight `w` `(c_out, c_in, k, k)`: the same result
+/// as `x.conv2d(w, padding, stride, 1, 1)`, differentiable in both `x` and `w`.
+///
+/// Both tensors must be f32 and on the CPU; non-contiguous inputs are copied first.
+/// The gradients are computed by custom ops of their own, which are not differentiable
+/// (no second derivatives).
+pub fn conv2d(x: &Tensor, w: &Tensor, stride: usize, padding: usize) -> Result<Tensor> {
+    x.contiguous()?
+        .apply_op2(&w.contiguous()?, Conv2d { stride, padding })
+}
+
+/// The forward op: `(x, w) -> y`.
+struct Conv2d {
+    stride: usize,
+    padding: usize,
+}
+
+impl CustomOp2 for Conv2d {
+    fn name(&self) -> &'static str {
+        "fastconv-conv2d"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        x_layout: &Layout,
+        w: &CpuStorage,
+        w_layout: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let geometry = Geometry::new(
+            x_layout.shape(),
+            w_layout.shape(),
+            self.stride,
+            self.padding,
+        )?;
+        let y = forward(&geometry, f32_data(x, x_layout)?, f32_data(w, w_layout)?);
+        Ok((CpuStorage::F32(y), geometry.y_shape()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        grad_y: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let geometry = Geometry::new(x.shape(), w.shape(), self.stride, self.padding)?;
+        let grad_y = grad_y.contiguous()?;
+        // An argument outside the graph (such as the input images) gets no gradient.
+        let grad_x = x
+            .track_op()
+            .then(|| grad_y.apply_op2_no_bwd(w, &InputGrad(geometry)))
+            .transpose()?;
+        let grad_w = w
+            .track_op()
+            .then(|| x.apply_op2_no_bwd(&grad_y, &WeightGrad(geometry)))
+            .transpose()?;
+        Ok((grad_x, grad_w))
+    }
+}
+
+/// The input-gradient op: `(grad_y, w) -> grad_x`. It carries the geometry because the
+/// input size cannot be recovered from `grad_y` when the stride is above one.
+struct InputGrad(Geometry);
+
+impl CustomOp2 for InputGrad {
+    fn name(&self) -> &'static str {
+        "fastconv-conv2d-input-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        grad_y: &CpuStorage,
+        grad_y_layout: &Layout,
+        w: &CpuStorage,
+        w_layout: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let geometry = &self.0;
+        expect_shape("grad_y", grad_y_layout, &geometry.y_shape())?;
+        expect_shape("w", w_layout, &geometry.w_shape())?;
+        let grad_y = f32_data(grad_y, grad_y_layout)?;
+        let grad_x = input_grad(geometry, grad_y, f32_data(w, w_layout)?);
+        Ok((CpuStorage::F32(grad_x), geometry.x_shape()))
+    }
+}
+
+/// The weight-gradient op: `(x, grad_y) -> grad_w`. It carries the geometry because the
+/// kernel size cannot be recovered from `x` and `grad_y` when the stride is above one.
+struct WeightGrad(Geometry);
+
+impl CustomOp2 for WeightGrad {
+    fn name(&self) -> &'static str {
+        "fastconv-conv2d-weight-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        x: &CpuStorage,
+        x_layout: &Layout,
+        grad_y: &CpuStorage,
+        grad_y_layout: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let geometry = &self.0;
+        expect_shape("x", x_layout, &geometry.x_shape())?;
+        expect_shape("grad_y", grad_y_layout, &geometry.y_shape())?;
+        let grad_y = f32_data(grad_y, grad_y_layout)?;
+        let grad_w = weight_grad(geometry, f32_data(x, x_layout)?, grad_y);
+        Ok((CpuStorage::F32(grad_w), geometry.w_shape()))
+    }
+}
+
+/// The f32 elements of a contiguous tensor, starting at its layout's offset.
+fn f32_data<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
+    let CpuStorage::F32(data) = storage else {
+        bail!("fastconv: only f32 tensors are supported")
+    };
+    let Some((start, end)) = layout.contiguous_offsets() else {
+        bail!("fastconv: expected a contiguous tensor")
+    };
+    Ok(&data[start..end])
+}
+
+/// Fails unless `layout` has the shape `expected`.
+fn expect_shape(name: &str, layout: &Layout, expected: &Shape) -> Result<()> {
+    if layout.shape() != expected {
+        bail!(
+            "fastconv: {name} has shape {:?}, expected {expected:?}",
+            layout.shape()
+        )
+    }
+    Ok(())
+}
+
+/// `y = conv2d(x, w)` for the whole batch.
+fn forward(g: &Geometry, x: &[f32], w: &[f32]) -> Vec<f32> {
+    let weights = Matrix::new(w, g.c_out, g.patch_len());
+    let plan = Plan::new(g.batch);
+    let mut y = vec![0.0; g.batch * g.out_image_len()];
+    y.par_chunks_mut(g.out_image_len())
+        .zip(x.par_chunks(g.image_len()))
+        .with_min_len(plan.min_images_per_task)
+        .for_each_init(
+            || g.column_buffer(),
+            |buffer, (y_i, x_i)| {
+                let cols = g.columns(x_i, buffer);
+                matmul(y_i, weights, cols, false, plan.gemm);
+            },
+        );
+    y
+}
+
+/// `grad_x` for the whole batch: `col2im(Wᵀ · grad_y_i)` per image.
+fn input_grad(g: &Geometry, grad_y: &[f32], w: &[f32]) -> Vec<f32> {
+    let weights_t = Matrix::new(w, g.c_out, g.patch_len()).t();
+    let plan = Plan::new(g.batch);
+    let mut grad_x = vec![0.0; g.batch * g.image_len()];
+    grad_x
+        .par_chunks_mut(g.image_len())
+        .zip(grad_y.par_chunks(g.out_image_len()))
+        .with_min_len(plan.min_images_per_task)
+        .for_each_init(
+            || g.column_buffer(),
+            |buffer, (grad_x_i, grad_y_i)| {
+                let grad_y_i = Matrix::new(grad_y_i, g.c_out, g.out_pixels());
+                if g.is_pointwise() {
+                    matmul(grad_x_i, weights_t, grad_y_i, false, plan.gemm);
+                } else {
+                    matmul(buffer, weights_t, grad_y_i, false, plan.gemm);
+                    g.col2im_add(buffer, grad_x_i);
+                }
+            },
+        );
+    grad_x
+}
+
+/// Images per partial sum of the weight gradient. Fixed, not derived from the thread
+/// count, so that the summation order (and so every bit of the result) does not depend on
+/// how rayon schedules the work.
+const WEIGHT_GRAD_GROUP: usize = 8;
+
+/// `grad_w = Σ_i grad_y_i · cols(x_i)ᵀ`: groups of [`WEIGHT_GRAD_GROUP`] images are summed
+/// in parallel, then the group sums are added in order.
+fn weight_grad(g: &Geometry, x: &[f32], grad_y: &[f32]) -> Vec<f32> {
+    let len = g.c_out * g.patch_len();
+    let plan = Plan::new(g.batch.div_ceil(WEIGHT_GRAD_GROUP));
+    let partials: Vec<Vec<f32>> = x
+        .par_chunks(g.image_len() * WEIGHT_GRAD_GROUP)
+        .zip(grad_y.par_chunks(g.out_image_len() * WEIGHT_GRAD_GROUP))
+        .with_min_len(plan.min_images_per_task)
+        .map_init(
+            || g.column_buffer(),
+            |buffer, (xs, grad_ys)| {
+                let mut grad_w = vec![0.0; len];
+                for (x_i, grad_y_i) in xs
+                    .chunks(g.image_len())
+                    .zip(grad_ys.chunks(g.out_image_len()))
+                {
+                    let cols = g.columns(x_i, buffer);
+                    let grad_y_i = Matrix::new(grad_y_i, g.c_out, g.out_pixels());
+                    matmul(&mut grad_w, grad_y_i, cols.t(), true, plan.gemm);
+                }
+                grad_w
+            },
+        )
+        .collect();
+    let mut sum = vec![0.0; len];
+    for part in partials {
+        sum.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
+    }
+    sum
+}
+
+/// How a batch is spread over rayon's pool.
+struct Plan {
+    /// The fewest images one rayon task handles; the whole batch makes it sequential.
+    min_images_per_task: usize,
+    /// The parallelism of each matrix product.
+    gemm: Parallelism,
+}
+
+impl Plan {
+    /// One image per task with single-threaded products when the batch can keep every
+    /// thread busy (many small products beat a few split ones); otherwise the images run
+    /// in turn and each product uses the whole pool.
+    fn new(batch: usize) -> Self {
+        let threads = rayon::current_num_threads();
+        if batch >= threads {
+            Self {
+                min_images_per_task: 1,
+                gemm: Parallelism::None,
+            }
+        } else {
+            Self {
+                min_images_per_task: batch.max(1),
+                gemm: Parallelism::Rayon(threads),
+            }
+        }
+    }
+}
+
+/// The sizes of one convolution, shared by the forward op and both gradient ops.
+#[derive(Clone, Copy, Debug)]
+struct Geometry {
+    batch: usize,
+    c_in: usize,
+    h: usize,
+    w: usize,
+    c_out: usize,
+    k: usize,
+    stride: usize,
+    padding: usize,
+    h_out: usize,
+    w_out: usize,
+}
+
+impl Geometry {
+    /// Checks the input and weight shapes against each other and derives the output size.
+    fn new(x: &Shape, w: &Shape, stride: usize, padding: usize) -> Result<Self> {
+        let (batch, c_in, h, width) = x.dims4()?;
+        let (c_out, w_c_in, k, k_w) = w.dims4()?;
+        if w_c_in != c_in {
+            bail!("fastconv: input has {c_in} channels but the weight expects {w_c_in}")
+        }
+        if k != k_w {
+            bail!("fastconv: only square kernels are supported, got {k}x{k_w}")
+        }
+        if stride == 0 {
+            bail!("fastconv: stride must be positive")
+        }
+        if [batch, c_in, h, width, c_out, k].contains(&0) {
+            bail!("fastconv: empty tensors are not supported, x {x:?}, w {w:?}")
+        }
+        if h + 2 * padding < k || width + 2 * padding < k {
+            bail!("fastconv: padded input {x:?} is smaller than the kernel {w:?}")
+        }
+        Ok(Self {
+            batch,
+            c_in,
+            h,
+            w: width,
+            c_out,
+            k,
+            stride,
+            padding,
+            h_out: (h + 2 * padding - k) / stride + 1,
+            w_out: (width + 2 * padding - k) / stride + 1,
+        })
+    }
+
+    fn x_shape(&self) -> Shape {
+        (self.batch, self.c_in, self.h, self.w).into()
+    }
+
+    fn w_shape(&self) -> Shape {
+        (self.c_out, self.c_in, self.k, self.k).into()
+    }
+
+    fn y_shape(&self) -> Shape {
+        (self.batch, self.c_out, self.h_out, self.w_out).into()
+    }
+
+    /// Elements in one input image.
+    fn image_len(&self) -> usize {
+        self.c_in * self.h * self.w
+    }
+
+    /// Elements in one output image.
+    fn out_image_len(&self) -> usize {
+        self.c_out * self.out_pixels()
+    }
+
+    /// Rows of the column matrix: one per (input channel, kernel row, kernel column).
+    fn patch_len(&self) -> usize {
+        self.c_in * self.k * self.k
+    }
+
+    /// Columns of the column matrix: one per output pixel.
+    fn out_pixels(&self) -> usize {
+        self.h_out * self.w_out
+    }
+
+    /// A 1x1 kernel with stride 1 and no padding: an image is its own column matrix.
+    fn is_pointwise(&self) -> bool {
+        self.k == 1 && self.stride == 1 && self.padding == 0
+    }
+
+    /// Scratch space for one column matrix (none for pointwise convolutions).
+    fn column_buffer(&self) -> Vec<f32> {
+        if self.is_pointwise() {
+            Vec::new()
+        } else {
+            vec![0.0; self.patch_len() * self.out_pixels()]
+        }
+    }
+
+    /// The column matrix of `image`: the image itself for pointwise convolutions,
+    /// otherwise its im2col lowering written to `buffer`.
+    fn columns<'a>(&self, image: &'a [f32], buffer: &'a mut [f32]) -> Matrix<'a> {
+        if self.is_pointwise() {
+            Matrix::new(image, self.c_in, self.out_pixels())
+        } else {
+            self.im2col(image, buffer);
+            Matrix::new(buffer, self.patch_len(), self.out_pixels())
+        }
+    }
+
+    /// Writes the column matrix of one image `(c_in, h, w)` to `cols`
+    /// `(c_in·k·k, h_out·w_out)`: row `(c, ki, kj)` holds, for every output pixel, the
+    /// input under kernel tap `(ki, kj)`, or zero where that falls in the padding.
+    fn im2col(&self, image: &[f32], cols: &mut [f32]) {
+        if self.padding > 0 {
+            cols.fill(0.0);
+        }
+        let stride = self.stride;
+        self.for_each_run(|col, x, len| {
+            let dst = &mut cols[col..col + len];
+            if stride == 1 {
+                dst.copy_from_slice(&image[x..x + len]);
+            } else {
+                dst.iter_mut()
+                    .zip(image[x..].iter().step_by(stride))
+                    .for_each(|(d, v)| *d = *v);
+            }
+        });
+    }
+
+    /// The adjoint of [`Self::im2col`]: adds every entry of `cols` into the input pixel
+    /// it was read from.
+    fn col2im_add(&self, cols: &[f32], image: &mut [f32]) {
+        let stride = self.stride;
+        self.for_each_run(|col, x, len| {
+            let src = &cols[col..col + len];
+            if stride == 1 {
+                image[x..x + len]
+                    .iter_mut()
+                    .zip(src)
+                    .for_each(|(d, v)| *d += *v);
+            } else {
+                image[x..]
+                    .iter_mut()
+                    .step_by(stride)
+                    .zip(src)
+                    .for_each(|(d, v)| *d += *v);
+            }
+        });
+    }
+
+    /// Calls `f(col, x, len)` for every run of output pixels inside the input: entries
+    /// `col..col + len` of the column matrix read the image at `x, x + stride, …`.
+    /// Entries never visited lie in the padding.
+    fn for_each_run(&self, mut f: impl FnMut(usize, usize, usize)) {
+        let (k, stride, padding) = (self.k, self.stride, self.padding);
+        let plane = self.h * self.w;
+        for c in 0..self.c_in {
+            for ki in 0..k {
+                let rows = inside(ki, stride, padding, self.h, self.h_out);
+                for kj in 0..k {
+                    let cols = inside(kj, stride, padding, self.w, self.w_out);
+                    if cols.is_empty() {
+                        continue;
+                    }
+                    let tap_row = ((c * k + ki) * k + kj) * self.out_pixels();
+                    for oy in rows.clone() {
+                        let iy = oy * stride + ki - padding;
+                        let col = tap_row + oy * self.w_out + cols.start;
+                        let x = c * plane + iy * self.w + cols.start * stride + kj - padding;
+                        f(col, x, cols.len());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The output positions `o < out` along one axis whose input position
+/// `o·stride + tap - padding` lies inside `0..size`.
+fn inside(tap: usize, stride: usize, padding: usize, size: usize, out: usize) -> Range<usize> {
+    let end = if size + padding > tap {
+        ((size - 1 + padding - tap) / stride + 1).min(out)
+    } else {
+        0
+    };
+    let start = padding.saturating_sub(tap).div_ceil(stride).min(end);
+    start..end
+}
+
+/// A read-only view of a row-major f32 matrix, possibly transposed.
+#[derive(Clone, Copy)]
+struct Matrix<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl<'a> Matrix<'a> {
+    /// Views `data` as a row-major `rows x cols` matrix.
+    fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        assert_eq!(
+            data.len(),
+            rows * cols,
+            "matrix data does not match its shape"
+        );
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride: cols,
+            col_stride: 1,
+        }
+    }
+
+    /// The transposed view of the same data.
+    fn t(self) -> Self {
+        Self {
+            rows: self.cols,
+            cols: self.rows,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
+            ..self
+        }
+    }
+}
+
+/// `dst = a · b`, or `dst += a · b` when `accumulate`; `dst` is row-major
+/// `a.rows x b.cols`.
+fn matmul(dst: &mut [f32], a: Matrix, b: Matrix, accumulate: bool, parallelism: Parallelism) {
+    assert_eq!(a.cols, b.rows, "matmul: inner dimensions differ");
+    assert_eq!(
+        dst.len(),
+        a.rows * b.cols,
+        "matmul: destination has the wrong size"
+    );
+    // SAFETY: `gemm` reads `a` at `i·row_stride + j·col_stride` for `i < rows` and
+    // `j < cols`, likewise `b`, and writes `dst` at `i·b.cols + j` for `i < a.rows` and
+    // `j < b.cols`. `Matrix::new` checks that its slice holds exactly `rows·cols`
+    // elements with row-major strides, and `t` only swaps shape and strides together, so
+    // every read is in bounds; the assertions above keep every write in bounds and the
+    // inner dimensions consistent. `dst` is an exclusive borrow, so it aliases neither
+    // input, and it is fully initialised for the reads done when `accumulate` is set.
+    unsafe {
+        gemm::gemm(
+            a.rows,
+            b.cols,
+            a.cols,
+            dst.as_mut_ptr(),
+            1,
+            b.cols as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.col_stride as isize,
+            a.row_stride as isize,
+            b.data.as_ptr(),
+            b.col_stride as isize,
+            b.row_stride as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{DType, Device, Var};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// A tensor of the given shape with uniform entries in [-1, 1).
+    fn random(shape: &[usize], rng: &mut ChaCha8Rng) -> Tensor {
+        let len = shape.iter().product();
+        let data: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
+        Tensor::from_vec(data, shape, &Device::Cpu).unwrap()
+    }
+
+    /// Asserts that `actual` equals `expected` within 1e-4 of the largest expected entry.
+    fn assert_close(what: &str, actual: &Tensor, expected: &Tensor) {
+        assert_eq!(actual.dims(), expected.dims(), "{what}: shapes differ");
+        let actual = actual.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let expected = expected.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let scale = expected.iter().fold(1e-3_f32, |m, v| m.max(v.abs()));
+        let worst = actual
+            .iter()
+            .zip(&expected)
+            .map(|(a, e)| (a - e).abs())
+            .fold(0.0_f32, f32::max);
+        assert!(
+            worst <= 1e-4 * scale,
+            "{what}: max error {worst} vs scale {scale}"
+        );
+    }
+
+    /// Checks the forward pass and both gradients against candle's conv2d, on the input
+    /// `make_x(x_leaf)` built from a random leaf of shape `leaf_shape`.
+    fn check_with(
+        leaf_shape: &[usize],
+        make_x: impl Fn(&Tensor) -> Tensor,
+        (c_out, k): (usize, usize),
+        stride: usize,
+        padding: usize,
+    ) {
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(leaf_shape.iter().sum::<usize>() as u64 + 31 * k as u64);
+        let leaf = Var::from_tensor(&random(leaf_shape, &mut rng)).unwrap();
+        let x = make_x(leaf.as_tensor());
+        let c_in = x.dim(1).unwrap();
+        let w = Var::from_tensor(&random(&[c_out, c_in, k, k], &mut rng)).unwrap();
+
+        let expected = x.conv2d(&w, padding, stride, 1, 1).unwrap();
+        let actual = conv2d(&x, &w, stride, padding).unwrap();
+        assert_close("y", &actual, &expected);
+
+        let probe = random(expected.dims(), &mut rng);
+        let loss = |y: &Tensor| y.mul(&probe).unwrap().sum_all().unwrap();
+        let expected_grads = loss(&expected).backward().unwrap();
+        let actual_grads = loss(&actual).backward().unwrap();
+        for (name, var) in [("grad_x", &leaf), ("grad_w", &w)] {
+            let actual = actual_grads.get(var.as_tensor()).unwrap();
+            let expected = expected_grads.get(var.as_tensor()).unwrap();
+            assert_close(name, actual, expected);
+        }
+    }
+
+    /// `check_with` on a contiguous input `(n, c_in, h, w)`.
+    fn check(x_shape: [usize; 4], c_out: usize, k: usize, stride: usize, padding: usize) {
+        check_with(&x_shape, Tensor::clone, (c_out, k), stride, padding);
+    }
+
+    #[test]
+    fn matches_candle_3x3_stride_1() {
+        check([2, 3, 7, 7], 5, 3, 1, 1);
+        check([2, 5, 8, 6], 3, 3, 1, 0);
+        check([2, 3, 5, 5], 4, 3, 1, 2);
+    }
+
+    #[test]
+    fn matches_candle_3x3_stride_2() {
+        check([3, 4, 9, 9], 6, 3, 2, 1);
+        // Not [2, 5, 8, 7]: candle's own conv2d backward takes the output padding of both
+        // axes from the height, so it cannot serve as the reference there.
+        check([2, 5, 9, 7], 3, 3, 2, 0);
+        check([5, 16, 15, 15], 32, 3, 2, 1);
+    }
+
+    #[test]
+    fn matches_candle_1x1() {
+        check([2, 4, 7, 7], 8, 1, 1, 0);
+        check([3, 6, 9, 9], 4, 1, 2, 0);
+        check([2, 3, 5, 4], 2, 1, 1, 1);
+    }
+
+    #[test]
+    fn matches_candle_5x5() {
+        check([2, 3, 11, 11], 4, 5, 2, 2);
+    }
+
+    #[test]
+    fn matches_candle_batch_smaller_than_pool() {
+        check([1, 3, 6, 6], 4, 3, 1, 1);
+        check([1, 8, 9, 9], 4, 1, 1, 0);
+    }
+
+    #[test]
+    fn matches_candle_non_contiguous_input() {
+        let transposed = |t: &Tensor| t.transpose(1, 2).unwrap();
+        check_with(&[2, 7, 3, 7], transposed, (5, 3), 2, 1);
+        let offset = |t: &Tensor| t.narrow(0, 1, 2).unwrap();
+        check_with(&[3, 3, 7, 7], offset, (5, 3), 1, 1);
+    }
+
+    #[test]
+    fn skips_the_gradient_of_a_constant_input() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let x = random(&[2, 3, 6, 6], &mut rng);
+        let w = Var::from_tensor(&random(&[4, 3, 3, 3], &mut rng)).unwrap();
+        let grads = conv2d(&x, &w, 1, 1).unwrap().backward().unwrap();
+        let expected = x.conv2d(&w, 1, 1, 1, 1).unwrap().backward().unwrap();
+        assert!(grads.get(&x).is_none());
+        let grad_w = grads.get(w.as_tensor()).unwrap();
+        assert_close("grad_w", grad_w, expected.get(w.as_tensor()).unwrap());
+    }
+
+    #[test]
+    fn rejects_bad_inputs() {
+        let x = Tensor::zeros((1, 3, 5, 5), DType::F32, &Device::Cpu).unwrap();
+        let w = Tensor::zeros((4, 3, 3, 3), DType::F32, &Device::Cpu).unwrap();
+        assert!(conv2d(
+            &x.to_dtype(DType::F64).unwrap(),
+            &w.to_dtype(DType::F64).unwrap(),
+            1,
+            1
+        )
+        .is_err());
+        assert!(conv2d(&x, &w.narrow(1, 0, 2).unwrap(), 1, 1).is_err());
+        assert!(conv2d(&x, &w, 0, 1).is_err());
+        assert!(conv2d(&x.narrow(2, 0, 2).unwrap(), &w, 1, 0).is_err());
+    }
+}
