@@ -548,6 +548,20 @@ mod tests {
         StudyConfig::parse(&edit(DEFAULT_CONFIG), "test.toml")
     }
 
+    /// Every shipped config has the right keys and values (the paper's points at data
+    /// outside the repository, so its paths are not checked here).
+    #[test]
+    fn the_shipped_configs_parse() {
+        for text in [
+            DEFAULT_CONFIG,
+            include_str!("../../configs/paper-resnet20.toml"),
+        ] {
+            let cfg: StudyConfig = toml::from_str(text).unwrap();
+            cfg.training.validate().unwrap();
+            cfg.design_space.validate(&cfg.noise).unwrap();
+        }
+    }
+
     #[test]
     fn the_embedded_default_parses() {
         let c = StudyConfig::default_config();
