@@ -170,10 +170,13 @@ fn a_complete_study_runs_and_a_second_run_does_no_work() {
     for stage in ["dataset_prep", "baseline_train", "crossbar", "ppa"] {
         assert_eq!(counts(&out, stage).1, 0, "{out}");
     }
-    // Only the run record is new: no stage output or ledger row changed.
-    let strip = |v: Vec<(PathBuf, Vec<u8>)>| -> Vec<(PathBuf, Vec<u8>)> {
+    // Only the run record and the report are new: no stage output or ledger row changed.
+    let strip = |v: Vec<(PathBuf, Vec<u8>)>| -> Vec<(PathBuf, blake3::Hash)> {
         v.into_iter()
-            .filter(|(p, _)| !p.starts_with(s.path("study/runs")))
+            .filter(|(p, _)| {
+                !p.starts_with(s.path("study/runs")) && !p.starts_with(s.path("study/report"))
+            })
+            .map(|(p, b)| (p, blake3::hash(&b)))
             .collect()
     };
     assert_eq!(strip(before), strip(s.snapshot()));
@@ -316,38 +319,171 @@ fn a_failed_evaluation_is_recorded_and_the_study_goes_on() {
     }
 }
 
-#[test]
-fn the_ledger_reads_back_in_polars() {
-    let s = Scratch::new(&tiny_config());
-    assert!(s.run(&["run"]).status.success());
-    let script = format!(
-        "import polars as pl\n\
-         df = pl.read_parquet({:?})\n\
-         m = pl.read_parquet({:?})\n\
-         print(df.height, dict(df.schema)['accuracy_mean'], dict(df.schema)['cell_bits'], \
-         dict(df.schema)['started_at'], m.columns)",
-        s.path("study/evaluations/*.parquet"),
-        s.path("study/metrics/*.parquet"),
-    );
-    let out = Command::new("python3").args(["-c", &script]).output();
-    let required = std::env::var("XBAR_REQUIRE_POLARS").is_ok();
+/// Runs the analysis script on a study; `None` when python3 with polars is missing
+/// (allowed only where `XBAR_REQUIRE_POLARS` is unset).
+fn analyse(study: &Path) -> Option<serde_json::Value> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../notebooks/analyse.py");
+    let out = Command::new("python3").arg(script).arg(study).output();
     match out {
         Ok(o) if o.status.success() => {
             let text = stdout(&o);
-            assert!(text.contains("Float64") && text.contains("Int32"), "{text}");
-            assert!(text.contains("Datetime"), "{text}");
-            assert!(
-                text.contains("'eval_key', 'epoch', 'name', 'value'"),
-                "{text}"
-            );
+            let line = text.lines().find(|l| l.starts_with("{\"pareto\"")).unwrap();
+            assert!(text.contains("the report's Pareto set matches"), "{text}");
+            Some(serde_json::from_str(line).unwrap())
         }
         other => {
-            assert!(!required, "python3 with polars is required here: {other:?}");
-            eprintln!("python3 with polars not available; checked the schema in Rust only");
-            let rows = ledger(&s.path("study"));
-            assert!(!rows.is_empty());
+            let polars = Command::new("python3")
+                .args(["-c", "import polars"])
+                .status();
+            let has_polars = polars.is_ok_and(|s| s.success());
+            assert!(
+                !has_polars && std::env::var("XBAR_REQUIRE_POLARS").is_err(),
+                "the analysis script failed: {other:?}"
+            );
+            eprintln!("python3 with polars not available; skipped the analysis script");
+            None
         }
     }
+}
+
+#[test]
+fn the_ledger_reads_back_in_polars_and_the_notebook_agrees_with_the_report() {
+    let s = Scratch::new(&tiny_config());
+    let run = s.run(&["run"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let report = s.path("study/report");
+    for f in ["index.html", "summary.md", "pareto.csv"] {
+        assert!(report.join(f).is_file(), "{f}");
+    }
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert_eq!(html.matches("<svg").count(), html.matches("</svg>").count());
+    assert!(html.matches("<svg").count() >= 10, "every plot is inline");
+    assert!(
+        !html.contains("http://")
+            || html.matches("http://").count() == html.matches("xmlns").count()
+    );
+    for section in [
+        "Pareto front",
+        "Hypervolume against cost",
+        "Accuracy and fidelity",
+        "against the noise-unaware baseline",
+        "Pareto designs",
+        "Per-layer PPA",
+        "Provenance",
+    ] {
+        assert!(html.contains(section), "{section}");
+    }
+    // The report's Pareto table is the ledger's full-fidelity Pareto set.
+    let rows = ledger(&s.path("study"));
+    let full: Vec<(String, Vec<f64>)> = rows
+        .iter()
+        .filter(|r| r.status == "ok" && (r.fidelity_z - 1.0).abs() < 1e-9)
+        .map(|r| {
+            (
+                r.eval_key.clone(),
+                vec![
+                    -r.accuracy_mean.unwrap(),
+                    r.area_um2.unwrap(),
+                    r.latency_ns.unwrap(),
+                    r.energy_pj.unwrap(),
+                ],
+            )
+        })
+        .collect();
+    let points: Vec<Vec<f64>> = full.iter().map(|f| f.1.clone()).collect();
+    let mut expected: Vec<String> = stages::optimizer::hypervolume::pareto_front_indices(&points)
+        .into_iter()
+        .map(|i| full[i].0.clone())
+        .collect();
+    expected.sort();
+    expected.dedup();
+    let csv = std::fs::read_to_string(report.join("pareto.csv")).unwrap();
+    let mut reported: Vec<String> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    reported.sort();
+    assert_eq!(reported, expected);
+
+    // The analysis script (the notebook's twin) reads the ledger with Polars and agrees.
+    if let Some(v) = analyse(&s.path("study")) {
+        let keys: Vec<String> = v["pareto"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(keys, expected);
+        let status = s.run(&["status", "--json"]);
+        let st: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+        let (a, b) = (
+            v["hypervolume"].as_f64().unwrap(),
+            st["hypervolume"].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() <= 1e-9 * b.abs(), "{a} vs {b}");
+    }
+
+    // Exports of the three tables.
+    for what in ["evaluations", "metrics", "pareto"] {
+        for ext in ["parquet", "csv"] {
+            let out = s.path(&format!("{what}.{ext}"));
+            let o = s.run(&["export", "--what", what, "--out", out.to_str().unwrap()]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            assert!(out.is_file());
+        }
+    }
+    let csv = std::fs::read_to_string(s.path("pareto.csv")).unwrap();
+    assert_eq!(csv.lines().count(), expected.len() + 1);
+
+    // A corrupted part is skipped with a warning naming it; the report still comes out.
+    let part = std::fs::read_dir(s.path("study/evaluations"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&part, b"garbage").unwrap();
+    let o = s.run(&["report"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(part.file_name().unwrap().to_str().unwrap()),
+        "{}",
+        stderr(&o)
+    );
+    // No ledger: a clear message.
+    let empty = Scratch::new(&tiny_config());
+    let o = empty.run(&["report"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("pipeline run"), "{}", stderr(&o));
+}
+
+#[test]
+fn the_notebook_holds_the_script_s_cells() {
+    let script = include_str!("../notebooks/analyse.py");
+    let notebook: serde_json::Value =
+        serde_json::from_str(include_str!("../notebooks/analyse.ipynb")).unwrap();
+    let code: Vec<String> = notebook["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["cell_type"] == "code")
+        .map(|c| {
+            c["source"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    let cells: Vec<String> = script
+        .split("# %%")
+        .skip(1)
+        .filter(|c| !c.starts_with(" [markdown]"))
+        .map(|c| c.trim_matches('\n').to_string())
+        .collect();
+    assert_eq!(code, cells);
 }
 
 #[test]

@@ -110,6 +110,27 @@ pub fn run(args: &StudyArgs, recompute: &[String], new_study: bool) -> Result<()
         &outcome,
         started.elapsed().as_secs_f64(),
     );
+    let report = crate::report::write_report(&cfg, &paths.study, &mut runner, &[])?;
+    println!("report:    {}", report.join("index.html").display());
+    Ok(())
+}
+
+/// `pipeline report`: the report of a study (its config from `study.json`), optionally
+/// compared with other studies.
+pub fn report(args: &StudyArgs, compare: &[std::path::PathBuf]) -> Result<()> {
+    let (given, paths) = study_setup(args)?;
+    let cfg = if args.config.is_some() {
+        given
+    } else {
+        crate::report::study_config(&paths.study)?
+    };
+    let paths = Paths::resolve(args.study.clone(), args.cache.clone(), &cfg);
+    let store = Store::open(&paths.cache)?;
+    let mut runner = Runner::new(store, BTreeSet::new());
+    let dir = crate::report::write_report(&cfg, &paths.study, &mut runner, compare)?;
+    println!("report: {}", dir.join("index.html").display());
+    println!("        {}", dir.join("summary.md").display());
+    println!("        {}", dir.join("pareto.csv").display());
     Ok(())
 }
 

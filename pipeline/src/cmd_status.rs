@@ -88,20 +88,63 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
     Ok(())
 }
 
-/// `pipeline export`: the merged ledger as one Parquet or CSV file.
-pub fn export(args: &StudyArgs, out: &Path) -> Result<()> {
+/// What `pipeline export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportTable {
+    /// Every evaluation (the merged ledger).
+    Evaluations,
+    /// The per-epoch metrics, long form.
+    Metrics,
+    /// The full-fidelity Pareto set's rows.
+    Pareto,
+}
+
+/// `pipeline export`: the merged ledger, the metrics or the Pareto set as one Parquet or
+/// CSV file.
+pub fn export(args: &StudyArgs, what: ExportTable, out: &Path) -> Result<()> {
     let (_, paths) = study_setup(args)?;
     let (rows, _) = read_ledger(&paths.study)?;
-    let batch = evaluations_batch(&rows)?;
-    match out.extension().and_then(|e| e.to_str()) {
-        Some("parquet") => {
-            cache::table::write_parquet_atomic(out, &evaluations_schema(), &[batch])?
+    let (schema, batches, n) = match what {
+        ExportTable::Evaluations => (
+            evaluations_schema(),
+            vec![evaluations_batch(&rows)?],
+            rows.len(),
+        ),
+        ExportTable::Pareto => {
+            let (front, _) = crate::front::pareto(&rows);
+            let mut keep: Vec<EvaluationRow> = Vec::new();
+            for i in front {
+                if !keep.iter().any(|r| r.eval_key == rows[i].eval_key) {
+                    keep.push(rows[i].clone());
+                }
+            }
+            (
+                evaluations_schema(),
+                vec![evaluations_batch(&keep)?],
+                keep.len(),
+            )
         }
+        ExportTable::Metrics => {
+            let mut batches = Vec::new();
+            for part in cache::ledger::part_files(&paths.study.join("metrics"))? {
+                match cache::table::read_parquet(&part) {
+                    Ok(b) => batches.extend(b),
+                    Err(e) => eprintln!("warning: skipping {}: {e:#}", part.display()),
+                }
+            }
+            let n = batches.iter().map(|b| b.num_rows()).sum();
+            (cache::ledger::metrics_schema(), batches, n)
+        }
+    };
+    match out.extension().and_then(|e| e.to_str()) {
+        Some("parquet") => cache::table::write_parquet_atomic(out, &schema, &batches)?,
         Some("csv") => {
             let tmp = cache::atomic::temp_path_beside(out);
             let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
             let mut writer = arrow::csv::Writer::new(file);
-            writer.write(&batch)?;
+            for b in &batches {
+                writer.write(b)?;
+            }
             drop(writer);
             std::fs::rename(&tmp, out)?;
         }
@@ -110,7 +153,7 @@ pub fn export(args: &StudyArgs, out: &Path) -> Result<()> {
             out.display()
         ),
     }
-    println!("wrote {} evaluations to {}", rows.len(), out.display());
+    println!("wrote {n} rows to {}", out.display());
     Ok(())
 }
 

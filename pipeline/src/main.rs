@@ -10,6 +10,7 @@ mod dag;
 mod evaluation;
 mod front;
 mod plot;
+mod report;
 mod runner;
 mod study;
 mod tables;
@@ -57,6 +58,15 @@ enum Command {
         #[arg(long)]
         new_study: bool,
     },
+    /// Write a study's report (HTML with plots, summary.md, pareto.csv) under
+    /// <study>/report/; `pipeline run` writes it too.
+    Report {
+        #[command(flatten)]
+        study: StudyArgs,
+        /// Other study directories whose hypervolume curves to compare (repeatable).
+        #[arg(long, value_name = "DIR")]
+        compare: Vec<PathBuf>,
+    },
     /// Write the default study config, commented, for editing.
     Init {
         /// Where to write it.
@@ -81,6 +91,9 @@ enum Command {
         /// Output file, .parquet or .csv.
         #[arg(long)]
         out: PathBuf,
+        /// Which table: the ledger, the per-epoch metrics, or the Pareto set.
+        #[arg(long, value_enum, default_value = "evaluations")]
+        what: cmd_status::ExportTable,
     },
     /// Estimate area, latency and energy of one design (the PPA model on its own).
     Ppa(cmd_ppa::PpaArgs),
@@ -150,8 +163,9 @@ fn main() -> ExitCode {
         } => cmd_run::run(&study, &recompute, new_study),
         Command::Init { path, force } => cmd_run::init(&path, force),
         Command::Status { study, json } => cmd_status::status(&study, json),
-        Command::Export { study, out } => cmd_status::export(&study, &out),
+        Command::Export { study, out, what } => cmd_status::export(&study, what, &out),
         Command::Ppa(args) => cmd_ppa::ppa(&args),
+        Command::Report { study, compare } => cmd_run::report(&study, &compare),
         Command::Bench {
             which: BenchWhich::Optimizer(args),
         } => cmd_bench::optimizer(&args),
