@@ -14,7 +14,8 @@ use crate::config::default_cache_dir;
 use crate::front::{minimised, reference_point};
 use crate::StudyArgs;
 
-fn read_ledger(study: &Path) -> Result<(Vec<EvaluationRow>, Vec<String>)> {
+/// A study's ledger rows; corrupted parts are skipped with a warning naming the file.
+pub fn read_ledger(study: &Path) -> Result<(Vec<EvaluationRow>, Vec<String>)> {
     if !study.is_dir() {
         bail!(
             "no study at {}: run `pipeline run` first, or pass --study DIR",

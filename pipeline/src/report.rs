@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use arrow::array::{Array, StringArray};
-use cache::ledger::{EvaluationRow, Ledger, STATUS_OK};
+use cache::ledger::{EvaluationRow, STATUS_OK};
 use stages::design::Design;
 use stages::optimizer::hypervolume::hypervolume;
 use stages::ppa;
@@ -42,17 +42,7 @@ struct StudyRows {
 /// Reads a study's rows in decision order; corrupted parts are skipped with a warning
 /// naming the file.
 fn read_rows(study: &Path) -> Result<Vec<EvaluationRow>> {
-    if !study.join("evaluations").is_dir() {
-        bail!(
-            "no ledger in {}: run `pipeline run` for this study first",
-            study.display()
-        );
-    }
-    let read = Ledger::new(study).evaluations()?;
-    for s in &read.skipped {
-        eprintln!("warning: {s}");
-    }
-    let mut rows = read.rows;
+    let (mut rows, _) = crate::cmd_status::read_ledger(study)?;
     if rows.is_empty() {
         bail!(
             "the ledger in {} has no readable evaluation",

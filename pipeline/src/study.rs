@@ -236,13 +236,7 @@ impl Driver<'_, '_> {
         check_interrupt()?;
         let max = self.cfg.fidelity.max_epochs as f64;
         let fidelities: Vec<f64> = levels.iter().map(|&e| e as f64 / max).collect();
-        let cost = |z: f64| z;
-        let problem = StepProblem {
-            dim: DesignSpace::DIM,
-            fidelity_dependent: &[true, false, false, false],
-            fidelities: &fidelities,
-            cost: &cost,
-        };
+        let problem = step_problem(&fidelities);
         self.bars.train.set_message("fitting the surrogates");
         let step_config = &self.cfg.optimizer.cf_mesmo;
         let fitted = fit_surrogates(&self.observations, &problem, step_config, None)
@@ -268,14 +262,7 @@ impl Driver<'_, '_> {
         if limit == 0 || self.observations.len() < 2 {
             return Ok(());
         }
-        let fidelities = [1.0];
-        let cost = |z: f64| z;
-        let problem = StepProblem {
-            dim: DesignSpace::DIM,
-            fidelity_dependent: &[true, false, false, false],
-            fidelities: &fidelities,
-            cost: &cost,
-        };
+        let problem = step_problem(&[1.0]);
         let Ok(fitted) = fit_surrogates(
             &self.observations,
             &problem,
@@ -399,6 +386,18 @@ impl Driver<'_, '_> {
             Some(n) => self.outcome.rows.len() >= self.initial + n as usize,
             None => self.outcome.spent >= self.budget_total(),
         }
+    }
+}
+
+/// The optimiser's view of a study: the design in [0, 1]^4, four maximised objectives
+/// of which only accuracy depends on the fidelity, and the cost of a fidelity `z` = its
+/// share of the full-fidelity epochs (deterministic, so a replay decides the same).
+fn step_problem(fidelities: &[f64]) -> StepProblem<'_> {
+    StepProblem {
+        dim: DesignSpace::DIM,
+        fidelity_dependent: &[true, false, false, false],
+        fidelities,
+        cost: &|z| z,
     }
 }
 
