@@ -19,13 +19,14 @@ use crate::study::{self, Bars, StudyOutcome};
 use crate::{tables, StudyArgs};
 
 /// The stages `--recompute` accepts.
-const STAGES: [&str; 6] = [
+const STAGES: [&str; 7] = [
     stages::dataset::STAGE,
     stages::crossbar::STAGE,
     stages::ppa::STAGE,
     stages::training::BASELINE_STAGE,
     stages::training::RESNA_STAGE,
     stages::training::EVAL_STAGE,
+    crate::dag::GP_FIT_STAGE,
 ];
 
 /// Loads the config and resolves the paths of a study command.

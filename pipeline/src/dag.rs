@@ -28,12 +28,20 @@ use serde::{Deserialize, Serialize};
 use stages::crossbar;
 use stages::dataset;
 use stages::design::Design;
+use stages::optimizer::cf_mesmo::{fit_surrogates, Observation, StepProblem};
 use stages::ppa;
 use stages::training::{self, train::TrainState};
 
 use crate::config::StudyConfig;
 use crate::runner::Runner;
 use crate::tables;
+
+/// The GP fit stage's name.
+pub const GP_FIT_STAGE: &str = "gp_fit";
+/// Bumped whenever a change changes the GP fit's output.
+const GP_FIT_CODE_VERSION: u32 = 1;
+/// The hyperparameter file of a GP fit node.
+const THETAS: &str = "thetas.json";
 
 /// The checkpoint file of a training node.
 const CHECKPOINT: &str = "checkpoint.safetensors";
@@ -478,6 +486,29 @@ pub fn eval_input(
         vec![*checkpoint, characterisation.key()],
         cfg.study.seed,
     )
+}
+
+/// The GP fit stage: the surrogates' hyperparameters (one theta vector per objective),
+/// fitted with `n_start` restarts on `observations`, cached under a key over those rows
+/// (and the GP settings), so that the same ledger rows are never fitted twice.
+pub fn gp_fit_node(
+    cfg: &StudyConfig,
+    observations: &[Observation],
+    problem: &StepProblem,
+    runner: &mut Runner,
+) -> Result<Vec<Vec<f64>>> {
+    let key_params = serde_json::json!({
+        "gp": cfg.optimizer.cf_mesmo.gp,
+        "fidelity_dependent": problem.fidelity_dependent,
+        "observations": observations,
+    });
+    let input = KeyInput::new(GP_FIT_STAGE, GP_FIT_CODE_VERSION, &key_params, vec![], 0)?;
+    let label = format!("{} rows", observations.len());
+    let object = runner.ensure(input, label, |w| {
+        let fitted = fit_surrogates(observations, problem, &cfg.optimizer.cf_mesmo, None)?;
+        w.put(THETAS, &serde_json::to_vec(&fitted.thetas())?)
+    })?;
+    serde_json::from_slice(&object.read(THETAS)?).context("gp_fit thetas.json")
 }
 
 /// The characterisation stored by [`crossbar_node`].

@@ -50,7 +50,7 @@ enum Command {
         #[command(flatten)]
         study: StudyArgs,
         /// Recompute this stage even where cached (repeatable): dataset_prep, crossbar, ppa,
-        /// baseline_train, resna_train, noisy_eval.
+        /// baseline_train, resna_train, noisy_eval, gp_fit.
         #[arg(long, value_name = "STAGE")]
         recompute: Vec<String>,
         /// Start afresh when the config's problem changed: the old ledger is archived

@@ -24,7 +24,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use stages::design::Design;
 use stages::optimizer::cf_mesmo::{
-    fit_surrogates, propose_from, Observation, StepProblem, StepRecord,
+    fit_surrogates, propose_from, FittedSurrogates, Observation, StepProblem, StepRecord,
 };
 use stages::optimizer::nsga2::{nsga2_batch, Nsga2Config};
 use stages::optimizer::sampling::latin_hypercube;
@@ -218,6 +218,19 @@ impl Driver<'_, '_> {
         }
     }
 
+    /// The surrogates on the observations so far: hyperparameters from the cached GP fit
+    /// node, then the GPs conditioned on them (the same path on a first run and a resumed
+    /// one, so both decide the same).
+    fn fit(&mut self, problem: &StepProblem) -> Result<FittedSurrogates> {
+        let thetas = dag::gp_fit_node(self.cfg, &self.observations, problem, self.runner)?;
+        Ok(fit_surrogates(
+            &self.observations,
+            problem,
+            &self.cfg.optimizer.cf_mesmo,
+            Some(&thetas),
+        )?)
+    }
+
     /// One CF-MESMO (or MESMO) step over the observations so far, read from its audit
     /// record when a previous run made it.
     fn step(&mut self, levels: &[usize]) -> Result<StepRecord> {
@@ -239,8 +252,7 @@ impl Driver<'_, '_> {
         let problem = step_problem(&fidelities);
         self.bars.train.set_message("fitting the surrogates");
         let step_config = &self.cfg.optimizer.cf_mesmo;
-        let fitted = fit_surrogates(&self.observations, &problem, step_config, None)
-            .context("the CF-MESMO step")?;
+        let fitted = self.fit(&problem).context("the CF-MESMO step")?;
         let seed = self
             .cfg
             .study
@@ -263,12 +275,7 @@ impl Driver<'_, '_> {
             return Ok(());
         }
         let problem = step_problem(&[1.0]);
-        let Ok(fitted) = fit_surrogates(
-            &self.observations,
-            &problem,
-            &self.cfg.optimizer.cf_mesmo,
-            None,
-        ) else {
+        let Ok(fitted) = self.fit(&problem) else {
             return Ok(());
         };
         let mut designs: Vec<Vec<f64>> = Vec::new();

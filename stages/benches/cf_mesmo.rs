@@ -44,6 +44,16 @@ fn step_100_observations(c: &mut Criterion) {
     group.bench_function("step after the fits", |b| {
         b.iter(|| propose_from(&fitted, &step_problem, &config, 7).expect("step"))
     });
+    // What a step costs when the GP fit node is cached (the same ledger rows fitted
+    // before): the GPs conditioned on the stored hyperparameters, then the step.
+    let thetas = fitted.thetas();
+    group.bench_function("step with cached hyperparameters", |b| {
+        b.iter(|| {
+            let f =
+                fit_surrogates(&observations, &step_problem, &config, Some(&thetas)).expect("fit");
+            propose_from(&f, &step_problem, &config, 7).expect("step")
+        })
+    });
     group.finish();
 }
 
