@@ -298,6 +298,29 @@ fn overlapping_studies_share_their_evaluations() {
 }
 
 #[test]
+fn the_baseline_strategies_run_at_full_fidelity() {
+    for strategy in ["nsga2", "random", "mesmo"] {
+        // Budget beyond the initial design's 8 full-fidelity epochs.
+        let cfg = tiny_config()
+            .replace(
+                "strategy = \"cf_mesmo\"",
+                &format!("strategy = \"{strategy}\""),
+            )
+            .replace("epochs = 8", "epochs = 12");
+        let s = Scratch::new(&cfg);
+        let out = s.run(&["run"]);
+        assert!(out.status.success(), "{strategy}: {}", stderr(&out));
+        let rows = ledger(&s.path("study"));
+        assert!(rows.len() >= 3, "{strategy}: {rows:?}");
+        assert!(
+            rows.iter().all(|r| r.fidelity_epochs == 2),
+            "{strategy}: full fidelity only"
+        );
+        assert!(rows.iter().any(|r| r.strategy == strategy), "{strategy}");
+    }
+}
+
+#[test]
 fn a_failed_evaluation_is_recorded_and_the_study_goes_on() {
     // A learning rate that makes every fine-tuning loss diverge.
     let cfg = tiny_config()

@@ -185,37 +185,30 @@ impl Driver<'_, '_> {
             ..Nsga2Config::default()
         };
         let mut rng = ChaCha8Rng::seed_from_u64(self.cfg.study.seed ^ 0x2545_f491);
-        let mut failure: Option<anyhow::Error> = None;
+        // Once the budget is spent (or an evaluation errs), NSGA-II is handed an
+        // infinite objective, which ends its run; only an error of ours is reported.
+        let mut stop: Option<Result<()>> = None;
         let evaluate = |xs: &[Vec<f64>]| -> Vec<Vec<f64>> {
             xs.iter()
                 .map(|x| {
-                    if failure.is_some() || self.exhausted() {
-                        failure.get_or_insert_with(|| anyhow::anyhow!("budget spent"));
+                    if stop.is_none() && self.exhausted() {
+                        stop = Some(Ok(()));
+                    }
+                    if stop.is_some() {
                         return vec![f64::INFINITY; 4];
                     }
                     match self.evaluate(x, max, "nsga2") {
-                        Ok(e) => {
-                            let mut y = front::maximised(&e.row);
-                            if !y[0].is_finite() {
-                                y[0] = 0.0;
-                            }
-                            y.iter().map(|v| -v).collect()
-                        }
+                        Ok(e) => nsga2_objectives(&e.row),
                         Err(e) => {
-                            failure = Some(e);
+                            stop = Some(Err(e));
                             vec![f64::INFINITY; 4]
                         }
                     }
                 })
                 .collect()
         };
-        // The run ends with an error once the budget is spent (an infinite objective);
-        // only a failure of our own is reported.
         let _ = nsga2_batch(DesignSpace::DIM, evaluate, &config, &mut rng);
-        match failure {
-            Some(e) if e.to_string() != "budget spent" => Err(e),
-            _ => Ok(()),
-        }
+        stop.unwrap_or(Ok(()))
     }
 
     /// The surrogates on the observations so far: hyperparameters from the cached GP fit
@@ -406,6 +399,18 @@ fn step_problem(fidelities: &[f64]) -> StepProblem<'_> {
         fidelities,
         cost: &|z| z,
     }
+}
+
+/// A row's objectives for NSGA-II, minimised and finite: a failed evaluation counts as
+/// accuracy 0, and a missing PPA value as the worst possible.
+fn nsga2_objectives(row: &EvaluationRow) -> Vec<f64> {
+    let mut y = front::maximised(row);
+    if !y[0].is_finite() {
+        y[0] = 0.0;
+    }
+    y.iter()
+        .map(|v| if v.is_finite() { -v } else { f64::MAX / 4.0 })
+        .collect()
 }
 
 /// The random-search stream of decision `index`.
