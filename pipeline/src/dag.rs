@@ -434,7 +434,7 @@ pub fn eval_node(
                 characterisation: &read_characterisation(characterisation)?,
                 cell_bits: design.cell_bits,
             },
-            t.eval_draws,
+            (t.eval_draws, t.majority_vote),
             t.batch_size,
             cfg.study.seed,
             &bar_progress(bar),
@@ -476,6 +476,7 @@ pub fn eval_input(
     let t = &cfg.training;
     let key_params = serde_json::json!({
         "draws": t.eval_draws,
+        "majority_vote": t.majority_vote,
         "batch_size": t.batch_size,
         "cell_bits": design.cell_bits,
     });

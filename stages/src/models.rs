@@ -208,12 +208,34 @@ impl Network {
     /// Logits for a batch `x` of shape `(n, 3, h, w)`; `train` selects batch statistics
     /// (and updates the running ones) in batch norm.
     pub fn forward_t(&self, x: &Tensor, train: bool, hook: WeightHook) -> Result<Tensor> {
+        let features = self.features(x, train, hook)?;
+        self.head(&features, hook)
+    }
+
+    /// Everything before the last FC layer: the input of [`Network::head`].
+    pub fn features(&self, x: &Tensor, train: bool, hook: WeightHook) -> Result<Tensor> {
         match self.model {
             ModelName::ResNet20 | ModelName::ResNet32 | ModelName::ResNet44 => {
-                self.resnet_forward(x, train, hook)
+                self.resnet_features(x, train, hook)
             }
-            _ => self.plain_forward(x, train, hook),
+            _ => self.plain_features(x, train, hook),
         }
+    }
+
+    /// The last FC layer on `features`: the logits.
+    pub fn head(&self, features: &Tensor, hook: WeightHook) -> Result<Tensor> {
+        let last = self.layers.len() - 1;
+        let LayerKind::Fc { in_features, .. } = self.layers[last].spec.kind else {
+            unreachable!("every network ends in an FC layer");
+        };
+        let mut x = features.clone();
+        while x.rank() == 4 && x.dims()[1..].iter().product::<usize>() > in_features {
+            x = x.max_pool2d(2)?;
+        }
+        if x.rank() == 4 {
+            x = x.flatten_from(1)?;
+        }
+        self.fc(last, &x, hook)
     }
 
     /// Logits with the weights as they are (no noise).
@@ -255,9 +277,10 @@ impl Network {
         }
     }
 
-    fn plain_forward(&self, x: &Tensor, train: bool, hook: WeightHook) -> Result<Tensor> {
+    fn plain_features(&self, x: &Tensor, train: bool, hook: WeightHook) -> Result<Tensor> {
         let mut x = x.clone();
-        for (i, l) in self.layers.iter().enumerate() {
+        let last = self.layers.len() - 1;
+        for (i, l) in self.layers[..last].iter().enumerate() {
             match l.spec.kind {
                 LayerKind::Conv { in_hw, .. } => {
                     while x.dim(2)? > in_hw {
@@ -272,17 +295,14 @@ impl Network {
                     if x.rank() == 4 {
                         x = x.flatten_from(1)?;
                     }
-                    x = self.fc(i, &x, hook)?;
-                    if i + 1 < self.layers.len() {
-                        x = x.relu()?;
-                    }
+                    x = self.fc(i, &x, hook)?.relu()?;
                 }
             }
         }
         Ok(x)
     }
 
-    fn resnet_forward(&self, x: &Tensor, train: bool, hook: WeightHook) -> Result<Tensor> {
+    fn resnet_features(&self, x: &Tensor, train: bool, hook: WeightHook) -> Result<Tensor> {
         let mut x = self.conv_bn(0, x, train, hook)?.relu()?;
         let last = self.layers.len() - 1;
         let mut i = 1;
@@ -293,8 +313,7 @@ impl Network {
             x = (out + shortcut)?.relu()?;
             i += 2;
         }
-        let pooled = x.mean(3)?.mean(2)?;
-        self.fc(last, &pooled, hook)
+        x.mean(3)?.mean(2)
     }
 }
 

@@ -102,7 +102,7 @@ fn the_small_cnn_learns_mini_cifar_well_above_chance() {
             characterisation: &noise,
             cell_bits: bits,
         },
-        1,
+        (1, false),
         250,
         1,
         &|_, _| Ok(()),
@@ -111,6 +111,31 @@ fn the_small_cnn_learns_mini_cifar_well_above_chance() {
     eprintln!("clean accuracy {}", acc.clean);
     // Chance is 0.10.
     assert!(acc.clean > 0.30, "clean accuracy {}", acc.clean);
+
+    // The majority vote over three noisy reads of the last FC layer is a different,
+    // reproducible measurement.
+    let (noisy, _) = very_noisy_device();
+    let design = DesignNoise {
+        characterisation: &noisy,
+        cell_bits: bits,
+    };
+    let score = |vote| {
+        evaluate(
+            &state.net,
+            data(),
+            design,
+            (2, vote),
+            250,
+            5,
+            &|_, _| Ok(()),
+        )
+        .unwrap()
+        .mean
+    };
+    let voted = score(true);
+    assert!((0.0..=1.0).contains(&voted));
+    assert_eq!(voted, score(true));
+    assert_ne!(voted, score(false));
 }
 
 /// A device whose programming variation is 30 levels (sigma, about 30 % of the largest
@@ -136,7 +161,10 @@ fn resna_beats_the_noise_unaware_model_under_strong_noise() {
         cell_bits: bits,
     };
     let score = |state: &TrainState| {
-        evaluate(&state.net, data(), design, 8, 100, 3, &|_, _| Ok(())).unwrap()
+        evaluate(&state.net, data(), design, (8, false), 100, 3, &|_, _| {
+            Ok(())
+        })
+        .unwrap()
     };
     let fresh = || {
         TrainState::from_bytes(

@@ -3,7 +3,7 @@
 //! every forward pass), and the clean accuracy of the 8-bit quantised network.
 
 use anyhow::Result;
-use candle_core::Device;
+use candle_core::{Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -12,7 +12,7 @@ use crate::mapping::WeightNoise;
 use crate::models::Network;
 use crate::training::batches::{make_batch, sequential_order, Normalisation};
 use crate::training::injection::{NoiseInjector, NoiseKind};
-use crate::training::train::{count_correct, Progress};
+use crate::training::train::{count_correct, count_hits, Progress};
 use crate::training::{stream, DesignNoise, Purpose};
 
 /// The accuracy objective of one evaluation.
@@ -29,12 +29,13 @@ pub struct Accuracy {
 }
 
 /// Evaluates `net` on the test split: `draws` noisy passes over it under `noise` (the
-/// design's full model, unscaled), and one clean pass of the quantised weights.
+/// design's full model, unscaled), with the majority vote of three noisy copies of the
+/// last FC layer if `vote`, and one clean pass of the quantised weights.
 pub fn evaluate(
     net: &Network,
     data: &PreparedDataset,
     noise: DesignNoise,
-    draws: usize,
+    (draws, vote): (usize, bool),
     batch_size: usize,
     seed: u64,
     progress: Progress,
@@ -55,12 +56,12 @@ pub fn evaluate(
         stream(seed, Purpose::EvalNoise, 0),
     );
     let total = draws + 1;
-    let clean = accuracy(net, data, &clean_injector, batch_size)?;
+    let clean = accuracy(net, data, &clean_injector, false, batch_size)?;
     progress(1, total)?;
     let mut results = Vec::with_capacity(draws);
     for d in 0..draws {
         noisy_injector.reseed(stream(seed, Purpose::EvalNoise, d));
-        results.push(accuracy(net, data, &noisy_injector, batch_size)?);
+        results.push(accuracy(net, data, &noisy_injector, vote, batch_size)?);
         progress(d + 2, total)?;
     }
     let mean = results.iter().sum::<f64>() / draws as f64;
@@ -77,11 +78,13 @@ pub fn evaluate(
     })
 }
 
-/// One pass over the test split with the injector's weights (eval-mode batch norm).
+/// One pass over the test split with the injector's weights (eval-mode batch norm),
+/// voting over three reads of the last FC layer if `vote`.
 fn accuracy(
     net: &Network,
     data: &PreparedDataset,
     injector: &NoiseInjector,
+    vote: bool,
     batch_size: usize,
 ) -> Result<f64> {
     let norm = Normalisation {
@@ -92,10 +95,20 @@ fn accuracy(
     let mut correct = 0;
     for indices in sequential_order(data.test.len(), batch_size) {
         let batch = make_batch::<ChaCha8Rng>(&data.test, &indices, &norm, None, &device)?;
-        let logits = net.forward_t(&batch.images, false, &|i, w| {
-            injector.effective_weights(i, &w.detach())
-        })?;
-        correct += count_correct(&logits.detach(), &batch.labels)?;
+        let hook = |i: usize, w: &Tensor| injector.effective_weights(i, &w.detach());
+        let features = net.features(&batch.images, false, &hook)?.detach();
+        let logits = net.head(&features, &hook)?;
+        if vote {
+            let first = logits.argmax(1)?;
+            let second = net.head(&features, &hook)?.argmax(1)?;
+            let third = net.head(&features, &hook)?.argmax(1)?;
+            // The majority of three: the second and third copies agree, or the first.
+            let agree = second.eq(&third)?;
+            let voted = agree.where_cond(&second, &first)?;
+            correct += count_hits(&voted, &batch.labels)?;
+        } else {
+            correct += count_correct(&logits.detach(), &batch.labels)?;
+        }
     }
     Ok(correct as f64 / data.test.len().max(1) as f64)
 }

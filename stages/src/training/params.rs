@@ -67,6 +67,10 @@ pub struct TrainingParams {
     pub fc_noise_scale: f64,
     /// Independent noise draws of the noisy inference (M).
     pub eval_draws: usize,
+    /// At inference, read the last FC layer three times (three crossbar copies, each
+    /// with its own noise) and take the majority vote of their top-1 classes (paper
+    /// section 4); ties go to the first copy.
+    pub majority_vote: bool,
     /// Refuse a batch whose estimated training memory exceeds this many GiB.
     pub max_memory_gib: f64,
 }
@@ -86,6 +90,7 @@ impl Default for TrainingParams {
             conv_noise_scale: 1.0,
             fc_noise_scale: 0.5,
             eval_draws: 5,
+            majority_vote: false,
             max_memory_gib: 8.0,
         }
     }

@@ -247,8 +247,12 @@ fn run_epochs(
 
 /// Top-1 hits of `logits` against `labels`.
 pub fn count_correct(logits: &Tensor, labels: &Tensor) -> Result<usize> {
-    let hits = logits
-        .argmax(1)?
+    count_hits(&logits.argmax(1)?, labels)
+}
+
+/// Hits of predicted classes against `labels`.
+pub fn count_hits(predicted: &Tensor, labels: &Tensor) -> Result<usize> {
+    let hits = predicted
         .eq(labels)?
         .to_dtype(DType::U32)?
         .sum_all()?
