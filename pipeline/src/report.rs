@@ -177,13 +177,12 @@ fn cache_hits(study: &Path) -> BTreeMap<String, (usize, usize)> {
 /// design's noise (cached `noisy_eval` nodes).
 fn noise_unaware_accuracy(
     cfg: &StudyConfig,
+    data: &LoadedData,
     runner: &mut Runner,
     designs: &[Design],
 ) -> Result<Vec<f64>> {
-    let (object, meta) = dag::dataset_node(cfg, runner)?;
-    let data = LoadedData::new(object, meta);
     let hidden = indicatif::ProgressBar::hidden();
-    let baseline = dag::baseline_node(cfg, &data, runner, &hidden)?;
+    let baseline = dag::baseline_node(cfg, data, runner, &hidden)?;
     designs
         .iter()
         .map(|d| {
@@ -191,7 +190,7 @@ fn noise_unaware_accuracy(
             let eval = dag::eval_node(
                 cfg,
                 d,
-                (&data, &baseline, &characterisation),
+                (data, &baseline, &characterisation),
                 runner,
                 &hidden,
             )?;
@@ -440,9 +439,12 @@ pub fn write_report(
     )?;
 
     // ReSNA's gain over the noise-unaware baseline on the Pareto designs.
+    // The data set node, once: its key fingerprints the input files.
+    let (object, meta) = dag::dataset_node(cfg, runner)?;
+    let data = LoadedData::new(object, meta);
     let designs: Vec<Design> = pareto.iter().map(|r| design_of(cfg, r)).collect();
     if cfg.training.strategy.fine_tunes() && !designs.is_empty() {
-        let unaware = noise_unaware_accuracy(cfg, runner, &designs)?;
+        let unaware = noise_unaware_accuracy(cfg, &data, runner, &designs)?;
         writeln!(
             html,
             "<h2>{} against the noise-unaware baseline</h2><table><tr><th>design</th>\
@@ -543,7 +545,7 @@ pub fn write_report(
 
     // Per-layer PPA of the most accurate Pareto design.
     if let (Some(r), Some(d)) = (pareto.first(), designs.first()) {
-        let meta = dag::dataset_node(cfg, runner)?.1;
+        let meta = &data.meta;
         let report = ppa::estimate(cfg.model.name, meta.height, meta.classes.len(), d, &cfg.ppa)?;
         writeln!(
             html,
