@@ -22,6 +22,7 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -88,7 +89,7 @@ pub struct StepProblem<'a> {
     /// The fidelity levels that may be proposed, in `(0, 1]` (just `[1.0]` for MESMO).
     pub fidelities: &'a [f64],
     /// The deterministic cost `C(z)`, normalised so that `C(1) = 1`.
-    pub cost: &'a dyn Fn(f64) -> f64,
+    pub cost: &'a (dyn Fn(f64) -> f64 + Sync),
 }
 
 /// The decision and everything needed to audit or replay it.
@@ -152,8 +153,19 @@ fn with_z(x: &[f64], z: f64) -> Vec<f64> {
 }
 
 impl Posterior<'_> {
-    /// `alpha` and the information gain of each `x` at fidelity `z`.
+    /// `alpha` and the information gain of each `x` at fidelity `z`, scored in parallel
+    /// chunks (every point's score is independent of the others).
     fn score(&self, xs: &[Vec<f64>], z: f64) -> Vec<(f64, f64)> {
+        const CHUNK: usize = 32;
+        if xs.len() <= CHUNK {
+            return self.score_chunk(xs, z);
+        }
+        xs.par_chunks(CHUNK)
+            .flat_map_iter(|chunk| self.score_chunk(chunk, z))
+            .collect()
+    }
+
+    fn score_chunk(&self, xs: &[Vec<f64>], z: f64) -> Vec<(f64, f64)> {
         let cost = (self.problem.cost)(z);
         let mut gain = vec![0.0; xs.len()];
         for (j, gp) in self.gps.iter().enumerate() {
@@ -383,18 +395,24 @@ fn sample_front_maxima(
         generations: config.front_generations,
         ..Nsga2Config::default()
     };
-    (0..config.samples.max(1))
-        .map(|_| {
+    // One seed per sample, drawn in order, so that the samples can be solved in
+    // parallel and the result still depends only on the step's seed.
+    let seeds: Vec<u64> = (0..config.samples.max(1)).map(|_| rng.random()).collect();
+    let (dim, dependent) = (problem.dim, problem.fidelity_dependent);
+    seeds
+        .into_par_iter()
+        .map(|seed| {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let samples: Vec<_> = gps
                 .iter()
-                .map(|gp| gp.rff_sample(config.rff_features.max(1), rng))
+                .map(|gp| gp.rff_sample(config.rff_features.max(1), &mut rng))
                 .collect();
             let evaluate = |xs: &[Vec<f64>]| -> Vec<Vec<f64>> {
                 let per_objective: Vec<Vec<f64>> = samples
                     .iter()
                     .enumerate()
                     .map(|(j, s)| {
-                        if problem.fidelity_dependent[j] {
+                        if dependent[j] {
                             let full: Vec<Vec<f64>> = xs.iter().map(|x| with_z(x, 1.0)).collect();
                             s.eval_batch(&full)
                         } else {
@@ -406,8 +424,8 @@ fn sample_front_maxima(
                     .map(|i| per_objective.iter().map(|v| -v[i]).collect())
                     .collect()
             };
-            let front = nsga2_batch(problem.dim, evaluate, &nsga, rng)
-                .expect("valid NSGA-II configuration");
+            let front =
+                nsga2_batch(dim, evaluate, &nsga, &mut rng).expect("valid NSGA-II configuration");
             (0..k)
                 .map(|j| {
                     front
@@ -480,7 +498,10 @@ mod tests {
             .collect()
     }
 
-    fn problem<'a>(cost: &'a dyn Fn(f64) -> f64, fidelities: &'a [f64]) -> StepProblem<'a> {
+    fn problem<'a>(
+        cost: &'a (dyn Fn(f64) -> f64 + Sync),
+        fidelities: &'a [f64],
+    ) -> StepProblem<'a> {
         StepProblem {
             dim: 2,
             fidelity_dependent: &[true, true],

@@ -21,7 +21,7 @@ pub const DEFAULT_COST_OVERHEAD: f64 = 0.05;
 /// A multi-objective problem with a continuous fidelity parameter.
 ///
 /// Objectives are maximised; `x` is in `[0, 1]^dim()`, `z` in `(0, 1]`.
-pub trait MultiFidelityProblem {
+pub trait MultiFidelityProblem: Sync {
     /// Short identifier of the problem.
     fn name(&self) -> &str;
 
