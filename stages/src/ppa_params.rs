@@ -99,12 +99,17 @@ pub struct PpaParams {
     pub input_mode: InputMode,
     /// Fraction of the mapped rows driven in a read: bit-serial, the probability that an
     /// input bit is 1; single pulse, the mean normalised input amplitude. Scales the
-    /// column current and the word-line charging. In [0, 1]. Default 0.5: the placeholder
-    /// NeuroSim uses before trace data is known [MLP_NeuroSim_V3.0 `NeuroSim.cpp`:
-    /// `activityRowRead = (double)1/2; // Dynamic parameter (to be determined)`].
-    /// DNN+NeuroSim V1.3 has no default: it measures, for every input bit vector, the
-    /// fraction of rows whose bit is nonzero (`ProcessingUnit.cpp`, `GetInputVector`).
-    /// The training stage will supply the measured value for each network.
+    /// column current and the word-line charging. In [0, 1]. Default 0.1: the rate
+    /// DNN+NeuroSim's own traces of a trained VGG8 on CIFAR-10 give [DNN_NeuroSim_V1.4
+    /// `Param.cpp`: `inputtoggle = 0.18` for VGG8-CIFAR10, "based on real traces of the
+    /// input bits"; for independent bits a toggle rate `2p(1 - p) = 0.18` means
+    /// `p = 0.10`]. Post-ReLU 8-bit activations are mostly zero or small, so their high
+    /// bits are rarely set (NeuroSim's sign bit is always 0 after ReLU). NeuroSim's
+    /// placeholder before trace data is known is 1/2 [MLP_NeuroSim_V3.0 `NeuroSim.cpp`:
+    /// `activityRowRead = (double)1/2`]; DNN+NeuroSim V1.3 measures, for every input bit
+    /// vector, the fraction of rows whose bit is nonzero (`ProcessingUnit.cpp`,
+    /// `GetInputVector`). This model does not trace activations; set the measured value
+    /// of your network here.
     pub input_activity: f64,
     /// Mean programmed conductance over all mapped cells as a fraction of the range:
     /// `G_avg = g_min + conductance_activity * (g_max - g_min)`. In [0, 1]. Default 0.25
@@ -137,20 +142,22 @@ pub struct PpaParams {
     /// `SubArray.cpp` adds it `numCol` times to the 1T1R word line `capRow2`].
     pub gate_cap_ff_per_um: f64,
     /// Effective voltage at which the sensing circuit draws the column current: column
-    /// power = `column_sense_voltage_v * V_read * G_col`, V. Default 0.159 = 2 * 0.079449
-    /// [NeuroSim `SarADC.cpp`, `GetColumnPower`, 32 nm LSTP: `0.079449 *
-    /// exp(-2.297*log10(columnRes))`, about 0.0794 W*ohm / R_col, after `columnRes *=
-    /// 0.5/readVoltage`, i.e. 0.159 V times the column current. The same fit gives
-    /// 0.145 V at 22 nm; `MultilevelSenseAmp.cpp` (current mode) 0.130 V at 32 nm and
-    /// 0.126 V at 22 nm]. Does not scale with the node.
+    /// power = `column_sense_voltage_v * V_read * G_col`, V. Default 0.130, NeuroSim's
+    /// default read circuit, the current-mode multilevel sense amplifier
+    /// [`MultilevelSenseAmp.cpp`, `GetColumnPower`, 32 nm LP current mode:
+    /// `0.0649 * exp(-2.303*log10(columnRes))` = 0.0649 W*ohm / R_col after `columnRes
+    /// *= 0.5/readVoltage`, i.e. 0.130 V times the column current; 0.126 V at 22 nm].
+    /// For NeuroSim's SAR ADC (`SarADC.cpp`, 32 nm LSTP: `0.079449 *
+    /// exp(-2.297*log10(columnRes))`) use 0.159 (0.145 at 22 nm). Does not scale with
+    /// the node.
     pub column_sense_voltage_v: f64,
-    /// Clock cycles per conversion during which the selected column conducts. `None`
-    /// (default): the whole conversion, `adc_bits + adc_extra_cycles` cycles [NeuroSim
-    /// `SarADC.cpp`: column power times `(log2(levelOutput)+1)*1e-9` s, the SAR latency
-    /// at its 1 GHz clock]. `Some(1)` at 1 GHz reproduces NeuroSim's default
-    /// current-mode multilevel sense amplifier (`Param.cpp`: `SARADC = false`,
-    /// `currentMode = true`; `MultilevelSenseAmp.cpp`: 1 ns per column at 22 nm and
-    /// below).
+    /// Clock cycles per conversion during which the selected column conducts. Default
+    /// `Some(1)`: at 1 GHz, NeuroSim's default current-mode multilevel sense amplifier
+    /// (`Param.cpp`: `SARADC = false`, `currentMode = true`;
+    /// `MultilevelSenseAmp.cpp`: the column conducts for 1 ns at 22 nm and below).
+    /// `None`: the whole conversion, `adc_bits + adc_extra_cycles` cycles, as for a SAR
+    /// ADC [NeuroSim `SarADC.cpp`: column power times `(log2(levelOutput)+1)*1e-9` s,
+    /// the SAR latency at its 1 GHz clock].
     pub sense_window_cycles: Option<u32>,
     /// Relative increase of the column sensing energy (column current and ADC
     /// conversion) per kelvin above 300 K, 1/K: energy times `1 + coeff * (T - 300 K)`.
@@ -176,10 +183,12 @@ pub struct PpaParams {
     /// in 0.0096 mm^2].
     pub adc_area_per_level_um2: f64,
     /// ADC energy per conversion step at the reference node, fJ; one `b`-bit conversion
-    /// costs `2^b` times this (Walden form, nominal bits). Default 6.5 = 2 mW / 1.2 GS/s
-    /// / 2^8 \[ISAAC, 16 mW for 8 ADCs\]. With the effective resolution a bit or two below
-    /// the nominal one, this is a Walden figure of merit of a few tens of fJ per
-    /// conversion step, typical of ~1 GS/s SAR ADCs in \[Murmann\].
+    /// costs `2^b` times this. Default 3.09, NeuroSim's default current-mode multilevel
+    /// sense amplifier over its 1 ns window \[`MultilevelSenseAmp.cpp`, `GetColumnPower`,
+    /// 32 nm LP: `3.0875*(levelOutput-1)*1e-6` W, i.e. 3.09 fJ per output level\]. A
+    /// ~1 GS/s SAR ADC is about twice that: 6.5 = 2 mW / 1.2 GS/s / 2^8 \[ISAAC, 16 mW
+    /// for 8 ADCs\], a Walden figure of merit of a few tens of fJ per conversion step
+    /// at the effective resolution \[Murmann\].
     pub adc_energy_per_level_fj: f64,
     /// Clock cycles a SAR conversion takes beyond one per bit (sampling), cycles.
     /// Default 1: `adc_bits + 1` cycles [NeuroSim `SarADC` latency `(bits+1)` ns at 1 GHz].
@@ -210,8 +219,12 @@ pub struct PpaParams {
     /// Buffer (SRAM/register) area per bit at the reference node, um^2. Default 0.128
     /// [ISAAC: 2 KB input register in 0.0021 mm^2].
     pub buffer_area_per_bit_um2: f64,
-    /// Buffer access energy per bit at the reference node, fJ. Default 111 = 10 pJ per
-    /// 64-bit read of an 8 KB SRAM at 45 nm \[Horowitz\], times 32/45 \[scaling\].
+    /// Buffer access energy per bit at the reference node, fJ. Default 3: NeuroSim's
+    /// default buffers are register files (`Param.cpp`: `globalBufferType`,
+    /// `tileBufferType` and `peBufferType` false, "register file"), whose D flip-flop
+    /// switches about 15 minimum gate capacitances at `vdd`, about 1 fJ per bit, for
+    /// the write, the read and the clock \[`DFF.cpp`; choice: 3 x 1 fJ\]. An 8 KB SRAM
+    /// costs 111 = 10 pJ per 64-bit read at 45 nm \[Horowitz\], times 32/45.
     pub buffer_energy_per_bit_fj: f64,
 
     // ---- chip level ----
@@ -251,19 +264,19 @@ impl Default for PpaParams {
             read_pulse_ns: 10.0,
             input_bits: 8,
             input_mode: InputMode::BitSerial,
-            input_activity: 0.5,
+            input_activity: 0.1,
             conductance_activity: 0.25,
             access_resistance_ratio: 0.25,
             access_ron_width_ohm_um: 530.8,
             gate_cap_ff_per_um: 1.691,
-            column_sense_voltage_v: 0.159,
-            sense_window_cycles: None,
+            column_sense_voltage_v: 0.130,
+            sense_window_cycles: Some(1),
             sense_temp_coeff_per_k: 1.3e-3,
             conv_duplication: 1,
             pipelined: false,
             cols_per_adc: 8,
             adc_area_per_level_um2: 4.6875,
-            adc_energy_per_level_fj: 6.5,
+            adc_energy_per_level_fj: 3.09,
             adc_extra_cycles: 1,
             mux_area_per_column_um2: 0.1,
             mux_energy_per_conversion_fj: 2.0,
@@ -272,7 +285,7 @@ impl Default for PpaParams {
             shift_add_energy_fj: 42.0,
             psum_bits: 16,
             buffer_area_per_bit_um2: 0.128,
-            buffer_energy_per_bit_fj: 111.0,
+            buffer_energy_per_bit_fj: 3.0,
             interconnect_area_overhead: 0.52,
             interconnect_energy_overhead: 0.062,
             leakage_mw_per_mm2: 0.1,
@@ -446,22 +459,24 @@ mod tests {
         assert!(!p.pipelined);
         assert_eq!(p.conv_duplication, 1);
         assert_eq!(p.cell_height_f * p.cell_width_f, 48.0);
-        // The ADC constants reproduce ISAAC's 8-bit ADC: 1200 um^2, 1.664 pJ.
+        // ISAAC's 8-bit ADC area, 1200 um^2; NeuroSim's current-mode sense amplifier
+        // energy, 3.0875 uW per level over 1 ns at 32 nm.
         assert!((p.adc_area_per_level_um2 * 256.0 - 1200.0).abs() < 1e-9);
-        assert!((p.adc_energy_per_level_fj * 256.0 - 1664.0).abs() < 1e-9);
+        assert!((p.adc_energy_per_level_fj - 3.0875).abs() < 0.01);
         assert_eq!(p.area_scale(), 1.0);
         assert_eq!(p.energy_scale(), 1.0);
         // The NeuroSim-derived constants: 0.2 * 1.77 * 0.9 V / 600.2 uA/um,
-        // 1.2 * 0.8375 + 0.6857 fF/um, 2 * 0.079449 V.
+        // 1.2 * 0.8375 + 0.6857 fF/um, 2 * 0.0649 V.
         assert!((p.access_ron_width_ohm_um - 0.2 * 1.77 * 0.9 / 600.2e-6).abs() < 0.1);
         assert!((p.gate_cap_ff_per_um - (1.2 * 0.8375279 + 0.6856677)).abs() < 1e-3);
-        assert!((p.column_sense_voltage_v - 2.0 * 0.079449).abs() < 1e-3);
+        assert!((p.column_sense_voltage_v - 2.0 * 0.0649).abs() < 1e-3);
         // A 6 kOhm device: 1.5 kOhm access transistor, 0.354 um = 11.1 F wide at 32 nm,
         // 0.6 fF of gate.
         let width_um = p.access_ron_width_ohm_um / (p.access_resistance_ratio * 6e3);
         assert!((width_um / 0.032 - 11.06).abs() < 0.01, "{width_um}");
         assert!((width_um * p.gate_cap_ff_per_um - 0.598).abs() < 1e-3);
-        assert_eq!(p.sense_window_cycles, None);
+        assert_eq!(p.sense_window_cycles, Some(1));
+        assert_eq!(p.input_activity, 0.1);
         assert_eq!(p.sense_temp_factor(300.0), 1.0);
         assert!((p.sense_temp_factor(400.0) - 1.13).abs() < 1e-12);
     }
@@ -585,7 +600,7 @@ mod tests {
         assert_eq!(partial.tech_node_nm, 22.0);
         assert_eq!(partial.input_mode, InputMode::SinglePulse);
         assert_eq!(partial.cols_per_adc, 8);
-        assert_eq!(partial.sense_window_cycles, None);
+        assert_eq!(partial.sense_window_cycles, Some(1));
 
         let window: PpaParams = serde_json::from_str(r#"{"sense_window_cycles": 1}"#).unwrap();
         assert_eq!(window.sense_window_cycles, Some(1));
