@@ -153,8 +153,15 @@ impl ObjectWriter {
                 return Ok(existing);
             }
         }
-        fs::rename(&self.tmp, &dest)
-            .with_context(|| format!("moving object into {}", dest.display()))?;
+        if let Err(e) = fs::rename(&self.tmp, &dest) {
+            // Another process (a parallel worker) committed the same key between the
+            // check above and the rename: keep its object.
+            if let Some(existing) = self.store.get(&self.key) {
+                let _ = fs::remove_dir_all(&self.tmp);
+                return Ok(existing);
+            }
+            return Err(e).with_context(|| format!("moving object into {}", dest.display()));
+        }
         atomic::sync_dir(dest.parent().unwrap_or(&self.store.root))?;
         Ok(Object {
             key: self.key,

@@ -13,13 +13,15 @@ use cache::ledger::STATUS_OK;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::config::{Paths, StudyConfig, DEFAULT_CONFIG};
+use crate::executor::{Batch, Executor};
 use crate::front;
 use crate::runner::Runner;
-use crate::study::{self, Bars, StudyOutcome};
+use crate::slurm::SlurmOptions;
+use crate::study::{self, Bars, Execution, StudyOutcome};
 use crate::{tables, StudyArgs};
 
 /// The stages `--recompute` accepts.
-const STAGES: [&str; 7] = [
+pub const STAGES: [&str; 7] = [
     stages::dataset::STAGE,
     stages::crossbar::STAGE,
     stages::ppa::STAGE,
@@ -53,8 +55,126 @@ pub fn init(path: &Path, force: bool) -> Result<()> {
     Ok(())
 }
 
+/// Where `pipeline run` evaluates.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExecutorKind {
+    /// Worker processes on this machine.
+    Local,
+    /// Job arrays on a Slurm cluster.
+    Slurm,
+}
+
+/// The Slurm executor's options.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SlurmArgs {
+    /// Slurm partition.
+    #[arg(long)]
+    partition: Option<String>,
+    /// Array tasks running at once (sbatch --array=...%K).
+    #[arg(long, default_value_t = 4)]
+    max_parallel: usize,
+    /// An extra sbatch argument, e.g. --sbatch-arg=--time=04:00:00 (repeatable).
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    sbatch_arg: Vec<String>,
+    /// Seconds between two squeue polls.
+    #[arg(long, default_value_t = 2.0)]
+    poll_s: f64,
+}
+
+impl SlurmArgs {
+    fn options(&self) -> SlurmOptions {
+        SlurmOptions {
+            partition: self.partition.clone(),
+            max_parallel: self.max_parallel,
+            sbatch_args: self.sbatch_arg.clone(),
+            poll_s: self.poll_s,
+        }
+    }
+}
+
+/// How `pipeline run` evaluates a study's designs.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ExecutionArgs {
+    /// Where the workers run.
+    #[arg(long, value_enum, default_value = "local")]
+    executor: ExecutorKind,
+    /// Local workers at a time.
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
+    /// Proposals per iteration, q. Default: --jobs (local) or --max-parallel (slurm).
+    /// The decisions depend on it, so a study resumed with another q goes on
+    /// differently (what is in the ledger is kept).
+    #[arg(long)]
+    batch_size: Option<usize>,
+    /// Extra attempts of a task whose worker ended without a result.
+    #[arg(long, default_value_t = 2)]
+    retries: usize,
+    #[command(flatten)]
+    slurm: SlurmArgs,
+}
+
+impl ExecutionArgs {
+    fn execution(&self, cache: &Path) -> Result<Execution> {
+        if self.jobs == 0 || self.slurm.max_parallel == 0 || self.batch_size == Some(0) {
+            bail!("--jobs, --max-parallel and --batch-size must be at least 1");
+        }
+        if !self.slurm.poll_s.is_finite() || self.slurm.poll_s <= 0.0 {
+            bail!("--poll-s must be > 0, got {}", self.slurm.poll_s);
+        }
+        let executor = match self.executor {
+            ExecutorKind::Local => Executor::Local { jobs: self.jobs },
+            ExecutorKind::Slurm => Executor::Slurm(self.slurm.options()),
+        };
+        Ok(Execution {
+            batch_size: self.batch_size.unwrap_or(executor.parallelism()),
+            executor,
+            retries: self.retries,
+            cache: std::path::absolute(cache)?,
+        })
+    }
+}
+
+/// `pipeline slurm-script`: the sbatch script of the study's unfinished tasks.
+pub fn slurm_script(args: &StudyArgs, slurm: &SlurmArgs) -> Result<()> {
+    let (_, paths) = study_setup(args)?;
+    let mut tasks: Vec<String> = Vec::new();
+    if let Ok(entries) = fs::read_dir(crate::worker::tasks_dir(&paths.study)) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(id) = name.strip_suffix(".json") {
+                if !id.ends_with(".done") && crate::worker::read_result(&paths.study, id).is_none()
+                {
+                    tasks.push(id.to_string());
+                }
+            }
+        }
+    }
+    tasks.sort();
+    if tasks.is_empty() {
+        eprintln!(
+            "no unfinished tasks under {}: the script below has an empty task list; \
+             `pipeline run --executor slurm` writes the tasks of each batch",
+            crate::worker::tasks_dir(&paths.study).display()
+        );
+    }
+    let batch = Batch {
+        study: std::path::absolute(&paths.study)?,
+        cache: std::path::absolute(&paths.cache)?,
+        name: "pending".to_string(),
+        tasks,
+    };
+    let exe = std::env::current_exe()?;
+    print!("{}", crate::slurm::script(&slurm.options(), &batch, &exe));
+    Ok(())
+}
+
 /// `pipeline run`.
-pub fn run(args: &StudyArgs, recompute: &[String], new_study: bool) -> Result<()> {
+pub fn run(
+    args: &StudyArgs,
+    recompute: &[String],
+    new_study: bool,
+    execution: &ExecutionArgs,
+) -> Result<()> {
     for stage in recompute {
         if !STAGES.contains(&stage.as_str()) {
             bail!(
@@ -64,6 +184,7 @@ pub fn run(args: &StudyArgs, recompute: &[String], new_study: bool) -> Result<()
         }
     }
     let (cfg, paths) = study_setup(args)?;
+    let execution = execution.execution(&paths.cache)?;
     let _lock = StudyLock::acquire(&paths.study)?;
     check_study_snapshot(&cfg, &paths.study, new_study)?;
     let store = Store::open(&paths.cache)?;
@@ -87,7 +208,7 @@ pub fn run(args: &StudyArgs, recompute: &[String], new_study: bool) -> Result<()
             ),
         ),
     };
-    let outcome = study::run_study(&cfg, &mut runner, &paths.study, &bars);
+    let outcome = study::run_study(&cfg, &mut runner, &paths.study, &execution, &bars);
     bars.train.finish_and_clear();
     bars.study.finish_and_clear();
     let record = record_run(&paths.study, &runner);
@@ -137,7 +258,7 @@ pub fn report(args: &StudyArgs, compare: &[std::path::PathBuf]) -> Result<()> {
 
 /// SIGINT sets the study's stop flag (the current write finishes, then the run stops);
 /// a second one exits at once, which is safe too: every write is atomic.
-fn install_interrupt_handler() {
+pub fn install_interrupt_handler() {
     let result = ctrlc::set_handler(|| {
         if study::INTERRUPTED.swap(true, Ordering::SeqCst) {
             std::process::exit(130);
@@ -265,7 +386,7 @@ fn check_study_snapshot(cfg: &StudyConfig, study: &Path, new_study: bool) -> Res
 }
 
 /// Appends this run's node records to `<study>/runs/`.
-fn record_run(study: &Path, runner: &Runner) -> Result<()> {
+pub fn record_run(study: &Path, runner: &Runner) -> Result<()> {
     if runner.runs.is_empty() {
         return Ok(());
     }

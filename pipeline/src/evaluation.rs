@@ -74,21 +74,31 @@ impl<'a> Evaluator<'a> {
         })
     }
 
-    /// Evaluates `design` at `epochs` (proposed by `strategy` at `iteration`), or returns
-    /// its ledger row if it has one.
-    pub fn evaluate(
-        &mut self,
-        runner: &mut Runner,
-        design: &Design,
-        epochs: usize,
-        iteration: i64,
-        strategy: &str,
-        bar: &ProgressBar,
-    ) -> Result<Evaluated> {
+    /// Re-reads the ledger: rows written since by workers become known.
+    pub fn reload(&mut self) -> Result<()> {
+        let read = self.ledger.evaluations()?;
+        for s in &read.skipped {
+            tracing::warn!("{s}");
+        }
+        self.known = read
+            .rows
+            .into_iter()
+            .map(|r| (r.eval_key.clone(), r))
+            .collect();
+        Ok(())
+    }
+
+    /// The ledger row of `eval_key`, if there is one.
+    pub fn known(&self, eval_key: &str) -> Option<&EvaluationRow> {
+        self.known.get(eval_key)
+    }
+
+    /// The crossbar and PPA nodes of `design` (cheap) and the content key of its
+    /// evaluation at `epochs`, known before anything is trained.
+    fn plan(&self, runner: &mut Runner, design: &Design, epochs: usize) -> Result<Plan> {
         let cfg = self.cfg;
         let characterisation = dag::crossbar_node(cfg, design, runner)?;
         let ppa = dag::ppa_node(cfg, design, &self.data.meta, runner)?;
-        let nodes = (&self.data, &self.baseline, &characterisation);
         let checkpoint_key =
             dag::checkpoint_key(cfg, design, epochs, &self.baseline, &characterisation)?;
         let eval_input = dag::eval_input(cfg, design, &checkpoint_key, &characterisation)?;
@@ -101,35 +111,55 @@ impl<'a> Evaluator<'a> {
         )?
         .key()
         .hex();
-        if let Some(row) = self.known.get(&eval_key) {
-            return Ok(Evaluated {
-                row: row.clone(),
-                from_ledger: true,
-                reused: true,
-            });
+        Ok(Plan {
+            characterisation,
+            ppa,
+            eval_key,
+        })
+    }
+
+    /// The evaluation key of `design` at `epochs`.
+    pub fn eval_key(&self, runner: &mut Runner, design: &Design, epochs: usize) -> Result<String> {
+        Ok(self.plan(runner, design, epochs)?.eval_key)
+    }
+
+    /// Records `design` at `epochs` as failed with `message` (a worker that never
+    /// finished), unless the ledger has its row.
+    pub fn record_failure(
+        &mut self,
+        runner: &mut Runner,
+        design: &Design,
+        epochs: usize,
+        (iteration, strategy): (i64, &str),
+        message: &str,
+    ) -> Result<EvaluationRow> {
+        let plan = self.plan(runner, design, epochs)?;
+        if let Some(row) = self.known.get(&plan.eval_key) {
+            return Ok(row.clone());
         }
-        let started_at_ms = now_ms();
-        let before = runner.runs.len();
-        let outcome = (|| -> Result<(TrainSummary, EvalSummary)> {
-            let checkpoint = dag::train_node(cfg, design, epochs, nodes, runner, bar)?;
-            let train: TrainSummary = serde_json::from_slice(&checkpoint.read(dag::SUMMARY)?)?;
-            let eval = dag::eval_node(
-                cfg,
-                design,
-                (&self.data, &checkpoint, &characterisation),
-                runner,
-                bar,
-            )?;
-            let eval: EvalSummary = serde_json::from_slice(&eval.read(dag::SUMMARY)?)?;
-            Ok((train, eval))
-        })();
-        let reused = runner.runs[before..]
-            .iter()
-            .all(|r| r.outcome == crate::runner::Outcome::Cached);
-        let report: serde_json::Value = serde_json::from_slice(&ppa.read("report.json")?)?;
+        let mut row = self.row(&plan, design, epochs, iteration, strategy)?;
+        row.status = STATUS_FAILED.to_string();
+        row.error = Some(message.to_string());
+        row.finished_at_ms = row.started_at_ms;
+        self.ledger.record_evaluation(&row)?;
+        self.known.insert(plan.eval_key, row.clone());
+        Ok(row)
+    }
+
+    /// A row of `plan` with its PPA values and no accuracy yet.
+    fn row(
+        &self,
+        plan: &Plan,
+        design: &Design,
+        epochs: usize,
+        iteration: i64,
+        strategy: &str,
+    ) -> Result<EvaluationRow> {
+        let cfg = self.cfg;
+        let report: serde_json::Value = serde_json::from_slice(&plan.ppa.read("report.json")?)?;
         let fine_tunes = cfg.training.strategy.fine_tunes();
-        let mut row = EvaluationRow {
-            eval_key: eval_key.clone(),
+        Ok(EvaluationRow {
+            eval_key: plan.eval_key.clone(),
             study: cfg.study.name.clone(),
             iteration,
             strategy: strategy.to_string(),
@@ -155,12 +185,56 @@ impl<'a> Evaluator<'a> {
             cost_s: 0.0,
             status: STATUS_OK.to_string(),
             error: None,
-            started_at_ms,
+            started_at_ms: now_ms(),
             finished_at_ms: 0,
             host: cache::store::host_name(),
             code_version: format!("{}", training::CODE_VERSION),
             seed: cfg.study.seed,
-        };
+        })
+    }
+
+    /// Evaluates `design` at `epochs` (proposed by `strategy` at `iteration`), or returns
+    /// its ledger row if it has one.
+    pub fn evaluate(
+        &mut self,
+        runner: &mut Runner,
+        design: &Design,
+        epochs: usize,
+        iteration: i64,
+        strategy: &str,
+        bar: &ProgressBar,
+    ) -> Result<Evaluated> {
+        let cfg = self.cfg;
+        let plan = self.plan(runner, design, epochs)?;
+        let characterisation = &plan.characterisation;
+        let nodes = (&self.data, &self.baseline, characterisation);
+        let eval_key = plan.eval_key.clone();
+        if let Some(row) = self.known.get(&eval_key) {
+            return Ok(Evaluated {
+                row: row.clone(),
+                from_ledger: true,
+                reused: true,
+            });
+        }
+        let mut row = self.row(&plan, design, epochs, iteration, strategy)?;
+        let before = runner.runs.len();
+        let outcome = (|| -> Result<(TrainSummary, EvalSummary)> {
+            let checkpoint = dag::train_node(cfg, design, epochs, nodes, runner, bar)?;
+            let train: TrainSummary = serde_json::from_slice(&checkpoint.read(dag::SUMMARY)?)?;
+            let eval = dag::eval_node(
+                cfg,
+                design,
+                (&self.data, &checkpoint, characterisation),
+                runner,
+                bar,
+            )?;
+            let eval: EvalSummary = serde_json::from_slice(&eval.read(dag::SUMMARY)?)?;
+            Ok((train, eval))
+        })();
+        let reused = runner.runs[before..]
+            .iter()
+            .all(|r| r.outcome == crate::runner::Outcome::Cached);
+        let fine_tunes = cfg.training.strategy.fine_tunes();
         let mut metrics = Vec::new();
         match outcome {
             Ok((train, eval)) => {
@@ -214,6 +288,13 @@ impl<'a> Evaluator<'a> {
             reused,
         })
     }
+}
+
+/// The nodes an evaluation's key is made of.
+struct Plan {
+    characterisation: Object,
+    ppa: Object,
+    eval_key: String,
 }
 
 fn now_ms() -> i64 {

@@ -8,12 +8,15 @@ mod cmd_status;
 mod config;
 mod dag;
 mod evaluation;
+mod executor;
 mod front;
 mod plot;
 mod report;
 mod runner;
+mod slurm;
 mod study;
 mod tables;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -57,6 +60,29 @@ enum Command {
         /// under <study>/archive/, never deleted.
         #[arg(long)]
         new_study: bool,
+        #[command(flatten)]
+        execution: cmd_run::ExecutionArgs,
+    },
+    /// Evaluate one pending task of a study (what the executors run; a task run twice
+    /// leaves one ledger row).
+    Worker {
+        /// The study directory.
+        #[arg(long, env = "XBAR_STUDY")]
+        study: PathBuf,
+        /// The shared store.
+        #[arg(long, env = "XBAR_CACHE")]
+        cache: PathBuf,
+        /// The task id (a file under <study>/tasks/).
+        #[arg(long)]
+        task: String,
+    },
+    /// Print the sbatch script the Slurm executor submits for a study's unfinished
+    /// tasks, to inspect or adapt.
+    SlurmScript {
+        #[command(flatten)]
+        study: StudyArgs,
+        #[command(flatten)]
+        slurm: cmd_run::SlurmArgs,
     },
     /// Write a study's report (HTML with plots, summary.md, pareto.csv) under
     /// <study>/report/; `pipeline run` writes it too.
@@ -160,7 +186,10 @@ fn main() -> ExitCode {
             study,
             recompute,
             new_study,
-        } => cmd_run::run(&study, &recompute, new_study),
+            execution,
+        } => cmd_run::run(&study, &recompute, new_study, &execution),
+        Command::Worker { study, cache, task } => worker::run_worker(&study, &cache, &task),
+        Command::SlurmScript { study, slurm } => cmd_run::slurm_script(&study, &slurm),
         Command::Init { path, force } => cmd_run::init(&path, force),
         Command::Status { study, json } => cmd_status::status(&study, json),
         Command::Export { study, out, what } => cmd_status::export(&study, what, &out),

@@ -51,6 +51,9 @@ pub struct Runner {
     recomputed: BTreeSet<String>,
     /// Every node run so far, in order.
     pub runs: Vec<NodeRun>,
+    /// Node runs that workers reported: counted in [`Runner::summary`], but recorded in
+    /// `runs/` by the workers themselves.
+    pub worker_runs: Vec<NodeRun>,
 }
 
 impl Runner {
@@ -61,6 +64,7 @@ impl Runner {
             recompute,
             recomputed: BTreeSet::new(),
             runs: Vec::new(),
+            worker_runs: Vec::new(),
         }
     }
 
@@ -122,7 +126,7 @@ impl Runner {
     /// Per stage: (cached, computed or recomputed) counts, in first-seen order.
     pub fn summary(&self) -> Vec<(&'static str, usize, usize)> {
         let mut out: Vec<(&'static str, usize, usize)> = Vec::new();
-        for r in &self.runs {
+        for r in self.runs.iter().chain(&self.worker_runs) {
             let i = match out.iter().position(|(s, _, _)| *s == r.stage) {
                 Some(i) => i,
                 None => {

@@ -1,7 +1,18 @@
 //! The study loop: dataset prep and the baseline, the initial design, then iterations of
-//! the search strategy (GP fit -> CF-MESMO step, or MESMO, NSGA-II, random search), each
-//! evaluating one (design, fidelity) through [`Evaluator`], until the budget is spent;
-//! then the predicted Pareto set is evaluated at full fidelity.
+//! the search strategy (GP fit -> CF-MESMO step, or MESMO, NSGA-II, random search), until
+//! the budget is spent; then the predicted Pareto set is evaluated at full fidelity.
+//!
+//! **Batches.** Each iteration proposes a batch of `q` (design, fidelity) pairs, which the
+//! [`Executor`] evaluates in parallel as worker tasks ([`crate::worker`]); the next
+//! iteration starts once the whole batch is in the ledger. CF-MESMO and MESMO build a
+//! batch greedily with the *kriging believer*: after each proposal the GPs are
+//! conditioned, with the step's hyperparameters kept, on a fantasy observation equal to
+//! their posterior mean there, which collapses the variance (and the information gain)
+//! at the pending point, so the next proposal goes elsewhere. A proposal that would
+//! repeat an evaluation that is done or pending in the batch (after snapping onto the
+//! design grid) is redrawn with another seed, and after four tries replaced by a random
+//! design. Random search draws `q` designs, NSGA-II evaluates its population `q` at a
+//! time. With `q = 1` this is the sequential study, decision for decision.
 //!
 //! **Exact resume.** The sequence of decisions is a pure function of the config, the seed
 //! and the results of earlier evaluations. A resumed run replays it: an evaluation whose
@@ -32,8 +43,23 @@ use stages::optimizer::sampling::latin_hypercube;
 use crate::config::{DesignSpace, Strategy, StudyConfig};
 use crate::dag::{self, LoadedData};
 use crate::evaluation::{Evaluated, Evaluator};
+use crate::executor::{Batch, Executor};
 use crate::front;
 use crate::runner::Runner;
+use crate::worker::{self, TaskSpec};
+
+/// How a study's evaluations are run.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// Where the workers run.
+    pub executor: Executor,
+    /// Proposals per iteration, `q`.
+    pub batch_size: usize,
+    /// Extra attempts of a task whose worker ended without a result.
+    pub retries: usize,
+    /// The store's directory, which the workers open too.
+    pub cache: std::path::PathBuf,
+}
 
 /// Set by SIGINT: finish the current write and stop.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -81,6 +107,7 @@ pub fn run_study(
     cfg: &StudyConfig,
     runner: &mut Runner,
     study_dir: &std::path::Path,
+    execution: &Execution,
     bars: &Bars,
 ) -> Result<StudyOutcome> {
     let (object, meta) = dag::dataset_node(cfg, runner)?;
@@ -93,6 +120,7 @@ pub fn run_study(
         cfg,
         runner,
         evaluator,
+        execution,
         bars,
         study_dir,
         outcome: StudyOutcome {
@@ -111,6 +139,7 @@ struct Driver<'a, 'b> {
     cfg: &'a StudyConfig,
     runner: &'b mut Runner,
     evaluator: Evaluator<'a>,
+    execution: &'b Execution,
     bars: &'b Bars,
     study_dir: &'b std::path::Path,
     outcome: StudyOutcome,
@@ -143,11 +172,16 @@ impl Driver<'_, '_> {
                 .collect()
         };
         self.initial = plan.len();
-        for (u, epochs) in plan {
-            if self.exhausted() {
-                break;
+        let mut plan = plan.into_iter().peekable();
+        while plan.peek().is_some() && !self.exhausted() {
+            let mut batch = Vec::new();
+            while batch.len() < self.q() && !self.exhausted_with(&batch) {
+                let Some((u, epochs)) = plan.next() else {
+                    break;
+                };
+                batch.push((u, epochs, "initial"));
             }
-            self.evaluate(&u, epochs, "initial")?;
+            self.evaluate_batch(batch)?;
         }
         match cfg.study.strategy {
             Strategy::CfMesmo | Strategy::Mesmo => {
@@ -157,17 +191,21 @@ impl Driver<'_, '_> {
                     vec![max]
                 };
                 while !self.exhausted() {
-                    let rec = self.step(&levels)?;
-                    let epochs = (rec.z * max as f64).round() as usize;
-                    self.evaluate(&rec.x, epochs, cfg.study.strategy.as_str())?;
+                    let batch = self.propose_batch(&levels)?;
+                    self.evaluate_batch(batch)?;
                 }
                 self.final_pareto()?;
             }
             Strategy::Random => {
                 while !self.exhausted() {
-                    let mut rng = stages_stream(cfg.study.seed, self.outcome.rows.len());
-                    let u: Vec<f64> = (0..DesignSpace::DIM).map(|_| rng.random()).collect();
-                    self.evaluate(&u, max, "random")?;
+                    let mut batch = Vec::new();
+                    while batch.len() < self.q() && !self.exhausted_with(&batch) {
+                        let index = self.outcome.rows.len() + batch.len();
+                        let mut rng = stages_stream(cfg.study.seed, index);
+                        let u: Vec<f64> = (0..DesignSpace::DIM).map(|_| rng.random()).collect();
+                        batch.push((u, max, "random"));
+                    }
+                    self.evaluate_batch(batch)?;
                 }
             }
             Strategy::Nsga2 => self.nsga2(max)?,
@@ -189,23 +227,30 @@ impl Driver<'_, '_> {
         // infinite objective, which ends its run; only an error of ours is reported.
         let mut stop: Option<Result<()>> = None;
         let evaluate = |xs: &[Vec<f64>]| -> Vec<Vec<f64>> {
-            xs.iter()
-                .map(|x| {
-                    if stop.is_none() && self.exhausted() {
-                        stop = Some(Ok(()));
-                    }
-                    if stop.is_some() {
-                        return vec![f64::INFINITY; 4];
-                    }
-                    match self.evaluate(x, max, "nsga2") {
-                        Ok(e) => nsga2_objectives(&e.row),
-                        Err(e) => {
-                            stop = Some(Err(e));
-                            vec![f64::INFINITY; 4]
+            let mut out = Vec::with_capacity(xs.len());
+            let mut rest = xs.iter();
+            loop {
+                let mut batch = Vec::new();
+                while stop.is_none() && batch.len() < self.q() {
+                    if self.exhausted_with(&batch) {
+                        if batch.is_empty() {
+                            stop = Some(Ok(()));
                         }
+                        break;
                     }
-                })
-                .collect()
+                    let Some(x) = rest.next() else { break };
+                    batch.push((x.clone(), max, "nsga2"));
+                }
+                if batch.is_empty() {
+                    break;
+                }
+                match self.evaluate_batch(batch) {
+                    Ok(done) => out.extend(done.iter().map(|e| nsga2_objectives(&e.row))),
+                    Err(e) => stop = Some(Err(e)),
+                }
+            }
+            out.resize(xs.len(), vec![f64::INFINITY; 4]);
+            out
         };
         let _ = nsga2_batch(DesignSpace::DIM, evaluate, &config, &mut rng);
         stop.unwrap_or(Ok(()))
@@ -224,37 +269,145 @@ impl Driver<'_, '_> {
         )?)
     }
 
-    /// One CF-MESMO (or MESMO) step over the observations so far, read from its audit
-    /// record when a previous run made it.
-    fn step(&mut self, levels: &[usize]) -> Result<StepRecord> {
-        let iteration = self.outcome.rows.len();
-        let path = self
-            .study_dir
-            .join("proposals")
-            .join(format!("iter-{iteration:05}.json"));
-        if let Ok(bytes) = std::fs::read(&path) {
-            if let Ok(rec) = serde_json::from_slice::<StepRecord>(&bytes) {
-                if rec.observations_used + rec.observations_skipped == self.observations.len() {
-                    return Ok(rec);
+    /// The next batch of `q` CF-MESMO (or MESMO) proposals, distinct from each other and
+    /// from every evaluation done, by the kriging believer (module docs).
+    fn propose_batch(&mut self, levels: &[usize]) -> Result<Vec<(Vec<f64>, usize, &'static str)>> {
+        let max = self.cfg.fidelity.max_epochs as usize;
+        let fidelities: Vec<f64> = levels.iter().map(|&e| e as f64 / max as f64).collect();
+        let problem = step_problem(&fidelities);
+        let strategy = self.cfg.study.strategy.as_str();
+        let mut batch: Vec<(Vec<f64>, usize, &'static str)> = Vec::new();
+        let mut believed = self.observations.clone();
+        let mut fitted: Option<FittedSurrogates> = None;
+        while batch.len() < self.q() && (batch.is_empty() || !self.exhausted_with(&batch)) {
+            let k = batch.len();
+            let rec = match self.read_step(k, believed.len()) {
+                Some(rec) => rec,
+                None => {
+                    check_interrupt()?;
+                    self.bars.train.set_message("fitting the surrogates");
+                    let f = match fitted.take() {
+                        None => self.fit(&problem).context("the CF-MESMO step")?,
+                        Some(f) => fit_surrogates(
+                            &believed,
+                            &problem,
+                            &self.cfg.optimizer.cf_mesmo,
+                            Some(&f.thetas()),
+                        )?,
+                    };
+                    let rec = self.distinct_step(&f, &problem, k, &batch)?;
+                    fitted = Some(f);
+                    let path = self.step_path(k);
+                    cache::atomic::write_atomic(&path, &serde_json::to_vec_pretty(&rec)?)?;
+                    rec
                 }
+            };
+            let epochs = (rec.z * max as f64).round() as usize;
+            let design = self.cfg.design_space.decode(&rec.x);
+            let x = self.cfg.design_space.encode(&design);
+            // The believer: the surrogates' mean at the pending point, as if observed.
+            if self.q() > 1 {
+                let f = match fitted.take() {
+                    Some(f) => f,
+                    None => fit_surrogates(
+                        &believed,
+                        &problem,
+                        &self.cfg.optimizer.cf_mesmo,
+                        Some(
+                            &rec.hyperparameters
+                                .iter()
+                                .map(|h| h.theta.clone())
+                                .collect::<Vec<_>>(),
+                        ),
+                    )?,
+                };
+                let y = f
+                    .gps
+                    .iter()
+                    .enumerate()
+                    .map(|(j, gp)| {
+                        let input = if problem.fidelity_dependent[j] {
+                            [x.as_slice(), &[rec.z]].concat()
+                        } else {
+                            x.clone()
+                        };
+                        gp.predict(&[input])[0].0
+                    })
+                    .collect();
+                believed.push(Observation {
+                    x: x.clone(),
+                    z: rec.z,
+                    y,
+                });
+                fitted = Some(f);
+            }
+            batch.push((x, epochs, strategy));
+        }
+        Ok(batch)
+    }
+
+    fn step_path(&self, k: usize) -> std::path::PathBuf {
+        let iteration = self.outcome.rows.len() + k;
+        self.study_dir
+            .join("proposals")
+            .join(format!("iter-{iteration:05}.json"))
+    }
+
+    /// The audit record of proposal `k` of the current batch, if a previous run made it
+    /// on the same observations (`n` of them, fantasies included).
+    fn read_step(&self, k: usize, n: usize) -> Option<StepRecord> {
+        let bytes = std::fs::read(self.step_path(k)).ok()?;
+        let rec = serde_json::from_slice::<StepRecord>(&bytes).ok()?;
+        (rec.observations_used + rec.observations_skipped == n).then_some(rec)
+    }
+
+    /// Proposal `k` of the batch: the CF-MESMO step, redrawn with other seeds while it
+    /// repeats an evaluation done or pending, then a random design.
+    fn distinct_step(
+        &self,
+        fitted: &FittedSurrogates,
+        problem: &StepProblem,
+        k: usize,
+        batch: &[(Vec<f64>, usize, &str)],
+    ) -> Result<StepRecord> {
+        let iteration = (self.outcome.rows.len() + k) as u64;
+        let max = self.cfg.fidelity.max_epochs as f64;
+        let space = &self.cfg.design_space;
+        let taken = |x: &[f64], z: f64| {
+            let x = space.encode(&space.decode(x));
+            let epochs = (z * max).round() as usize;
+            batch.iter().any(|(u, e, _)| u == &x && *e == epochs)
+                || self
+                    .observations
+                    .iter()
+                    .any(|o| o.x == x && ((o.z * max).round() as usize == epochs))
+        };
+        const TRIES: u64 = 4;
+        for attempt in 0..TRIES {
+            let seed = self
+                .cfg
+                .study
+                .seed
+                .wrapping_mul(1_000_003)
+                .wrapping_add(iteration)
+                .wrapping_add(attempt.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let rec = propose_from(fitted, problem, &self.cfg.optimizer.cf_mesmo, seed)
+                .context("the CF-MESMO step")?;
+            if !taken(&rec.x, rec.z) {
+                return Ok(rec);
             }
         }
-        check_interrupt()?;
-        let max = self.cfg.fidelity.max_epochs as f64;
-        let fidelities: Vec<f64> = levels.iter().map(|&e| e as f64 / max).collect();
-        let problem = step_problem(&fidelities);
-        self.bars.train.set_message("fitting the surrogates");
-        let step_config = &self.cfg.optimizer.cf_mesmo;
-        let fitted = self.fit(&problem).context("the CF-MESMO step")?;
-        let seed = self
-            .cfg
-            .study
-            .seed
-            .wrapping_mul(1_000_003)
-            .wrapping_add(iteration as u64);
-        let rec =
-            propose_from(&fitted, &problem, step_config, seed).context("the CF-MESMO step")?;
-        cache::atomic::write_atomic(&path, &serde_json::to_vec_pretty(&rec)?)?;
+        // Every redraw repeated an evaluation: a random design at full fidelity.
+        let mut rng = stages_stream(self.cfg.study.seed ^ 0xd15c, iteration as usize);
+        let mut rec = propose_from(fitted, problem, &self.cfg.optimizer.cf_mesmo, iteration)?;
+        for _ in 0..64 {
+            let u: Vec<f64> = (0..DesignSpace::DIM).map(|_| rng.random()).collect();
+            if !taken(&u, 1.0) {
+                (rec.x, rec.z, rec.acquisition, rec.information_gain) = (u, 1.0, 0.0, 0.0);
+                rec.cost = (problem.cost)(1.0);
+                break;
+            }
+        }
         Ok(rec)
     }
 
@@ -309,29 +462,113 @@ impl Driver<'_, '_> {
             })
             .take(limit)
             .collect();
-        for x in missing {
-            self.evaluate(&x, max, "final")?;
+        for chunk in missing.chunks(self.q()) {
+            self.evaluate_batch(chunk.iter().map(|x| (x.clone(), max, "final")).collect())?;
         }
         Ok(())
     }
 
-    /// Evaluates the design at `u` (snapped onto the design space) at `epochs`.
-    fn evaluate(&mut self, u: &[f64], epochs: usize, strategy: &str) -> Result<Evaluated> {
+    /// Proposals per iteration.
+    fn q(&self) -> usize {
+        self.execution.batch_size.max(1)
+    }
+
+    /// Evaluates a batch of designs `u` (snapped onto the design space) at their epochs:
+    /// those in the ledger are read back, the others run as worker tasks through the
+    /// executor. The rows come back in the batch's order.
+    fn evaluate_batch(&mut self, batch: Vec<(Vec<f64>, usize, &str)>) -> Result<Vec<Evaluated>> {
         check_interrupt()?;
         let space = &self.cfg.design_space;
-        let design: Design = space.decode(u);
-        let iteration = self.outcome.rows.len() as i64;
-        self.bars
-            .train
-            .set_message(format!("{} @{epochs}", dag::design_label(&design)));
-        let e = self.evaluator.evaluate(
-            self.runner,
-            &design,
-            epochs,
-            iteration,
-            strategy,
-            &self.bars.train,
-        )?;
+        let first = self.outcome.rows.len();
+        let mut planned = Vec::with_capacity(batch.len());
+        let mut tasks: Vec<String> = Vec::new();
+        for (k, (u, epochs, strategy)) in batch.into_iter().enumerate() {
+            let design: Design = space.decode(&u);
+            let key = self.evaluator.eval_key(self.runner, &design, epochs)?;
+            let known = self.evaluator.known(&key).is_some();
+            let id = worker::task_id(&key);
+            if !known && !tasks.contains(&id) {
+                worker::write_task(
+                    self.study_dir,
+                    &TaskSpec {
+                        id: id.clone(),
+                        config: self.cfg.clone(),
+                        design,
+                        epochs,
+                        iteration: (first + k) as i64,
+                        strategy: strategy.to_string(),
+                        eval_key: key.clone(),
+                    },
+                )?;
+                tasks.push(id.clone());
+            }
+            planned.push((design, epochs, strategy, key, id, known));
+        }
+        if !tasks.is_empty() {
+            let label = dag::design_label(&planned[0].0);
+            self.bars.train.set_message(if tasks.len() == 1 {
+                format!("{label} @{}", planned[0].1)
+            } else {
+                format!("{} evaluations in parallel", tasks.len())
+            });
+            let batch = Batch {
+                study: std::path::absolute(self.study_dir)?,
+                cache: self.execution.cache.clone(),
+                name: format!("b{first:05}"),
+                tasks,
+            };
+            self.execution
+                .executor
+                .run(&batch, self.execution.retries)?;
+            self.evaluator.reload()?;
+        }
+        let mut done = Vec::with_capacity(planned.len());
+        for (k, (design, epochs, strategy, key, id, known)) in planned.into_iter().enumerate() {
+            let result = worker::read_result(self.study_dir, &id);
+            let e = match (known, self.evaluator.known(&key), &result) {
+                (true, Some(row), _) => Evaluated {
+                    row: row.clone(),
+                    from_ledger: true,
+                    reused: true,
+                },
+                (false, Some(row), Some(r)) => {
+                    self.runner.worker_runs.extend(r.node_runs());
+                    Evaluated {
+                        row: row.clone(),
+                        from_ledger: false,
+                        reused: r.reused,
+                    }
+                }
+                _ => {
+                    let message = format!(
+                        "the worker of task {id} ended without a result {} times; see its \
+                         log under {}",
+                        self.execution.retries + 1,
+                        self.study_dir.join("tasks").display()
+                    );
+                    tracing::warn!("{message}");
+                    let row = self.evaluator.record_failure(
+                        self.runner,
+                        &design,
+                        epochs,
+                        ((first + k) as i64, strategy),
+                        &message,
+                    )?;
+                    Evaluated {
+                        row,
+                        from_ledger: false,
+                        reused: false,
+                    }
+                }
+            };
+            self.record(&design, &e);
+            done.push(e);
+        }
+        Ok(done)
+    }
+
+    /// Adds an evaluation to the decision sequence.
+    fn record(&mut self, design: &Design, e: &Evaluated) {
         if e.from_ledger {
             self.outcome.from_ledger += 1;
         } else if e.reused {
@@ -341,7 +578,7 @@ impl Driver<'_, '_> {
         }
         self.outcome.spent += self.cost_of(&e.row);
         self.observations.push(Observation {
-            x: space.encode(&design),
+            x: self.cfg.design_space.encode(design),
             z: e.row.fidelity_z,
             y: front::maximised(&e.row),
         });
@@ -355,7 +592,6 @@ impl Driver<'_, '_> {
             self.outcome.rows.len(),
             pareto.len()
         ));
-        Ok(e)
     }
 
     /// What a row costs against the budget.
@@ -381,10 +617,27 @@ impl Driver<'_, '_> {
 
     /// Whether the budget is spent (an iteration budget counts after the initial design).
     fn exhausted(&self) -> bool {
+        self.exhausted_with(&[])
+    }
+
+    /// Whether the budget is spent once the `pending` evaluations are done (their
+    /// measured seconds are not known yet and count as nothing).
+    fn exhausted_with(&self, pending: &[(Vec<f64>, usize, &str)]) -> bool {
         let b = self.cfg.budget;
         match b.iterations {
-            Some(n) => self.outcome.rows.len() >= self.initial + n as usize,
-            None => self.outcome.spent >= self.budget_total(),
+            Some(n) => self.outcome.rows.len() + pending.len() >= self.initial + n as usize,
+            None => {
+                let fine_tunes = self.cfg.training.strategy.fine_tunes();
+                let pending_cost: f64 = if b.epochs.is_some() {
+                    pending
+                        .iter()
+                        .map(|(_, e, _)| if fine_tunes { (*e).max(1) as f64 } else { 1.0 })
+                        .sum()
+                } else {
+                    0.0
+                };
+                self.outcome.spent + pending_cost >= self.budget_total()
+            }
         }
     }
 }

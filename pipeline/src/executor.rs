@@ -1,0 +1,161 @@
+//! Executors: how a batch of tasks (see [`crate::worker`]) gets run.
+//!
+//! - `local --jobs N`: N `pipeline worker` child processes at a time on this machine.
+//! - `slurm`: one job array per batch (see [`crate::slurm`]).
+//!
+//! Either way a task counts as done once its worker wrote its result file; a task whose
+//! worker ended without one (crashed, killed, cancelled, timed out) is run again, up to
+//! `retries` more times, and then left for the coordinator to record as failed.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use crate::slurm::SlurmOptions;
+use crate::study::{Interrupted, INTERRUPTED};
+use crate::worker;
+
+/// Where and how workers run.
+#[derive(Debug, Clone)]
+pub enum Executor {
+    /// Child processes on this machine.
+    Local {
+        /// Workers at a time.
+        jobs: usize,
+    },
+    /// Job arrays on a Slurm cluster.
+    Slurm(SlurmOptions),
+}
+
+/// One batch of tasks.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The study directory (on a file system the workers share).
+    pub study: PathBuf,
+    /// The store (shared too).
+    pub cache: PathBuf,
+    /// The batch's name, `b<first decision index>`, unique within the study.
+    pub name: String,
+    /// The task ids, in decision order.
+    pub tasks: Vec<String>,
+}
+
+impl Batch {
+    /// The tasks without a result yet.
+    pub fn unfinished(&self) -> Vec<usize> {
+        (0..self.tasks.len())
+            .filter(|&i| worker::read_result(&self.study, &self.tasks[i]).is_none())
+            .collect()
+    }
+}
+
+impl Executor {
+    /// How many workers run at once: the default batch size.
+    pub fn parallelism(&self) -> usize {
+        match self {
+            Executor::Local { jobs } => (*jobs).max(1),
+            Executor::Slurm(o) => o.max_parallel.max(1),
+        }
+    }
+
+    /// Runs the batch's unfinished tasks until each has a result or has used its
+    /// retries. Returns early with [`Interrupted`] on SIGINT (local workers are
+    /// interrupted too; Slurm jobs keep running, and a re-run re-attaches to them).
+    pub fn run(&self, batch: &Batch, retries: usize) -> Result<()> {
+        match self {
+            Executor::Local { jobs } => run_local(batch, (*jobs).max(1), retries),
+            Executor::Slurm(options) => crate::slurm::run_batch(options, batch, retries),
+        }
+    }
+}
+
+/// The command line of one worker.
+pub fn worker_command(exe: &Path, batch: &Batch, task: &str) -> Command {
+    let mut cmd = Command::new(exe);
+    cmd.arg("worker")
+        .arg("--study")
+        .arg(&batch.study)
+        .arg("--cache")
+        .arg(&batch.cache)
+        .arg("--task")
+        .arg(task);
+    cmd
+}
+
+fn run_local(batch: &Batch, jobs: usize, retries: usize) -> Result<()> {
+    let exe = std::env::current_exe().context("locating the pipeline binary for the workers")?;
+    let mut queue: VecDeque<(usize, usize)> =
+        batch.unfinished().into_iter().map(|i| (i, 0)).collect();
+    let mut running: Vec<(Child, usize, usize)> = Vec::new();
+    loop {
+        if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+            for (child, ..) in &mut running {
+                interrupt(child);
+            }
+            for (child, ..) in &mut running {
+                let _ = child.wait();
+            }
+            return Err(Interrupted.into());
+        }
+        while running.len() < jobs {
+            let Some((i, attempt)) = queue.pop_front() else {
+                break;
+            };
+            let mut cmd = worker_command(&exe, batch, &batch.tasks[i]);
+            cmd.stdout(Stdio::null());
+            if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+                // Share the cores between the workers instead of oversubscribing them.
+                cmd.env("RAYON_NUM_THREADS", threads_per_worker(jobs).to_string());
+            }
+            if jobs > 1 {
+                // Parallel workers log to their own files instead of sharing a terminal.
+                let log = worker::tasks_dir(&batch.study).join(format!("{}.log", batch.tasks[i]));
+                cmd.stderr(std::fs::File::create(&log)?);
+            }
+            let child = cmd
+                .spawn()
+                .with_context(|| format!("starting a worker ({})", exe.display()))?;
+            running.push((child, i, attempt));
+        }
+        if running.is_empty() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        let mut k = 0;
+        while k < running.len() {
+            if let Some(status) = running[k].0.try_wait()? {
+                let (_, i, attempt) = running.swap_remove(k);
+                let done = worker::read_result(&batch.study, &batch.tasks[i]).is_some();
+                if !done && !INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+                    tracing::warn!(
+                        "worker of task {} ended without a result ({status}), attempt {}",
+                        batch.tasks[i],
+                        attempt + 1
+                    );
+                    if attempt < retries {
+                        queue.push_back((i, attempt + 1));
+                    }
+                }
+            } else {
+                k += 1;
+            }
+        }
+    }
+}
+
+/// This machine's cores divided between `jobs` workers (at least one each).
+fn threads_per_worker(jobs: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores / jobs.max(1)).max(1)
+}
+
+/// Passes SIGINT on to a worker, which finishes its current write and stops.
+fn interrupt(child: &mut Child) {
+    // SAFETY: kill(2) on the pid of our own child, which has not been reaped yet.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+    }
+}

@@ -1,0 +1,202 @@
+//! Tasks and `pipeline worker`: the one code path that evaluates a (design, fidelity),
+//! whichever executor runs it.
+//!
+//! The coordinator writes each pending evaluation as a task file,
+//! `<study>/tasks/<task id>.json`, holding the full study config, the design, the
+//! epochs, the decision's index and its evaluation key; the task id is made from the
+//! evaluation key, so the same evaluation is always the same task. A worker evaluates
+//! it through [`Evaluator`] into its own ledger part (`evaluations/part-<key>.parquet`),
+//! its own metrics part and its own run record, all written atomically (temp file, then
+//! rename), then writes `<task id>.done.json`. It shares no lock with other workers: it
+//! only holds the task's own lock file, so that a second worker of the *same* task waits
+//! and then finds it done. A task run twice therefore leaves one row.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use cache::Store;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use stages::design::Design;
+
+use crate::config::StudyConfig;
+use crate::dag::{self, LoadedData};
+use crate::evaluation::Evaluator;
+use crate::runner::{NodeRun, Outcome, Runner};
+
+/// One pending evaluation, as the coordinator hands it to a worker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskSpec {
+    /// The task's id (from the evaluation key).
+    pub id: String,
+    /// The study's config, as the coordinator resolved it.
+    pub config: StudyConfig,
+    /// The design to evaluate.
+    pub design: Design,
+    /// The fidelity, in epochs.
+    pub epochs: usize,
+    /// The decision's index in the study's sequence.
+    pub iteration: i64,
+    /// The strategy that proposed it.
+    pub strategy: String,
+    /// The evaluation key the coordinator computed; the worker checks it.
+    pub eval_key: String,
+}
+
+/// What a finished task reports back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TaskResult {
+    /// The ledger row's key.
+    pub eval_key: String,
+    /// Whether the training and inference came from the cache.
+    pub reused: bool,
+    /// The row's status (`ok` or `failed`).
+    pub status: String,
+    /// The DAG nodes the worker ran: (stage, whether it was a cache hit).
+    pub nodes: Vec<(String, bool)>,
+}
+
+impl TaskResult {
+    /// The worker's node runs of its evaluation, for the coordinator's summary.
+    pub fn node_runs(&self) -> Vec<NodeRun> {
+        self.nodes
+            .iter()
+            .filter_map(|(stage, cached)| {
+                let stage = crate::cmd_run::STAGES.iter().find(|s| **s == stage)?;
+                // The coordinator prepared these before the batch; they are cache hits.
+                if [stages::dataset::STAGE, stages::training::BASELINE_STAGE].contains(stage) {
+                    return None;
+                }
+                Some(NodeRun {
+                    stage,
+                    label: String::new(),
+                    key: String::new(),
+                    outcome: if *cached {
+                        Outcome::Cached
+                    } else {
+                        Outcome::Computed
+                    },
+                    seconds: 0.0,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The task id of an evaluation key.
+pub fn task_id(eval_key: &str) -> String {
+    format!("eval-{}", &eval_key[..eval_key.len().min(24)])
+}
+
+/// `<study>/tasks`.
+pub fn tasks_dir(study: &Path) -> PathBuf {
+    study.join("tasks")
+}
+
+fn task_path(study: &Path, id: &str) -> PathBuf {
+    tasks_dir(study).join(format!("{id}.json"))
+}
+
+fn result_path(study: &Path, id: &str) -> PathBuf {
+    tasks_dir(study).join(format!("{id}.done.json"))
+}
+
+/// Writes a task file (atomically).
+pub fn write_task(study: &Path, spec: &TaskSpec) -> Result<()> {
+    cache::atomic::write_atomic(
+        &task_path(study, &spec.id),
+        &serde_json::to_vec_pretty(spec)?,
+    )
+}
+
+/// The result of a finished task, if it has one.
+pub fn read_result(study: &Path, id: &str) -> Option<TaskResult> {
+    let bytes = fs::read(result_path(study, id)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// `pipeline worker --study DIR --cache DIR --task ID`.
+pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
+    let path = task_path(study, id);
+    let bytes = fs::read(&path).with_context(|| {
+        format!(
+            "task {id}: cannot read {} (task files are written by `pipeline run`)",
+            path.display()
+        )
+    })?;
+    let spec: TaskSpec = serde_json::from_slice(&bytes)
+        .with_context(|| format!("task {id}: {} is not a task file", path.display()))?;
+    if spec.id != id {
+        bail!("task {id}: {} holds task {}", path.display(), spec.id);
+    }
+    let lock_path = tasks_dir(study).join(format!("{id}.lock"));
+    let lock = fs::File::create(&lock_path)
+        .with_context(|| format!("task {id}: creating {}", lock_path.display()))?;
+    lock.lock()
+        .with_context(|| format!("task {id}: locking {}", lock_path.display()))?;
+    if let Some(done) = read_result(study, id) {
+        println!("task {id} was already done: {}", done.status);
+        return Ok(());
+    }
+    crate::cmd_run::install_interrupt_handler();
+    let cfg = &spec.config;
+    let store = Store::open(cache_dir)?;
+    let mut runner = Runner::new(store, Default::default());
+    let bar = worker_bar();
+    let (object, meta) = dag::dataset_node(cfg, &mut runner)?;
+    let data = LoadedData::new(object, meta);
+    let baseline = dag::baseline_node(cfg, &data, &mut runner, &bar)?;
+    let mut evaluator = Evaluator::new(cfg, data, baseline, cache::ledger::Ledger::new(study))?;
+    let key = evaluator.eval_key(&mut runner, &spec.design, spec.epochs)?;
+    if key != spec.eval_key {
+        bail!(
+            "task {id}: this worker computes evaluation key {key}, the coordinator {}: \
+             the worker must run the same pipeline build and see the same data",
+            spec.eval_key
+        );
+    }
+    let outcome = evaluator.evaluate(
+        &mut runner,
+        &spec.design,
+        spec.epochs,
+        spec.iteration,
+        &spec.strategy,
+        &bar,
+    );
+    bar.finish_and_clear();
+    crate::cmd_run::record_run(study, &runner)?;
+    let e = outcome?;
+    let result = TaskResult {
+        eval_key: e.row.eval_key.clone(),
+        reused: e.reused,
+        status: e.row.status.clone(),
+        nodes: runner
+            .runs
+            .iter()
+            .map(|r| (r.stage.to_string(), r.outcome == Outcome::Cached))
+            .collect(),
+    };
+    cache::atomic::write_atomic(
+        &result_path(study, id),
+        &serde_json::to_vec_pretty(&result)?,
+    )?;
+    println!(
+        "task {id}: {} ({})",
+        result.status,
+        dag::design_label(&spec.design)
+    );
+    Ok(())
+}
+
+/// The training progress bar: drawn on a terminal, hidden in a batch job's log.
+fn worker_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("  {bar:24} {pos}/{len} steps  {msg}")
+            .expect("valid template"),
+    );
+    if !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar
+}

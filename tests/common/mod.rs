@@ -1,0 +1,132 @@
+//! Helpers shared by the end-to-end test files: scratch studies run through the binary.
+
+#![allow(dead_code)] // Each test file uses its own subset.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scratch study: a config file, a study dir and a store, all in one temp dir.
+pub struct Scratch {
+    pub dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new(config: &str) -> Scratch {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("study.toml"), config).unwrap();
+        Scratch { dir }
+    }
+
+    pub fn path(&self, p: &str) -> PathBuf {
+        self.dir.path().join(p)
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_pipeline"));
+        c.args(args)
+            .arg("--config")
+            .arg(self.path("study.toml"))
+            .arg("--study")
+            .arg(self.path("study"))
+            .arg("--cache")
+            .arg(self.path("cache"))
+            .current_dir(self.dir.path())
+            .env_remove("XBAR_CONFIG")
+            .env_remove("XBAR_STUDY")
+            .env_remove("XBAR_CACHE");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    /// `pipeline cache verify` on this scratch store.
+    pub fn verify(&self) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_pipeline"))
+            .args(["cache", "verify", "--cache"])
+            .arg(self.path("cache"))
+            .output()
+            .unwrap()
+    }
+
+    /// Every file under the store and study, with its contents, for "nothing changed" checks.
+    pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.file_name().unwrap() != ".lock" {
+                    out.push((p.clone(), std::fs::read(&p).unwrap()));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.path("cache"), &mut out);
+        walk(&self.path("study"), &mut out);
+        out.sort();
+        out
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The embedded default shrunk so that a whole study (baseline, 4 initial designs, a few
+/// CF-MESMO steps, the final full-fidelity evaluations) takes seconds.
+pub fn tiny_config() -> String {
+    let default = include_str!("../../configs/default.toml");
+    let cfg = default
+        .replace("train_subset = 2000", "train_subset = 256")
+        .replace("test_subset = 500", "test_subset = 64")
+        .replace("max_epochs = 4", "max_epochs = 2")
+        .replace("epochs = 40", "epochs = 8")
+        .replace("designs = 6", "designs = 3")
+        .replace("full_fidelity = 2", "full_fidelity = 1");
+    let training = cfg.find("[training]").expect("a [training] section");
+    let end = cfg[training..]
+        .find("\n\n[")
+        .map_or(cfg.len(), |i| training + i);
+    format!(
+        "{}[training]\nbaseline_epochs = 1\nbatch_size = 64\neval_draws = 2{}",
+        &cfg[..training],
+        &cfg[end..]
+    )
+}
+
+/// The (cached, computed) counts of `stage` in a run's summary.
+pub fn counts(out: &str, stage: &str) -> (usize, usize) {
+    let line = out
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(stage))
+        .unwrap_or_else(|| panic!("no {stage} line in {out}"));
+    let n: Vec<usize> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (n[0], n[1])
+}
+
+/// The ledger's rows without their timing columns, in decision order.
+pub fn ledger(study: &Path) -> Vec<cache::ledger::EvaluationRow> {
+    let mut rows = cache::ledger::Ledger::new(study)
+        .evaluations()
+        .unwrap()
+        .rows;
+    for r in &mut rows {
+        r.cost_s = 0.0;
+        r.started_at_ms = 0;
+        r.finished_at_ms = 0;
+    }
+    rows.sort_by_key(|r| r.iteration);
+    rows
+}
