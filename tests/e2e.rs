@@ -73,33 +73,7 @@ fn a_complete_study_runs_and_a_second_run_does_no_work() {
 
 #[test]
 fn a_study_killed_at_any_moment_resumes_to_the_uninterrupted_ledger() {
-    let whole = Scratch::new(&tiny_config());
-    assert!(whole.run(&["run"]).status.success());
-    let expected = ledger(&whole.path("study"));
-
-    let s = Scratch::new(&tiny_config());
-    for delay_ms in [100, 900, 1800, 2700, 3600, 4500] {
-        let mut child = s
-            .cmd(&["run"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(delay_ms));
-        let _ = child.kill(); // SIGKILL
-        child.wait().unwrap();
-        if s.path("cache").exists() {
-            let verify = s.verify();
-            let out = stdout(&verify);
-            assert!(
-                out.contains(" 0 corrupted"),
-                "after a kill at {delay_ms} ms: {out}"
-            );
-        }
-    }
-    let resumed = s.run(&["run"]);
-    assert!(resumed.status.success(), "{}", stderr(&resumed));
-    assert_eq!(ledger(&s.path("study")), expected);
+    common::kills_resume_to_the_uninterrupted_ledger(&["run"]);
 }
 
 #[test]

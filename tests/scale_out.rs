@@ -79,6 +79,14 @@ fn parallel_workers_evaluate_distinct_batches_and_a_task_run_twice_leaves_one_ro
     );
 }
 
+/// Batches replay exactly, fantasies included: a study of two workers killed at several
+/// moments (its orphaned workers finishing their tasks meanwhile) ends with the ledger
+/// of an uninterrupted one.
+#[test]
+fn a_parallel_study_killed_at_any_moment_resumes_to_the_uninterrupted_ledger() {
+    common::kills_resume_to_the_uninterrupted_ledger(&["run", "--jobs", "2"]);
+}
+
 #[test]
 fn batches_of_one_reproduce_the_sequential_study() {
     let sequential = Scratch::new(&tiny_config());
@@ -223,6 +231,47 @@ fn a_killed_coordinator_reattaches_to_its_running_array() {
     let rows = ledger(&s.path("study"));
     assert!(rows.iter().all(|r| r.status == "ok"), "{rows:?}");
     assert_eq!(keys(&s.path("study")).len(), rows.len());
+}
+
+#[test]
+fn a_coordinator_killed_before_its_array_finished_takes_the_results_it_missed() {
+    let _one = SLURM.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_available() {
+        return;
+    }
+    let s = Scratch::new(&tiny_config());
+    let held: Vec<&str> = SLURM_ARGS
+        .iter()
+        .copied()
+        .chain(["--sbatch-arg=--hold"])
+        .collect();
+    let mut coordinator = s
+        .cmd(&held)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let job = first_submission(&s.path("study"));
+    coordinator.kill().unwrap();
+    coordinator.wait().unwrap();
+    // The array runs on without its coordinator; its first result arrives.
+    release(&job);
+    let start = Instant::now();
+    while !std::fs::read_dir(s.path("study/tasks")).unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".done.json")
+    }) {
+        assert!(start.elapsed() < Duration::from_secs(120), "no result");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let resumed = s.run(&SLURM_ARGS);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    let first = record(&s.path("study"), "b00000");
+    assert_eq!(first["submissions"].as_array().unwrap().len(), 1, "{first}");
+    let rows = ledger(&s.path("study"));
+    assert!(rows.iter().all(|r| r.status == "ok"), "{rows:?}");
 }
 
 #[test]

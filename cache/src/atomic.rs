@@ -16,14 +16,22 @@ pub const TEMP_PREFIX: &str = ".tmp-";
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A fresh temporary path beside `dest` (same directory, so the rename stays on one file
-/// system), unique within this process and across processes.
+/// system), unique within this process and across processes, on this host and on the
+/// other nodes of a cluster writing to the same shared directory.
 pub fn temp_path_beside(dest: &Path) -> PathBuf {
+    static HOST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let host = HOST.get_or_init(|| {
+        crate::store::host_name()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect()
+    });
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = dest
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = format!("{TEMP_PREFIX}{}-{n}-{name}", std::process::id());
+    let tmp = format!("{TEMP_PREFIX}{host}-{}-{n}-{name}", std::process::id());
     dest.with_file_name(tmp)
 }
 

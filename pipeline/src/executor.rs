@@ -106,6 +106,9 @@ fn run_local(batch: &Batch, jobs: usize, retries: usize) -> Result<()> {
             };
             let mut cmd = worker_command(&exe, batch, &batch.tasks[i]);
             cmd.stdout(Stdio::null());
+            // Its own process group: a Ctrl-C at the terminal reaches the coordinator
+            // only, which passes exactly one SIGINT on (a second one stops at once).
+            std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
             if std::env::var_os("RAYON_NUM_THREADS").is_none() {
                 // Share the cores between the workers instead of oversubscribing them.
                 cmd.env("RAYON_NUM_THREADS", threads_per_worker(jobs).to_string());
@@ -113,7 +116,11 @@ fn run_local(batch: &Batch, jobs: usize, retries: usize) -> Result<()> {
             if jobs > 1 {
                 // Parallel workers log to their own files instead of sharing a terminal.
                 let log = worker::tasks_dir(&batch.study).join(format!("{}.log", batch.tasks[i]));
-                cmd.stderr(std::fs::File::create(&log)?);
+                let log = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log)?;
+                cmd.stderr(log);
             }
             let child = cmd
                 .spawn()

@@ -134,7 +134,7 @@ pub fn run_batch(options: &SlurmOptions, batch: &Batch, retries: usize) -> Resul
             submissions: Vec::new(),
         },
     };
-    if record.tasks != batch.tasks {
+    if !batch.tasks.iter().all(|t| record.tasks.contains(t)) {
         bail!(
             "{} lists other tasks than this run's batch {}: the study's decisions changed; \
              move the slurm/ and tasks/ directories away",
@@ -142,6 +142,12 @@ pub fn run_batch(options: &SlurmOptions, batch: &Batch, retries: usize) -> Resul
             batch.name
         );
     }
+    // A re-run leaves out the tasks whose rows reached the ledger meanwhile; the array
+    // indices stay those of the record.
+    let batch = &Batch {
+        tasks: record.tasks.clone(),
+        ..batch.clone()
+    };
     // A job submitted by a coordinator killed before it recorded it.
     for job_id in queued_jobs_named(&record.job_name)? {
         if !record.submissions.iter().any(|s| s.job_id == job_id) {
@@ -158,13 +164,13 @@ pub fn run_batch(options: &SlurmOptions, batch: &Batch, retries: usize) -> Resul
         }
     }
     loop {
-        if let Some(last) = record.submissions.last() {
-            if is_queued(&last.job_id)? {
+        for submission in &record.submissions {
+            if is_queued(&submission.job_id)? {
                 eprintln!(
                     "batch {}: waiting for Slurm job {}",
-                    batch.name, last.job_id
+                    batch.name, submission.job_id
                 );
-                wait(options, &last.job_id)?;
+                wait(options, &submission.job_id)?;
             }
         }
         let missing = batch.unfinished();
@@ -239,21 +245,30 @@ fn submit(options: &SlurmOptions, script: &Path, indices: &[usize]) -> Result<St
     Ok(job_id)
 }
 
-/// Whether any task of the job is still pending or running.
+/// Whether any task of the job is still pending or running. A failing `squeue` (the
+/// controller busy or restarting) is retried for about a minute before giving up.
 fn is_queued(job_id: &str) -> Result<bool> {
-    let mut cmd = Command::new("squeue");
-    cmd.args(["-h", "-j", job_id, "-o", "%T"]);
-    match cmd.output() {
-        Ok(out) if out.status.success() => {
-            Ok(!String::from_utf8_lossy(&out.stdout).trim().is_empty())
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let mut cmd = Command::new("squeue");
+        cmd.args(["-h", "-j", job_id, "-o", "%T"]);
+        let out = cmd
+            .output()
+            .map_err(|e| anyhow::anyhow!("cannot run squeue: {e} (is Slurm installed here?)"))?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            return Ok(!String::from_utf8_lossy(&out.stdout).trim().is_empty());
         }
         // squeue fails with "Invalid job id" once the job has left the controller.
-        Ok(out) if String::from_utf8_lossy(&out.stderr).contains("Invalid job id") => Ok(false),
-        Ok(out) => bail!(
-            "squeue -j {job_id} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ),
-        Err(e) => bail!("cannot run squeue: {e} (is Slurm installed on this node?)"),
+        if stderr.contains("Invalid job id") {
+            return Ok(false);
+        }
+        if delay > Duration::from_secs(32) {
+            bail!("squeue -j {job_id} failed: {}", stderr.trim());
+        }
+        tracing::warn!("squeue -j {job_id} failed ({}), retrying", stderr.trim());
+        std::thread::sleep(delay);
+        delay *= 2;
     }
 }
 

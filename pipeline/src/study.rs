@@ -270,57 +270,58 @@ impl Driver<'_, '_> {
     }
 
     /// The next batch of `q` CF-MESMO (or MESMO) proposals, distinct from each other and
-    /// from every evaluation done, by the kriging believer (module docs).
+    /// from every evaluation done, by the kriging believer (module docs). The kernel
+    /// parameters are the GP fit node's for the whole batch; proposal `k` is made on the
+    /// observations plus the fantasies of proposals `0..k`, on a first run and a replay
+    /// alike.
     fn propose_batch(&mut self, levels: &[usize]) -> Result<Vec<(Vec<f64>, usize, &'static str)>> {
         let max = self.cfg.fidelity.max_epochs as usize;
         let fidelities: Vec<f64> = levels.iter().map(|&e| e as f64 / max as f64).collect();
         let problem = step_problem(&fidelities);
         let strategy = self.cfg.study.strategy.as_str();
+        let q = self.q();
         let mut batch: Vec<(Vec<f64>, usize, &'static str)> = Vec::new();
         let mut believed = self.observations.clone();
-        let mut fitted: Option<FittedSurrogates> = None;
-        while batch.len() < self.q() && (batch.is_empty() || !self.exhausted_with(&batch)) {
+        let mut thetas: Option<Vec<Vec<f64>>> = None;
+        while batch.len() < q && (batch.is_empty() || !self.exhausted_with(&batch)) {
             let k = batch.len();
-            let rec = match self.read_step(k, believed.len()) {
-                Some(rec) => rec,
-                None => {
-                    check_interrupt()?;
-                    self.bars.train.set_message("fitting the surrogates");
-                    let f = match fitted.take() {
-                        None => self.fit(&problem).context("the CF-MESMO step")?,
-                        Some(f) => fit_surrogates(
-                            &believed,
-                            &problem,
-                            &self.cfg.optimizer.cf_mesmo,
-                            Some(&f.thetas()),
-                        )?,
-                    };
-                    let rec = self.distinct_step(&f, &problem, k, &batch)?;
-                    fitted = Some(f);
-                    let path = self.step_path(k);
-                    cache::atomic::write_atomic(&path, &serde_json::to_vec_pretty(&rec)?)?;
+            let digest = observations_digest(&believed, q)?;
+            let replayed = self.read_step(k, &digest);
+            // A replayed sequential step needs no surrogates; a batch needs them for the
+            // believer, fitted exactly as the first run fitted them.
+            let fitted = if replayed.is_none() || q > 1 {
+                check_interrupt()?;
+                self.bars.train.set_message("fitting the surrogates");
+                let t = match &thetas {
+                    Some(t) => t.clone(),
+                    None => dag::gp_fit_node(self.cfg, &self.observations, &problem, self.runner)?,
+                };
+                let f = fit_surrogates(&believed, &problem, &self.cfg.optimizer.cf_mesmo, Some(&t))
+                    .context("the CF-MESMO step")?;
+                thetas = Some(t);
+                Some(f)
+            } else {
+                None
+            };
+            let rec = match (replayed, &fitted) {
+                (Some(rec), _) => rec,
+                (None, Some(f)) => {
+                    let rec = self.distinct_step(f, &problem, k, &batch)?;
+                    let mut record = serde_json::to_value(&rec)?;
+                    record["observations_digest"] = digest.into();
+                    cache::atomic::write_atomic(
+                        &self.step_path(k),
+                        &serde_json::to_vec_pretty(&record)?,
+                    )?;
                     rec
                 }
+                (None, None) => unreachable!("fitted whenever there is no record"),
             };
             let epochs = (rec.z * max as f64).round() as usize;
             let design = self.cfg.design_space.decode(&rec.x);
             let x = self.cfg.design_space.encode(&design);
-            // The believer: the surrogates' mean at the pending point, as if observed.
-            if self.q() > 1 {
-                let f = match fitted.take() {
-                    Some(f) => f,
-                    None => fit_surrogates(
-                        &believed,
-                        &problem,
-                        &self.cfg.optimizer.cf_mesmo,
-                        Some(
-                            &rec.hyperparameters
-                                .iter()
-                                .map(|h| h.theta.clone())
-                                .collect::<Vec<_>>(),
-                        ),
-                    )?,
-                };
+            if let (true, Some(f)) = (q > 1, &fitted) {
+                // The believer: the surrogates' mean at the pending point, as if observed.
                 let y = f
                     .gps
                     .iter()
@@ -339,7 +340,6 @@ impl Driver<'_, '_> {
                     z: rec.z,
                     y,
                 });
-                fitted = Some(f);
             }
             batch.push((x, epochs, strategy));
         }
@@ -354,11 +354,14 @@ impl Driver<'_, '_> {
     }
 
     /// The audit record of proposal `k` of the current batch, if a previous run made it
-    /// on the same observations (`n` of them, fantasies included).
-    fn read_step(&self, k: usize, n: usize) -> Option<StepRecord> {
+    /// on the same observations, fantasies and batch size (`digest`).
+    fn read_step(&self, k: usize, digest: &str) -> Option<StepRecord> {
         let bytes = std::fs::read(self.step_path(k)).ok()?;
-        let rec = serde_json::from_slice::<StepRecord>(&bytes).ok()?;
-        (rec.observations_used + rec.observations_skipped == n).then_some(rec)
+        let record: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        if record["observations_digest"].as_str() != Some(digest) {
+            return None;
+        }
+        serde_json::from_value(record).ok()
     }
 
     /// Proposal `k` of the batch: the CF-MESMO step, redrawn with other seeds while it
@@ -520,11 +523,27 @@ impl Driver<'_, '_> {
             self.execution
                 .executor
                 .run(&batch, self.execution.retries)?;
+            check_interrupt()?;
+            if batch.unfinished().len() == batch.tasks.len() {
+                // Not one worker got through: the workers cannot run (a binary or store
+                // the nodes cannot reach, a different build), not a bad design.
+                anyhow::bail!(
+                    "no worker of batch {} produced a result ({} tasks, {} attempts each); \
+                     see the workers' output above, or their logs under {} and {}",
+                    batch.name,
+                    batch.tasks.len(),
+                    self.execution.retries + 1,
+                    self.study_dir.join("tasks").display(),
+                    self.study_dir.join("slurm/logs").display()
+                );
+            }
             self.evaluator.reload()?;
         }
         let mut done = Vec::with_capacity(planned.len());
+        let mut counted = std::collections::BTreeSet::new();
         for (k, (design, epochs, strategy, key, id, known)) in planned.into_iter().enumerate() {
             let result = worker::read_result(self.study_dir, &id);
+            let first_of_task = counted.insert(id.clone());
             let e = match (known, self.evaluator.known(&key), &result) {
                 (true, Some(row), _) => Evaluated {
                     row: row.clone(),
@@ -532,7 +551,9 @@ impl Driver<'_, '_> {
                     reused: true,
                 },
                 (false, Some(row), Some(r)) => {
-                    self.runner.worker_runs.extend(r.node_runs());
+                    if first_of_task {
+                        self.runner.worker_runs.extend(r.node_runs());
+                    }
                     Evaluated {
                         row: row.clone(),
                         from_ledger: false,
@@ -542,9 +563,10 @@ impl Driver<'_, '_> {
                 _ => {
                     let message = format!(
                         "the worker of task {id} ended without a result {} times; see its \
-                         log under {}",
+                         output, or its log under {} or {}",
                         self.execution.retries + 1,
-                        self.study_dir.join("tasks").display()
+                        self.study_dir.join("tasks").display(),
+                        self.study_dir.join("slurm/logs").display()
                     );
                     tracing::warn!("{message}");
                     let row = self.evaluator.record_failure(
@@ -640,6 +662,13 @@ impl Driver<'_, '_> {
             }
         }
     }
+}
+
+/// A digest of the observations (fantasies included) and the batch size a step is
+/// made on: its audit record is replayed only on the same.
+fn observations_digest(observations: &[Observation], batch_size: usize) -> Result<String> {
+    let bytes = serde_json::to_vec(&(observations, batch_size))?;
+    Ok(blake3::hash(&bytes).to_hex().to_string())
 }
 
 /// The optimiser's view of a study: the design in [0, 1]^4, four maximised objectives

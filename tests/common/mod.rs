@@ -3,7 +3,8 @@
 #![allow(dead_code)] // Each test file uses its own subset.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
 
 /// A scratch study: a config file, a study dir and a store, all in one temp dir.
 pub struct Scratch {
@@ -129,4 +130,36 @@ pub fn ledger(study: &Path) -> Vec<cache::ledger::EvaluationRow> {
     }
     rows.sort_by_key(|r| r.iteration);
     rows
+}
+
+/// Runs the tiny study with `args` whole, and again killed (SIGKILL) at several moments
+/// and resumed; asserts both ledgers are the same and the store is never corrupted.
+pub fn kills_resume_to_the_uninterrupted_ledger(args: &[&str]) {
+    let whole = Scratch::new(&tiny_config());
+    assert!(whole.run(args).status.success());
+    let expected = ledger(&whole.path("study"));
+
+    let s = Scratch::new(&tiny_config());
+    for delay_ms in [100, 900, 1800, 2700, 3600, 4500] {
+        let mut child = s
+            .cmd(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        child.wait().unwrap();
+        if s.path("cache").exists() {
+            let verify = s.verify();
+            let out = stdout(&verify);
+            assert!(
+                out.contains(" 0 corrupted"),
+                "after a kill at {delay_ms} ms: {out}"
+            );
+        }
+    }
+    let resumed = s.run(args);
+    assert!(resumed.status.success(), "{}", stderr(&resumed));
+    assert_eq!(ledger(&s.path("study")), expected);
 }
