@@ -187,21 +187,20 @@ fn release(job: &str) {
     assert!(ok.success(), "scontrol release {job}");
 }
 
-#[test]
-fn a_killed_coordinator_reattaches_to_its_running_array() {
-    let _one = SLURM.lock().unwrap_or_else(|e| e.into_inner());
-    if !slurm_available() {
-        return;
-    }
-    let s = Scratch::new(&tiny_config());
-    // The first array is submitted held, so it is still queued at the kill.
-    let held: Vec<&str> = SLURM_ARGS
+/// `pipeline run` with `--hold` arrays.
+fn held_args() -> Vec<&'static str> {
+    SLURM_ARGS
         .iter()
         .copied()
         .chain(["--sbatch-arg=--hold"])
-        .collect();
+        .collect()
+}
+
+/// Starts the study with held arrays, SIGKILLs the coordinator once it has submitted
+/// its first array, and returns that array's job id.
+fn kill_after_the_first_held_submission(s: &Scratch) -> String {
     let mut coordinator = s
-        .cmd(&held)
+        .cmd(&held_args())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -209,6 +208,18 @@ fn a_killed_coordinator_reattaches_to_its_running_array() {
     let job = first_submission(&s.path("study"));
     coordinator.kill().unwrap(); // SIGKILL
     coordinator.wait().unwrap();
+    job
+}
+
+#[test]
+fn a_killed_coordinator_reattaches_to_its_running_array() {
+    let _one = SLURM.lock().unwrap_or_else(|e| e.into_inner());
+    if !slurm_available() {
+        return;
+    }
+    let s = Scratch::new(&tiny_config());
+    // The first array is still queued (held) at the kill.
+    let job = kill_after_the_first_held_submission(&s);
     let resumed = s
         .cmd(&SLURM_ARGS)
         .stdout(Stdio::piped())
@@ -240,20 +251,7 @@ fn a_coordinator_killed_before_its_array_finished_takes_the_results_it_missed() 
         return;
     }
     let s = Scratch::new(&tiny_config());
-    let held: Vec<&str> = SLURM_ARGS
-        .iter()
-        .copied()
-        .chain(["--sbatch-arg=--hold"])
-        .collect();
-    let mut coordinator = s
-        .cmd(&held)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let job = first_submission(&s.path("study"));
-    coordinator.kill().unwrap();
-    coordinator.wait().unwrap();
+    let job = kill_after_the_first_held_submission(&s);
     // The array runs on without its coordinator; its first result arrives.
     release(&job);
     let start = Instant::now();
@@ -283,13 +281,8 @@ fn a_cancelled_array_task_is_retried() {
     let s = Scratch::new(&tiny_config());
     // Arrays are submitted held; the test cancels task 0 of the first, then releases
     // every array it sees.
-    let held: Vec<&str> = SLURM_ARGS
-        .iter()
-        .copied()
-        .chain(["--sbatch-arg=--hold"])
-        .collect();
     let mut coordinator = s
-        .cmd(&held)
+        .cmd(&held_args())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
