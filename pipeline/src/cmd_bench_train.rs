@@ -103,16 +103,7 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
     );
     let mut net = Network::new(args.model, 32, 10, 1, &device)?;
     // A noisy corner of the design space: 4-bit cells, 1 GHz, 400 K.
-    let design = Design {
-        cell_bits: 4,
-        xbar_size: 128,
-        freq_hz: 1e9,
-        temp_k: 400.0,
-        adc_bits: 5,
-        read_voltage: 0.2,
-        g_min: 3.33e-7,
-        g_max: 3.33e-4,
-    };
+    let design = Design::noisiest_corner(4, 128);
     let noise = WeightNoise::new(&characterise(&design, &NoiseParams::default())?, 4);
     let injector = NoiseInjector::new(
         NoiseKind::Crossbar(noise),

@@ -30,6 +30,22 @@ impl Design {
     /// Weights are quantised to this many bits before bit slicing (paper, section 2).
     pub const WEIGHT_BITS: u32 = 8;
 
+    /// The noisiest corner of the default design space, at the default device constants:
+    /// 1 GHz reads at 400 K, a 5-bit ADC, 0.2 V, conductances 3.33e-7..3.33e-4 S. The
+    /// training benchmark and the noise tests run here.
+    pub fn noisiest_corner(cell_bits: u8, xbar_size: u32) -> Design {
+        Design {
+            cell_bits,
+            xbar_size,
+            freq_hz: 1e9,
+            temp_k: 400.0,
+            adc_bits: 5,
+            read_voltage: 0.2,
+            g_min: 3.33e-7,
+            g_max: 3.33e-4,
+        }
+    }
+
     /// Cells one weight needs: ceil(8 / cell_bits) (bit slicing).
     pub fn cells_per_weight(&self) -> u32 {
         Self::WEIGHT_BITS.div_ceil(u32::from(self.cell_bits))

@@ -51,16 +51,7 @@ fn strong_noise() -> (Characterisation, u8) {
 }
 
 fn noise_with(params: NoiseParams) -> (Characterisation, u8) {
-    let d = Design {
-        cell_bits: 8,
-        xbar_size: 64,
-        freq_hz: 1e9,
-        temp_k: 400.0,
-        adc_bits: 5,
-        read_voltage: 0.2,
-        g_min: 3.33e-7,
-        g_max: 3.33e-4,
-    };
+    let d = Design::noisiest_corner(8, 64);
     (characterise(&d, &params).unwrap(), 8)
 }
 
@@ -251,52 +242,24 @@ fn training_is_deterministic_and_warm_starts_are_exact() {
     let (noise, bits) = strong_noise();
     let fresh =
         || TrainState::from_bytes(&base, ModelName::CnnSmall, &data, &p, true, &dev).unwrap();
-    let mut direct = fresh();
-    finetune(
-        &mut direct,
-        &data,
-        &p,
-        DesignNoise {
+    // Fine-tunes `state` up to `epochs` under the strong noise, seed 9.
+    let tune = |state: &mut TrainState, epochs| {
+        let noise = DesignNoise {
             characterisation: &noise,
             cell_bits: bits,
-        },
-        3,
-        9,
-        &|_, _| Ok(()),
-    )
-    .unwrap();
+        };
+        finetune(state, &data, &p, noise, epochs, 9, &|_, _| Ok(())).unwrap()
+    };
+    let mut direct = fresh();
+    tune(&mut direct, 3);
 
     let mut first = fresh();
-    finetune(
-        &mut first,
-        &data,
-        &p,
-        DesignNoise {
-            characterisation: &noise,
-            cell_bits: bits,
-        },
-        1,
-        9,
-        &|_, _| Ok(()),
-    )
-    .unwrap();
+    tune(&mut first, 1);
     let stored = first.to_bytes().unwrap();
     let mut resumed =
         TrainState::from_bytes(&stored, ModelName::CnnSmall, &data, &p, false, &dev).unwrap();
     assert_eq!(resumed.epochs, 1);
-    let records = finetune(
-        &mut resumed,
-        &data,
-        &p,
-        DesignNoise {
-            characterisation: &noise,
-            cell_bits: bits,
-        },
-        3,
-        9,
-        &|_, _| Ok(()),
-    )
-    .unwrap();
+    let records = tune(&mut resumed, 3);
     assert_eq!(
         records.iter().map(|r| r.epoch).collect::<Vec<_>>(),
         vec![2, 3]

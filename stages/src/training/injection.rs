@@ -116,16 +116,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn noise(cell_bits: u8) -> WeightNoise {
-        let d = Design {
-            cell_bits,
-            xbar_size: 64,
-            freq_hz: 1e9,
-            temp_k: 400.0,
-            adc_bits: 5,
-            read_voltage: 0.2,
-            g_min: 3.33e-7,
-            g_max: 3.33e-4,
-        };
+        let d = Design::noisiest_corner(cell_bits, 64);
         WeightNoise::new(
             &characterise(&d, &NoiseParams::default()).unwrap(),
             cell_bits,
