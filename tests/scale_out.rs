@@ -208,7 +208,24 @@ fn kill_after_the_first_held_submission(s: &Scratch) -> String {
     let job = first_submission(&s.path("study"));
     coordinator.kill().unwrap(); // SIGKILL
     coordinator.wait().unwrap();
+    wait_for_the_study_lock(&s.path("study"));
     job
+}
+
+/// Waits until no process holds the study lock. The kernel drops it once every process
+/// sharing the killed coordinator's lock file has exited; a child caught between fork
+/// and exec at the kill may hold it a moment longer (a resumed run was refused once).
+fn wait_for_the_study_lock(study: &Path) {
+    let file = std::fs::File::open(study.join(".lock")).unwrap();
+    let start = Instant::now();
+    while file.try_lock().is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the study lock outlived its killed coordinator by 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    file.unlock().unwrap();
 }
 
 #[test]

@@ -35,7 +35,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use stages::design::Design;
 use stages::optimizer::cf_mesmo::{
-    fit_surrogates, propose_from, FittedSurrogates, Observation, StepProblem, StepRecord,
+    fit_surrogates, propose_from, FittedSurrogates, Observation, Rule, StepProblem, StepRecord,
 };
 use stages::optimizer::nsga2::{nsga2_batch, Nsga2Config};
 use stages::optimizer::sampling::latin_hypercube;
@@ -406,7 +406,8 @@ impl Driver<'_, '_> {
         for _ in 0..64 {
             let u: Vec<f64> = (0..DesignSpace::DIM).map(|_| rng.random()).collect();
             if !taken(&u, 1.0) {
-                (rec.x, rec.z, rec.acquisition, rec.information_gain) = (u, 1.0, 0.0, 0.0);
+                (rec.x, rec.z, rec.rule) = (u, 1.0, Rule::Random);
+                (rec.acquisition, rec.information_gain) = (0.0, 0.0);
                 rec.cost = (problem.cost)(1.0);
                 break;
             }

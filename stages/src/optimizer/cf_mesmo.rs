@@ -15,6 +15,11 @@
 //!    says nothing about the full one.
 //! 4. Maximise `alpha` over a Sobol pool at every fidelity level, then refine the best
 //!    candidates with a seeded (1+1) evolution strategy at their fidelity.
+//! 5. If no candidate gains more than [`StepConfig::exhausted_gain`] nats, the sampled
+//!    maxima are learned and `alpha` is flat, so its argmax would be arbitrary. The step
+//!    then refines the front ([`Rule::FrontRefinement`]): among the samples' Pareto sets
+//!    and the pool, the design whose posterior mean at full fidelity adds the most
+//!    hypervolume to the observed full-fidelity front, evaluated at full fidelity.
 //!
 //! All objectives are maximised. The step is a pure function of the observations, the
 //! configuration and the seed, so a resumed study makes the same decision.
@@ -28,6 +33,7 @@ use thiserror::Error;
 
 use super::acquisition::{information_gain_term, lower_fidelity_information_gain, MIN_SIGMA};
 use super::gp::{GpConfig, GpError, GpHyperparameters, Surrogate};
+use super::hypervolume::hypervolume;
 use super::nsga2::{nsga2_batch, Nsga2Config};
 use super::sampling::{latin_hypercube, Sobol, SOBOL_MAX_DIM};
 
@@ -61,6 +67,10 @@ pub struct StepConfig {
     pub refine_top: usize,
     /// Steps of local refinement per candidate.
     pub refine_steps: usize,
+    /// The information gain (nats) below which the sampled fronts' maxima are taken as
+    /// learned: when no candidate at any fidelity would gain more, the step refines the
+    /// front instead ([`Rule::FrontRefinement`]). `0` keeps to the information gain.
+    pub exhausted_gain: f64,
     /// GP fitting.
     pub gp: GpConfig,
 }
@@ -75,6 +85,7 @@ impl Default for StepConfig {
             pool_size: 512,
             refine_top: 3,
             refine_steps: 20,
+            exhausted_gain: 0.01,
             gp: GpConfig::default(),
         }
     }
@@ -92,6 +103,22 @@ pub struct StepProblem<'a> {
     pub cost: &'a (dyn Fn(f64) -> f64 + Sync),
 }
 
+/// Which rule chose a step's design.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    /// The largest information gain per unit cost, `alpha(x, z)`.
+    #[default]
+    InformationGain,
+    /// Every candidate's information gain was below [`StepConfig::exhausted_gain`]: the
+    /// design whose posterior mean at full fidelity adds the most hypervolume to the
+    /// full-fidelity front observed so far, among the sampled Pareto sets and the pool.
+    FrontRefinement,
+    /// A random design, chosen by the caller where every redrawn step repeated an
+    /// evaluation already done or pending.
+    Random,
+}
+
 /// The decision and everything needed to audit or replay it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
@@ -99,6 +126,9 @@ pub struct StepRecord {
     pub x: Vec<f64>,
     /// The proposed fidelity.
     pub z: f64,
+    /// The rule that chose it.
+    #[serde(default)]
+    pub rule: Rule,
     /// `alpha(x, z)`: information gain per unit cost.
     pub acquisition: f64,
     /// The information gain alone.
@@ -316,7 +346,7 @@ pub fn propose_from(
     let skipped = fitted.skipped;
     let gps = &fitted.gps;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let y_star = sample_front_maxima(gps, &usable, problem, config, &mut rng);
+    let (y_star, sampled_sets) = sample_fronts(gps, &usable, problem, config, &mut rng);
     let posterior = Posterior {
         problem,
         gps,
@@ -338,6 +368,7 @@ pub fn propose_from(
             candidates.push((alpha, gain, x.clone(), z));
         }
     }
+    let mut max_gain = candidates.iter().map(|c| c.1).fold(0.0, f64::max);
     candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
     candidates.truncate(config.refine_top.max(1));
     let mut best: Option<(f64, f64, Vec<f64>, f64)> = None;
@@ -349,14 +380,27 @@ pub fn propose_from(
             config.refine_steps,
             &mut rng,
         );
+        max_gain = max_gain.max(refined.1);
         if best.as_ref().is_none_or(|b| refined.0 > b.0) {
             best = Some((refined.0, refined.1, refined.2, z));
         }
     }
-    let (acquisition, information_gain, x, z) = best.expect("at least one candidate");
+    let (mut acquisition, mut information_gain, mut x, mut z) =
+        best.expect("at least one candidate");
+    let mut rule = Rule::InformationGain;
+    if max_gain < config.exhausted_gain {
+        let mut front_candidates = sampled_sets;
+        front_candidates.extend(pool);
+        if let Some(refined) = front_refinement(gps, &usable, problem, &front_candidates) {
+            (acquisition, information_gain) =
+                posterior.score(std::slice::from_ref(&refined), 1.0)[0];
+            (x, z, rule) = (refined, 1.0, Rule::FrontRefinement);
+        }
+    }
     Ok(StepRecord {
         x,
         z,
+        rule,
         acquisition,
         information_gain,
         cost: (problem.cost)(z),
@@ -371,15 +415,16 @@ pub fn propose_from(
     })
 }
 
-/// `y*[s][j]`: the best value of objective `j` on the Pareto front of posterior sample
-/// `s` at full fidelity, and never below the best value observed at full fidelity.
-fn sample_front_maxima(
+/// Solves `S` posterior samples at full fidelity for their Pareto fronts. Returns
+/// `y*[s][j]`, the best value of objective `j` on the front of sample `s` (never below
+/// the best value observed at full fidelity), and the union of the samples' Pareto sets.
+fn sample_fronts(
     gps: &[Surrogate],
     usable: &[&Observation],
     problem: &StepProblem,
     config: &StepConfig,
     rng: &mut ChaCha8Rng,
-) -> Vec<Vec<f64>> {
+) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
     let k = gps.len();
     let observed_best: Vec<f64> = (0..k)
         .map(|j| {
@@ -399,7 +444,7 @@ fn sample_front_maxima(
     // parallel and the result still depends only on the step's seed.
     let seeds: Vec<u64> = (0..config.samples.max(1)).map(|_| rng.random()).collect();
     let (dim, dependent) = (problem.dim, problem.fidelity_dependent);
-    seeds
+    let (y_star, sets): (Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>) = seeds
         .into_par_iter()
         .map(|seed| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -426,7 +471,7 @@ fn sample_front_maxima(
             };
             let front =
                 nsga2_batch(dim, evaluate, &nsga, &mut rng).expect("valid NSGA-II configuration");
-            (0..k)
+            let y_star: Vec<f64> = (0..k)
                 .map(|j| {
                     front
                         .front_f
@@ -434,9 +479,90 @@ fn sample_front_maxima(
                         .map(|f| -f[j])
                         .fold(observed_best[j], f64::max)
                 })
-                .collect()
+                .collect();
+            (y_star, front.front_x)
         })
-        .collect()
+        .unzip();
+    (y_star, sets.concat())
+}
+
+/// The candidate whose posterior mean at full fidelity adds the most hypervolume to the
+/// front of the full-fidelity observations, or `None` when none adds any.
+///
+/// The reference point is the worst value of each objective over the usable
+/// observations, pushed 10 % of its range further out. Ties go to the earlier candidate,
+/// so the choice is deterministic.
+fn front_refinement(
+    gps: &[Surrogate],
+    usable: &[&Observation],
+    problem: &StepProblem,
+    candidates: &[Vec<f64>],
+) -> Option<Vec<f64>> {
+    // Minimisation form throughout: objectives negated.
+    let negated = |y: &[f64]| -> Vec<f64> { y.iter().map(|v| -v).collect() };
+    let front: Vec<Vec<f64>> = usable
+        .iter()
+        .filter(|o| o.z >= 1.0)
+        .map(|o| negated(&o.y))
+        .collect();
+    let reference: Vec<f64> = (0..gps.len())
+        .map(|j| {
+            let (lo, hi) = usable
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), o| {
+                    (lo.min(-o.y[j]), hi.max(-o.y[j]))
+                });
+            hi + 0.1 * (hi - lo) + f64::EPSILON * hi.abs().max(1.0)
+        })
+        .collect();
+    let means: Vec<Vec<f64>> = {
+        let per_objective: Vec<Vec<f64>> = gps
+            .iter()
+            .enumerate()
+            .map(|(j, gp)| {
+                let xs: Vec<Vec<f64>> = if problem.fidelity_dependent[j] {
+                    candidates.iter().map(|x| with_z(x, 1.0)).collect()
+                } else {
+                    candidates.to_vec()
+                };
+                gp.predict(&xs).into_iter().map(|(mu, _)| -mu).collect()
+            })
+            .collect();
+        (0..candidates.len())
+            .map(|i| per_objective.iter().map(|v| v[i]).collect())
+            .collect()
+    };
+    let improvements: Vec<f64> = means
+        .par_iter()
+        .map(|m| hypervolume_improvement(m, &front, &reference))
+        .collect();
+    let (best, gain) = improvements
+        .iter()
+        .enumerate()
+        .fold((0, 0.0), |b, (i, &g)| if g > b.1 { (i, g) } else { b });
+    (gain > 0.0).then(|| candidates[best].clone())
+}
+
+/// The hypervolume (minimisation, bounded by `reference`) that `point` adds to `front`:
+/// its own box less the part of it the front already dominates, which is the
+/// hypervolume of the front's points clipped to the box.
+fn hypervolume_improvement(point: &[f64], front: &[Vec<f64>], reference: &[f64]) -> f64 {
+    if !point.iter().zip(reference).all(|(p, r)| p < r) {
+        return 0.0;
+    }
+    if front
+        .iter()
+        .any(|f| f.iter().zip(point).all(|(a, b)| a <= b))
+    {
+        return 0.0;
+    }
+    let own: f64 = point.iter().zip(reference).map(|(p, r)| r - p).product();
+    let clipped: Vec<Vec<f64>> = front
+        .iter()
+        .map(|f| f.iter().zip(point).map(|(a, b)| a.max(*b)).collect())
+        .collect();
+    let covered = hypervolume(&clipped, reference).expect("finite points and reference");
+    (own - covered).max(0.0)
 }
 
 /// A seeded (1+1) evolution strategy on `alpha` at fixed `z`, with step-size adaptation
@@ -560,6 +686,58 @@ mod tests {
         assert!(err.to_string().contains("initial design"), "{err}");
         let err = propose(&observations(5), &problem(&cost, &[0.0, 1.0]), &small(), 0).unwrap_err();
         assert!(err.to_string().contains("fidelities"), "{err}");
+    }
+
+    #[test]
+    fn hypervolume_improvement_by_hand() {
+        let front = vec![vec![1.0, 3.0], vec![3.0, 1.0]];
+        let r = [4.0, 4.0];
+        // The box [2, 4]^2 (4) less the part [1, 3]-[3, 1] already cover (3).
+        assert!((hypervolume_improvement(&[2.0, 2.0], &front, &r) - 1.0).abs() < 1e-12);
+        assert_eq!(hypervolume_improvement(&[3.0, 3.0], &front, &r), 0.0);
+        assert_eq!(hypervolume_improvement(&[1.0, 3.0], &front, &r), 0.0);
+        assert_eq!(hypervolume_improvement(&[0.0, 5.0], &front, &r), 0.0);
+        assert!((hypervolume_improvement(&[2.0, 2.0], &[], &r) - 4.0).abs() < 1e-12);
+        // Three objectives: [0, 0, 0] against the single point [1, 1, 1] in [.., 2]^3.
+        let cube = hypervolume_improvement(&[0.0; 3], &[vec![1.0; 3]], &[2.0; 3]);
+        assert!((cube - 7.0).abs() < 1e-12);
+    }
+
+    /// With the threshold above any gain the step refines the front: a full-fidelity
+    /// design whose predicted objectives no observation dominates; at `0` it never does.
+    #[test]
+    fn exhausted_information_turns_the_step_to_front_refinement() {
+        let cost = |z: f64| 0.05 + 0.95 * z;
+        let p = problem(&cost, &[0.5, 1.0]);
+        let obs = observations(12);
+        let forced = StepConfig {
+            exhausted_gain: f64::INFINITY,
+            ..small()
+        };
+        let rec = propose(&obs, &p, &forced, 6).unwrap();
+        assert_eq!((rec.rule, rec.z), (Rule::FrontRefinement, 1.0));
+        let fitted = fit_surrogates(&obs, &p, &forced, None).unwrap();
+        let mean: Vec<f64> = fitted
+            .gps
+            .iter()
+            .map(|gp| gp.predict(&[with_z(&rec.x, 1.0)])[0].0)
+            .collect();
+        for o in obs.iter().filter(|o| o.z >= 1.0) {
+            assert!(
+                !o.y.iter().zip(&mean).all(|(a, b)| a >= b),
+                "{:?} dominates the prediction {mean:?}",
+                o.y
+            );
+        }
+        assert_eq!(rec, propose(&obs, &p, &forced, 6).unwrap());
+        let never = StepConfig {
+            exhausted_gain: 0.0,
+            ..small()
+        };
+        assert_eq!(
+            propose(&obs, &p, &never, 6).unwrap().rule,
+            Rule::InformationGain
+        );
     }
 
     /// A variable fixed in the design space (min = max) is a constant input column.
