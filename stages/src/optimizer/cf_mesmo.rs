@@ -176,6 +176,16 @@ struct Posterior<'a> {
     y_star: Vec<Vec<f64>>,
 }
 
+/// The GP inputs of designs `xs` at full fidelity: `(x, 1)` for an objective that
+/// depends on the fidelity, `x` for one that does not.
+fn at_full_fidelity(xs: &[Vec<f64>], dependent: bool) -> Vec<Vec<f64>> {
+    if dependent {
+        xs.iter().map(|x| with_z(x, 1.0)).collect()
+    } else {
+        xs.to_vec()
+    }
+}
+
 fn with_z(x: &[f64], z: f64) -> Vec<f64> {
     let mut v = x.to_vec();
     v.push(z);
@@ -200,11 +210,7 @@ impl Posterior<'_> {
         let mut gain = vec![0.0; xs.len()];
         for (j, gp) in self.gps.iter().enumerate() {
             let dependent = self.problem.fidelity_dependent[j];
-            let full: Vec<Vec<f64>> = if dependent {
-                xs.iter().map(|x| with_z(x, 1.0)).collect()
-            } else {
-                xs.to_vec()
-            };
+            let full = at_full_fidelity(xs, dependent);
             let floor = MIN_SIGMA * gp.hyperparameters().y_std.max(f64::MIN_POSITIVE);
             for (i, (mu, sigma)) in gp.predict(&full).into_iter().enumerate() {
                 let rho = if dependent && z < 1.0 {
@@ -520,12 +526,10 @@ fn front_refinement(
             .iter()
             .enumerate()
             .map(|(j, gp)| {
-                let xs: Vec<Vec<f64>> = if problem.fidelity_dependent[j] {
-                    candidates.iter().map(|x| with_z(x, 1.0)).collect()
-                } else {
-                    candidates.to_vec()
-                };
-                gp.predict(&xs).into_iter().map(|(mu, _)| -mu).collect()
+                gp.predict(&at_full_fidelity(candidates, problem.fidelity_dependent[j]))
+                    .into_iter()
+                    .map(|(mu, _)| -mu)
+                    .collect()
             })
             .collect();
         (0..candidates.len())
