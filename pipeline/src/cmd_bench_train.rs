@@ -1,9 +1,11 @@
 //! `pipeline bench train`: training throughput of a network on random CIFAR-shaped data
-//! (forward + backward + SGD step), clean and with per-pass crossbar noise, against
-//! candle's own convolution as the baseline in the same run, and against PyTorch on
-//! the same threads when `python3 -c "import torch"` works.
+//! (forward + backward + SGD step), in software and on simulated crossbars (ReSNA's
+//! noisy pass: tiles, DAC, per-slice ADC, fresh cell noise), against candle's own
+//! convolution as the baseline in the same run, and against PyTorch on the same threads
+//! when `python3 -c "import torch"` works.
 
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
@@ -13,10 +15,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use stages::arch::ModelName;
 use stages::crossbar::{characterise, NoiseParams};
+use stages::crossbar_sim::{CellNoise, Chip};
 use stages::design::Design;
-use stages::mapping::WeightNoise;
-use stages::models::{ConvBackend, Network};
-use stages::training::injection::{NoiseInjector, NoiseKind};
+use stages::models::{ConvBackend, LayerOps, Network};
+use stages::training::injection::CrossbarOps;
 use stages::training::sgd::Sgd;
 
 /// The PyTorch reference script, run when torch is importable.
@@ -40,19 +42,23 @@ pub struct TrainBenchArgs {
     /// Skip PyTorch even if it is installed.
     #[arg(long)]
     no_torch: bool,
+    /// Also time the noisy pass at every cell resolution 1..=8, with the per-slice ADC
+    /// and with an ideal ADC (slices folded into one product).
+    #[arg(long)]
+    per_cell_bits: bool,
 }
 
 /// Images per second of `steps` timed training steps.
 fn throughput(
     net: &Network,
-    injector: Option<&NoiseInjector>,
+    ops: Option<&dyn LayerOps>,
     batch: &(Tensor, Tensor),
     steps: usize,
 ) -> Result<f64> {
     let mut sgd = Sgd::new(net.trainable(), 0.9, 5e-4)?;
     let mut step = || -> Result<()> {
-        let logits = match injector {
-            Some(inj) => net.forward_t(&batch.0, true, &|i, w| inj.straight_through(i, w))?,
+        let logits = match ops {
+            Some(ops) => net.forward_t(&batch.0, true, ops)?,
             None => net.forward_clean(&batch.0, true)?,
         };
         let loss = candle_nn::loss::cross_entropy(&logits, &batch.1)?;
@@ -102,16 +108,23 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
         Tensor::from_vec(labels, n, &device)?,
     );
     let mut net = Network::new(args.model, 32, 10, 1, &device)?;
-    // A noisy corner of the design space: 4-bit cells, 1 GHz, 400 K.
-    let design = Design::noisiest_corner(4, 128);
-    let noise = WeightNoise::new(&characterise(&design, &NoiseParams::default())?, 4);
-    let injector = NoiseInjector::new(
-        NoiseKind::Crossbar(noise),
-        &net.layers(),
-        1.0,
-        0.5,
-        ChaCha8Rng::seed_from_u64(2),
-    );
+    // ReSNA's training pass on a noisy corner: 1 GHz, 400 K, 128x128 crossbars, the
+    // default (PytorX) noise model.
+    let ops = |cell_bits: u8, ideal_adc: bool| -> Result<CrossbarOps> {
+        let design = Design::noisiest_corner(cell_bits, 128);
+        let noise = NoiseParams {
+            ideal_adc,
+            ..NoiseParams::default()
+        };
+        let chip = Arc::new(Chip::new(characterise(&design, &noise)?));
+        Ok(CrossbarOps::new(
+            chip,
+            CellNoise::Full,
+            &net.layers(),
+            (1.0, 0.5),
+            ChaCha8Rng::seed_from_u64(2),
+        ))
+    };
     println!(
         "bench train: {} batch {n}, {} timed steps, {} threads",
         args.model,
@@ -120,9 +133,18 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
     );
     let clean = throughput(&net, None, &batch, args.steps)?;
     println!("img_per_s_clean: {clean:.1}");
-    let noisy = throughput(&net, Some(&injector), &batch, args.steps)?;
+    let noisy = throughput(&net, Some(&ops(8, false)?), &batch, args.steps)?;
     println!("img_per_s_noisy: {noisy:.1}");
     println!("noise_overhead: {:.3}", clean / noisy);
+    if args.per_cell_bits {
+        for bits in 1..=8u8 {
+            let adc = throughput(&net, Some(&ops(bits, false)?), &batch, args.steps)?;
+            let ideal = throughput(&net, Some(&ops(bits, true)?), &batch, args.steps)?;
+            println!("img_per_s_noisy_{bits}bit: {adc:.1}");
+            println!("img_per_s_noisy_{bits}bit_ideal_adc: {ideal:.1}");
+            println!("noise_overhead_{bits}bit: {:.3}", clean / adc);
+        }
+    }
     let eval = eval_throughput(&net, &batch, args.steps)?;
     println!("img_per_s_eval: {eval:.1}");
     if !args.no_baseline {

@@ -350,8 +350,8 @@ impl DesignSpace {
         self.freq_hz.validate("freq_hz")?;
         self.temp_k.validate("temp_k")?;
         ensure!(
-            (1..=12).contains(&self.adc_bits),
-            "design_space.adc_bits: {} is outside 1..=12",
+            (2..=12).contains(&self.adc_bits),
+            "design_space.adc_bits: {} is outside 2..=12",
             self.adc_bits
         );
         // The noise model checks voltage and conductances on a representative design.

@@ -18,6 +18,7 @@
 //! [`crate::study`] runs the loop that chooses what to evaluate (GP fit and CF-MESMO
 //! step, or a baseline strategy).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -26,6 +27,7 @@ use candle_core::Device;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 use stages::crossbar;
+use stages::crossbar_sim::Chip;
 use stages::dataset;
 use stages::design::Design;
 use stages::optimizer::cf_mesmo::{fit_surrogates, Observation, StepProblem};
@@ -45,6 +47,8 @@ const THETAS: &str = "thetas.json";
 
 /// The checkpoint file of a training node.
 const CHECKPOINT: &str = "checkpoint.safetensors";
+/// The characterisation file of a crossbar node.
+const CHARACTERISATION: &str = "characterisation.json";
 /// The summary file of a training or evaluation node.
 pub const SUMMARY: &str = "summary.json";
 
@@ -100,16 +104,12 @@ pub fn dataset_node(cfg: &StudyConfig, runner: &mut Runner) -> Result<(Object, D
     Ok((object, meta))
 }
 
-/// Stage 2: crossbar characterisation. It depends only on the noise-relevant parts of
-/// the design (not the crossbar size or ADC) and draws no random numbers.
+/// Stage 2: crossbar characterisation, the design's simulated chip under the noise
+/// model: the whole design (the crossbar size and the ADC enter the simulation) and the
+/// `[noise]` section; it draws no random numbers.
 pub fn crossbar_node(cfg: &StudyConfig, design: &Design, runner: &mut Runner) -> Result<Object> {
     let key_params = serde_json::json!({
-        "cell_bits": design.cell_bits,
-        "freq_hz": design.freq_hz,
-        "temp_k": design.temp_k,
-        "read_voltage": design.read_voltage,
-        "g_min": design.g_min,
-        "g_max": design.g_max,
+        "design": design,
         "noise": cfg.noise,
     });
     let input = KeyInput::new(
@@ -121,8 +121,7 @@ pub fn crossbar_node(cfg: &StudyConfig, design: &Design, runner: &mut Runner) ->
     )?;
     runner.ensure(input, design_label(design), |w| {
         let c = crossbar::characterise(design, &cfg.noise)?;
-        let bytes = cache::table::to_parquet_bytes(&crossbar::table_schema(), &[c.to_batch()?])?;
-        w.put("characterisation.parquet", &bytes)
+        w.put(CHARACTERISATION, &serde_json::to_vec_pretty(&c)?)
     })
 }
 
@@ -242,22 +241,7 @@ pub fn baseline_node(
     bar: &ProgressBar,
 ) -> Result<Object> {
     let t = &cfg.training;
-    let key_params = serde_json::json!({
-        "model": cfg.model.name,
-        "batch_size": t.batch_size,
-        "momentum": t.momentum,
-        "weight_decay": t.weight_decay,
-        "augment": t.augment,
-        "epochs": t.baseline_epochs,
-        "lr": t.baseline_lr,
-    });
-    let input = KeyInput::new(
-        training::BASELINE_STAGE,
-        training::CODE_VERSION,
-        &key_params,
-        vec![data.object.key()],
-        cfg.study.seed,
-    )?;
+    let input = baseline_key(cfg, &data.object)?;
     runner.ensure(input, cfg.model.name.to_string(), |w| {
         let start = Instant::now();
         bar.set_message(format!("baseline {}", cfg.model.name));
@@ -277,6 +261,43 @@ pub fn baseline_node(
         };
         w.put(SUMMARY, &serde_json::to_vec_pretty(&summary)?)
     })
+}
+
+/// The key of the baseline node on the data set `data`.
+pub fn baseline_key(cfg: &StudyConfig, data: &Object) -> Result<KeyInput> {
+    let t = &cfg.training;
+    let key_params = serde_json::json!({
+        "model": cfg.model.name,
+        "batch_size": t.batch_size,
+        "momentum": t.momentum,
+        "weight_decay": t.weight_decay,
+        "augment": t.augment,
+        "epochs": t.baseline_epochs,
+        "lr": t.baseline_lr,
+    });
+    KeyInput::new(
+        training::BASELINE_STAGE,
+        training::CODE_VERSION,
+        &key_params,
+        vec![data.key()],
+        cfg.study.seed,
+    )
+}
+
+/// The baseline's network, read from a baseline (or training) node.
+pub fn read_network(
+    cfg: &StudyConfig,
+    object: &Object,
+    data: &dataset::PreparedDataset,
+) -> Result<TrainState> {
+    TrainState::from_bytes(
+        &object.read(CHECKPOINT)?,
+        cfg.model.name,
+        data,
+        &cfg.training,
+        true,
+        &device(),
+    )
 }
 
 /// The key of the ReSNA training node of `design` at `epochs`.
@@ -365,15 +386,12 @@ pub fn train_node(
         };
         let warm_start_epochs = state.epochs;
         bar.set_message(format!("train {} @{epochs}", design_label(design)));
-        let noise = read_characterisation(characterisation)?;
+        let chip = read_chip(characterisation)?;
         let new = training::train::finetune(
             &mut state,
             data,
             t,
-            training::DesignNoise {
-                characterisation: &noise,
-                cell_bits: design.cell_bits,
-            },
+            &chip,
             epochs,
             cfg.study.seed,
             &bar_progress(bar),
@@ -430,10 +448,7 @@ pub fn eval_node(
         let acc = training::evaluate::evaluate(
             &state.net,
             data,
-            training::DesignNoise {
-                characterisation: &read_characterisation(characterisation)?,
-                cell_bits: design.cell_bits,
-            },
+            &read_chip(characterisation)?,
             (t.eval_draws, t.majority_vote),
             t.batch_size,
             cfg.study.seed,
@@ -512,10 +527,11 @@ pub fn gp_fit_node(
     serde_json::from_slice(&object.read(THETAS)?).context("gp_fit thetas.json")
 }
 
-/// The characterisation stored by [`crossbar_node`].
-fn read_characterisation(object: &Object) -> Result<crossbar::Characterisation> {
-    let batches = cache::table::read_parquet_bytes(object.read("characterisation.parquet")?)?;
-    crossbar::Characterisation::from_batches(&batches)
+/// The chip stored by [`crossbar_node`].
+pub fn read_chip(object: &Object) -> Result<Arc<Chip>> {
+    let c: crossbar::Characterisation = serde_json::from_slice(&object.read(CHARACTERISATION)?)
+        .context("crossbar characterisation.json")?;
+    Ok(Arc::new(Chip::new(c)))
 }
 
 /// The device training runs on: CUDA with the `cuda` feature, else the CPU.

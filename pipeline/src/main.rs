@@ -2,9 +2,11 @@
 
 mod cmd_bench;
 mod cmd_bench_train;
+mod cmd_noise;
 mod cmd_ppa;
 mod cmd_run;
 mod cmd_status;
+mod cmd_strategies;
 mod config;
 mod dag;
 mod evaluation;
@@ -123,6 +125,13 @@ enum Command {
     },
     /// Estimate area, latency and energy of one design (the PPA model on its own).
     Ppa(cmd_ppa::PpaArgs),
+    /// What one design's crossbars do to each layer of the study's network: tiles, row
+    /// voltages, per-level sigma, relative output noise (the noise model on its own).
+    Noise(cmd_noise::NoiseArgs),
+    /// The paper's robustness table: every training strategy (noise-unaware, Gaussian,
+    /// programming-only, ReSNA, ReSNA + FC vote) at given design corners, at full
+    /// fidelity, through the study's cached stage graph.
+    Strategies(cmd_strategies::StrategiesArgs),
     /// Benchmarks (figures as ratios against a baseline run in the same process).
     Bench {
         #[command(subcommand)]
@@ -194,6 +203,8 @@ fn main() -> ExitCode {
         Command::Status { study, json } => cmd_status::status(&study, json),
         Command::Export { study, out, what } => cmd_status::export(&study, what, &out),
         Command::Ppa(args) => cmd_ppa::ppa(&args),
+        Command::Noise(args) => cmd_noise::noise(&args),
+        Command::Strategies(args) => cmd_strategies::strategies(&args),
         Command::Report { study, compare } => cmd_run::report(&study, &compare),
         Command::Bench {
             which: BenchWhich::Optimizer(args),

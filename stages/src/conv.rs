@@ -86,7 +86,7 @@ impl CustomOp2 for Conv2d {
 
 /// The input-gradient op: `(grad_y, w) -> grad_x`. It carries the geometry because the
 /// input size cannot be recovered from `grad_y` when the stride is above one.
-struct InputGrad(Geometry);
+pub(crate) struct InputGrad(pub(crate) Geometry);
 
 impl CustomOp2 for InputGrad {
     fn name(&self) -> &'static str {
@@ -111,7 +111,7 @@ impl CustomOp2 for InputGrad {
 
 /// The weight-gradient op: `(x, grad_y) -> grad_w`. It carries the geometry because the
 /// kernel size cannot be recovered from `x` and `grad_y` when the stride is above one.
-struct WeightGrad(Geometry);
+pub(crate) struct WeightGrad(pub(crate) Geometry);
 
 impl CustomOp2 for WeightGrad {
     fn name(&self) -> &'static str {
@@ -135,7 +135,7 @@ impl CustomOp2 for WeightGrad {
 }
 
 /// The f32 elements of a contiguous tensor, starting at its layout's offset.
-fn f32_data<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
+pub(crate) fn f32_data<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
     let CpuStorage::F32(data) = storage else {
         bail!("fastconv: only f32 tensors are supported")
     };
@@ -236,18 +236,18 @@ fn weight_grad(g: &Geometry, x: &[f32], grad_y: &[f32]) -> Vec<f32> {
 }
 
 /// How a batch is spread over rayon's pool.
-struct Plan {
+pub(crate) struct Plan {
     /// The fewest images one rayon task handles; the whole batch makes it sequential.
-    min_images_per_task: usize,
+    pub(crate) min_images_per_task: usize,
     /// The parallelism of each matrix product.
-    gemm: Parallelism,
+    pub(crate) gemm: Parallelism,
 }
 
 impl Plan {
     /// One image per task with single-threaded products when the batch can keep every
     /// thread busy (many small products beat a few split ones); otherwise the images run
     /// in turn and each product uses the whole pool.
-    fn new(batch: usize) -> Self {
+    pub(crate) fn new(batch: usize) -> Self {
         let threads = rayon::current_num_threads();
         if batch >= threads {
             Self {
@@ -265,14 +265,14 @@ impl Plan {
 
 /// The sizes of one convolution, shared by the forward op and both gradient ops.
 #[derive(Clone, Copy, Debug)]
-struct Geometry {
-    batch: usize,
+pub(crate) struct Geometry {
+    pub(crate) batch: usize,
     c_in: usize,
     h: usize,
     w: usize,
-    c_out: usize,
+    pub(crate) c_out: usize,
     k: usize,
-    stride: usize,
+    pub(crate) stride: usize,
     padding: usize,
     h_out: usize,
     w_out: usize,
@@ -280,7 +280,7 @@ struct Geometry {
 
 impl Geometry {
     /// Checks the input and weight shapes against each other and derives the output size.
-    fn new(x: &Shape, w: &Shape, stride: usize, padding: usize) -> Result<Self> {
+    pub(crate) fn new(x: &Shape, w: &Shape, stride: usize, padding: usize) -> Result<Self> {
         let (batch, c_in, h, width) = x.dims4()?;
         let (c_out, w_c_in, k, k_w) = w.dims4()?;
         if w_c_in != c_in {
@@ -312,35 +312,35 @@ impl Geometry {
         })
     }
 
-    fn x_shape(&self) -> Shape {
+    pub(crate) fn x_shape(&self) -> Shape {
         (self.batch, self.c_in, self.h, self.w).into()
     }
 
-    fn w_shape(&self) -> Shape {
+    pub(crate) fn w_shape(&self) -> Shape {
         (self.c_out, self.c_in, self.k, self.k).into()
     }
 
-    fn y_shape(&self) -> Shape {
+    pub(crate) fn y_shape(&self) -> Shape {
         (self.batch, self.c_out, self.h_out, self.w_out).into()
     }
 
     /// Elements in one input image.
-    fn image_len(&self) -> usize {
+    pub(crate) fn image_len(&self) -> usize {
         self.c_in * self.h * self.w
     }
 
     /// Elements in one output image.
-    fn out_image_len(&self) -> usize {
+    pub(crate) fn out_image_len(&self) -> usize {
         self.c_out * self.out_pixels()
     }
 
     /// Rows of the column matrix: one per (input channel, kernel row, kernel column).
-    fn patch_len(&self) -> usize {
+    pub(crate) fn patch_len(&self) -> usize {
         self.c_in * self.k * self.k
     }
 
     /// Columns of the column matrix: one per output pixel.
-    fn out_pixels(&self) -> usize {
+    pub(crate) fn out_pixels(&self) -> usize {
         self.h_out * self.w_out
     }
 
@@ -350,7 +350,7 @@ impl Geometry {
     }
 
     /// Scratch space for one column matrix (none for pointwise convolutions).
-    fn column_buffer(&self) -> Vec<f32> {
+    pub(crate) fn column_buffer(&self) -> Vec<f32> {
         if self.is_pointwise() {
             Vec::new()
         } else {
@@ -360,7 +360,7 @@ impl Geometry {
 
     /// The column matrix of `image`: the image itself for pointwise convolutions,
     /// otherwise its im2col lowering written to `buffer`.
-    fn columns<'a>(&self, image: &'a [f32], buffer: &'a mut [f32]) -> Matrix<'a> {
+    pub(crate) fn columns<'a>(&self, image: &'a [f32], buffer: &'a mut [f32]) -> Matrix<'a> {
         if self.is_pointwise() {
             Matrix::new(image, self.c_in, self.out_pixels())
         } else {
@@ -413,7 +413,7 @@ impl Geometry {
     /// Calls `f(col, x, len)` for every run of output pixels inside the input: entries
     /// `col..col + len` of the column matrix read the image at `x, x + stride, …`.
     /// Entries never visited lie in the padding.
-    fn for_each_run(&self, mut f: impl FnMut(usize, usize, usize)) {
+    pub(crate) fn for_each_run(&self, mut f: impl FnMut(usize, usize, usize)) {
         let (k, stride, padding) = (self.k, self.stride, self.padding);
         let plane = self.h * self.w;
         for c in 0..self.c_in {
@@ -451,7 +451,7 @@ fn inside(tap: usize, stride: usize, padding: usize, size: usize, out: usize) ->
 
 /// A read-only view of a row-major f32 matrix, possibly transposed.
 #[derive(Clone, Copy)]
-struct Matrix<'a> {
+pub(crate) struct Matrix<'a> {
     data: &'a [f32],
     rows: usize,
     cols: usize,
@@ -461,7 +461,7 @@ struct Matrix<'a> {
 
 impl<'a> Matrix<'a> {
     /// Views `data` as a row-major `rows x cols` matrix.
-    fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+    pub(crate) fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
         assert_eq!(
             data.len(),
             rows * cols,
@@ -477,7 +477,7 @@ impl<'a> Matrix<'a> {
     }
 
     /// The transposed view of the same data.
-    fn t(self) -> Self {
+    pub(crate) fn t(self) -> Self {
         Self {
             rows: self.cols,
             cols: self.rows,
@@ -486,11 +486,51 @@ impl<'a> Matrix<'a> {
             ..self
         }
     }
+
+    /// Views the `rows x cols` block of a row-major matrix with `row_stride` elements a
+    /// row that starts at `data[0]` (a block of columns of a wider matrix).
+    pub(crate) fn strided(data: &'a [f32], rows: usize, cols: usize, row_stride: usize) -> Self {
+        assert!(
+            cols <= row_stride && (rows == 0 || data.len() >= (rows - 1) * row_stride + cols),
+            "strided matrix view out of bounds"
+        );
+        Self {
+            data,
+            rows,
+            cols,
+            row_stride,
+            col_stride: 1,
+        }
+    }
+
+    /// Rows `start..start + len` of an untransposed matrix.
+    pub(crate) fn row_block(self, start: usize, len: usize) -> Self {
+        assert!(
+            self.col_stride == 1 && start + len <= self.rows,
+            "row block out of bounds"
+        );
+        let end = if len == 0 {
+            start * self.row_stride
+        } else {
+            (start + len - 1) * self.row_stride + self.cols
+        };
+        Self {
+            data: &self.data[start * self.row_stride..end],
+            rows: len,
+            ..self
+        }
+    }
 }
 
 /// `dst = a · b`, or `dst += a · b` when `accumulate`; `dst` is row-major
 /// `a.rows x b.cols`.
-fn matmul(dst: &mut [f32], a: Matrix, b: Matrix, accumulate: bool, parallelism: Parallelism) {
+pub(crate) fn matmul(
+    dst: &mut [f32],
+    a: Matrix,
+    b: Matrix,
+    accumulate: bool,
+    parallelism: Parallelism,
+) {
     assert_eq!(a.cols, b.rows, "matmul: inner dimensions differ");
     assert_eq!(
         dst.len(),
@@ -500,8 +540,9 @@ fn matmul(dst: &mut [f32], a: Matrix, b: Matrix, accumulate: bool, parallelism: 
     // SAFETY: `gemm` reads `a` at `i·row_stride + j·col_stride` for `i < rows` and
     // `j < cols`, likewise `b`, and writes `dst` at `i·b.cols + j` for `i < a.rows` and
     // `j < b.cols`. `Matrix::new` checks that its slice holds exactly `rows·cols`
-    // elements with row-major strides, and `t` only swaps shape and strides together, so
-    // every read is in bounds; the assertions above keep every write in bounds and the
+    // elements with row-major strides, `strided` and `row_block` check that the last
+    // element `(rows - 1)·row_stride + cols - 1` lies in their slice, and `t` only swaps
+    // shape and strides together, so every read is in bounds; the assertions above keep every write in bounds and the
     // inner dimensions consistent. `dst` is an exclusive borrow, so it aliases neither
     // input, and it is fully initialised for the reads done when `accumulate` is set.
     unsafe {

@@ -1,61 +1,150 @@
-//! Stage 2, crossbar characterisation: the stochastic noise model of a design's ReRAM
-//! cells (paper section 3, after PytorX), and a sampler of per-read noisy conductances.
+//! Stage 2, crossbar characterisation: a design's simulated chip, as the noise model
+//! (`[noise] model`) describes it. [`crate::crossbar_sim`] runs a layer on it.
 //!
-//! For `b` bits per cell there are `2^b` conductance levels `G_l = g_min + l dG` with
-//! `dG = (g_max - g_min) / (2^b - 1)`. Each read of a cell at level `l` returns
-//! `G_l + N(0, sigma_l^2) + B * dG_rtn(G_l)`, where
-//! - `sigma_l^2 = G f (4 k_B T + 2 q V) / V^2 + (p dG)^2`: thermal and shot noise of the
-//!   read current turned into conductance, plus programming variation with `p = 1/3`
-//!   (a 3-sigma programming error equals one level);
-//! - `B ~ Bernoulli(0.5)` is random telegraph noise (RTN), whose jump is
-//!   `dG_rtn = G x / (G - x)` with `x = b_rtn G + a_rtn`, i.e. the cell's resistance drops
-//!   by the fraction `dR/R = b_rtn + a_rtn R`.
+//! Both models share the mapping of [`crate::mapping`] (8-bit weights, signed digits on
+//! differential pairs of `b` bits, level step `dG = (g_max - g_min) / 2^(b-1)`), the
+//! crossbar tiling (each layer's unfolded weight matrix cut into `S x S` arrays,
+//! `S = xbar_size`), an input DAC, and an ADC on every crossbar's partial sum of every
+//! slice. Every read of a cell at conductance `G` deviates by
+//! `N(0, sigma_read^2(G, V) + sigma_prog^2(G)) + B dG_rtn(G)`, where
+//! - `sigma_read^2(G, V) = G f (4 k_B T + 2 q V) / V^2`: thermal and shot noise of the
+//!   read current, referred to the conductance (PytorX's `grms`), `f` the operating
+//!   frequency, `T` the temperature, `V` the voltage on the cell's row;
+//! - `B ~ Bernoulli(p_rtn)` is random telegraph noise with the jump
+//!   `dG_rtn = G x / (G - x)`, `x = b_rtn G + a_rtn` (PytorX's `G_p`; the jump diverges
+//!   at `G = a_rtn / (1 - b_rtn)`, so `g_min` must lie above it).
 //!
-//! The RTN jump diverges where `G (1 - b_rtn) = a_rtn` (about 1.66e-7 S with the default
-//! constants), so `g_min` must lie above that conductance; the config check says so.
+//! The models differ in `V` and in the programming term:
+//! - **`pytorx`** (the default; the paper's accuracy numbers come from PytorX): `V` is
+//!   PytorX's *effective voltage* of each crossbar row, computed from the layer's own
+//!   inputs: `V_eff = ||v_row||_2 / (N S)`, the 2-norm of the row's input voltages over
+//!   the batch and the output positions, divided by the batch size `N` and the crossbar
+//!   size `S`. This is the simulator's convention, not circuit physics: it gives
+//!   millivolts, so its noise is 50-300x that of a physical 0.2 V read, it grows with `S`
+//!   and with `sqrt(N / L)` (`L` output positions, so it is largest on FC layers), and
+//!   it depends on the batch size. `N` is therefore a parameter (`veff_batch`, default
+//!   100, PytorX's test batch size); the norm over our own batch of `n` images is scaled
+//!   to `N` images: `V_eff = dv sqrt(sum codes^2 / (n N)) / S`. Inputs go through
+//!   PytorX's DAC: `dac_bits` (8), levels `+-(2^(dac_bits-1) - 1)` of `dv = vdd / (2^dac_bits
+//!   - 1)` volts (`vdd` = 3.3 V). Programming noise is PytorX's `dG / 3` with PytorX's
+//!   level step `(g_max - g_min) / 2^7`: an absolute conductance precision of a third of
+//!   an 8-bit level, kept at every cell resolution (`programming_sigma_levels` scales it).
+//!   Scaling it with each resolution's own, wider level instead would put a third of a
+//!   2-bit level, weighted by the top slice's 2^6, on every weight: about 21 weight
+//!   steps of programming error, against the paper's finding that wider levels are more
+//!   robust. Where a row's `V_eff` is 0, PytorX zeroes the row's Gaussian noise (its
+//!   `grms` is infinite there); so does this model.
+//! - **`physical`**: `V` is the real read voltage `read_voltage` on every row (the DAC's
+//!   full scale), which makes thermal and shot noise small; programming noise is the
+//!   ReRAM fit of Wan et al., "A compute-in-memory chip based on resistive random-access
+//!   memory", Nature 2022, as IBM aihwkit's `ReRamWan2022NoiseModel` uses it (1 s after
+//!   programming): `sigma_prog(G) = g_max (0.348 + 16.030 x - 43.853 x^2 + 45.393 x^3
+//!   - 16.815 x^4) / 40`, `x = G / g_max`, i.e. 0.9 % of `g_max` at `g_min`, 5.1 % at
+//!   mid-range and 2.8 % at `g_max` (`programming_scale` scales it).
+//!
+//! The ADC is PytorX's (`adc.py`): `2^(adc_bits-1) - 1` levels each side of zero over a
+//! range calibrated as the largest partial sum seen; see [`crate::crossbar_sim`].
 
 /// The stage's name in cache keys and logs.
 pub const STAGE: &str = "crossbar";
 /// Bumped whenever a change of this module changes the stage's output.
-pub const CODE_VERSION: u32 = 1;
+pub const CODE_VERSION: u32 = 2;
 
-use std::sync::Arc;
-
-use anyhow::{bail, ensure, Context, Result};
-use arrow::array::{Array, ArrayRef, Float64Array, RecordBatch, UInt32Array};
-use arrow::datatypes::{DataType, Field, Schema};
-use rand::Rng;
-use rand_distr::{Distribution, StandardNormal};
+use anyhow::{bail, ensure, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::design::Design;
+use crate::mapping::Slicing;
 
 /// Boltzmann's constant, J/K (the value the paper and PytorX use).
 pub const K_B: f64 = 1.38e-23;
 /// Elementary charge, C (the value the paper and PytorX use).
 pub const Q_E: f64 = 1.6e-19;
 
-/// The device constants of the noise model; defaults from the paper (section 3).
+/// Wan et al. (2022)'s programming-noise polynomial, in uS for `g_max` = 40 uS, lowest
+/// order first (aihwkit's `ReRamWan2022NoiseModel`, 1 s after programming).
+const WAN2022_PROGRAMMING_US: [f64; 5] = [0.348, 16.030, -43.853, 45.393, -16.815];
+/// The `g_max` Wan et al.'s polynomial was fitted at, uS.
+const WAN2022_G_MAX_US: f64 = 40.0;
+
+/// Which noise model simulates the crossbars.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoiseModel {
+    /// PytorX's formulas, with its effective voltage (the paper's simulator).
+    Pytorx,
+    /// The same crossbar at its real read voltage, with measured ReRAM programming noise.
+    Physical,
+}
+
+impl NoiseModel {
+    /// The name used in configs and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoiseModel::Pytorx => "pytorx",
+            NoiseModel::Physical => "physical",
+        }
+    }
+}
+
+impl std::str::FromStr for NoiseModel {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "pytorx" => Ok(NoiseModel::Pytorx),
+            "physical" => Ok(NoiseModel::Physical),
+            _ => bail!("unknown noise model `{s}`; valid models: pytorx, physical"),
+        }
+    }
+}
+
+/// `[noise]`: the noise model and its constants; defaults from the paper and PytorX.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NoiseParams {
-    /// RTN constant `a`, siemens (paper: 1.662e-7).
+    /// The model.
+    pub model: NoiseModel,
+    /// RTN constant `a`, siemens (paper, PytorX: 1.662e-7).
     pub rtn_a: f64,
-    /// RTN constant `b`, dimensionless (paper: 0.0015).
+    /// RTN constant `b`, dimensionless (paper, PytorX: 0.0015).
     pub rtn_b: f64,
-    /// Probability that a read sees the RTN jump (paper: 0.5).
+    /// Probability that a read sees the RTN jump (paper, PytorX: 0.5).
     pub rtn_probability: f64,
-    /// Programming-variation sigma in units of the level spacing (paper: 1/3).
+    /// `pytorx`: programming sigma in units of PytorX's level step `(g_max - g_min) / 2^7`
+    /// (PytorX: 1/3).
     pub programming_sigma_levels: f64,
+    /// `pytorx`: the batch size `N` of the effective voltage `||v||_2 / (N S)` (PytorX's
+    /// test batch: 100).
+    pub veff_batch: f64,
+    /// `physical`: scale of Wan et al. (2022)'s programming noise (1 = as measured).
+    pub programming_scale: f64,
+    /// Input DAC resolution, bits (PytorX: 8).
+    pub dac_bits: u8,
+    /// `pytorx`: the DAC's supply voltage, volts (PytorX: 3.3).
+    pub dac_vdd: f64,
+    /// Training batches (in order, no augmentation) that calibrate the DAC and ADC ranges
+    /// before an evaluation; PytorX averages the per-batch ranges of its training run.
+    pub calibration_batches: usize,
+    /// An ideal ADC: partial sums pass unquantised, so the slices and tiles fold into one
+    /// noisy effective weight matrix (an ablation, and much faster for few-bit cells).
+    pub ideal_adc: bool,
 }
 
 impl Default for NoiseParams {
     fn default() -> Self {
         NoiseParams {
+            model: NoiseModel::Pytorx,
             rtn_a: 1.662e-7,
             rtn_b: 0.0015,
             rtn_probability: 0.5,
             programming_sigma_levels: 1.0 / 3.0,
+            veff_batch: 100.0,
+            programming_scale: 1.0,
+            dac_bits: 8,
+            dac_vdd: 3.3,
+            calibration_batches: 4,
+            ideal_adc: false,
         }
     }
 }
@@ -64,8 +153,8 @@ impl NoiseParams {
     /// Checks the constants; the message names the offending key.
     pub fn validate(&self) -> Result<()> {
         ensure!(
-            self.rtn_a.is_finite() && self.rtn_a >= 0.0,
-            "noise.rtn_a must be a non-negative number of siemens, got {}",
+            self.rtn_a.is_finite() && (0.0..=1.0).contains(&self.rtn_a),
+            "noise.rtn_a must be a non-negative number of siemens up to 1, got {}",
             self.rtn_a
         );
         ensure!(
@@ -78,10 +167,34 @@ impl NoiseParams {
             "noise.rtn_probability must be in [0, 1], got {}",
             self.rtn_probability
         );
+        for (key, v) in [
+            ("programming_sigma_levels", self.programming_sigma_levels),
+            ("programming_scale", self.programming_scale),
+        ] {
+            ensure!(
+                v.is_finite() && (0.0..=1e3).contains(&v),
+                "noise.{key} must be in [0, 1000], got {v}"
+            );
+        }
         ensure!(
-            self.programming_sigma_levels.is_finite() && self.programming_sigma_levels >= 0.0,
-            "noise.programming_sigma_levels must be >= 0, got {}",
-            self.programming_sigma_levels
+            self.veff_batch.is_finite() && (1.0..=1e6).contains(&self.veff_batch),
+            "noise.veff_batch must be a batch size in [1, 1e6], got {}",
+            self.veff_batch
+        );
+        ensure!(
+            (2..=16).contains(&self.dac_bits),
+            "noise.dac_bits must be in 2..=16, got {}",
+            self.dac_bits
+        );
+        ensure!(
+            self.dac_vdd.is_finite() && self.dac_vdd > 0.0 && self.dac_vdd <= 100.0,
+            "noise.dac_vdd must be a voltage in (0, 100], got {}",
+            self.dac_vdd
+        );
+        ensure!(
+            (1..=10_000).contains(&self.calibration_batches),
+            "noise.calibration_batches must be in 1..=10000, got {}",
+            self.calibration_batches
         );
         Ok(())
     }
@@ -92,32 +205,69 @@ impl NoiseParams {
     }
 }
 
-/// The noise of one conductance level.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// The voltage a cell's read noise is referred to.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadVoltage {
+    /// PytorX's effective voltage of each row, from the layer's inputs, for a batch of
+    /// `batch` images.
+    Effective {
+        /// `N` in `||v||_2 / (N S)`.
+        batch: f64,
+    },
+    /// The same voltage on every row, volts.
+    Fixed {
+        /// The read voltage.
+        volts: f64,
+    },
+}
+
+/// One conductance level of a cell.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct LevelNoise {
-    /// Level index, 0 (g_min) ..= 2^b - 1 (g_max).
+    /// Level index, 0 (`g_min`) ..= `2^(b-1)` (`g_max`).
     pub level: u32,
     /// Programmed conductance, S.
     pub conductance: f64,
-    /// Thermal + shot noise sigma, S.
-    pub sigma_thermal_shot: f64,
-    /// Programming-variation sigma, S.
+    /// Programming sigma, S.
     pub sigma_programming: f64,
-    /// Total Gaussian sigma, S.
-    pub sigma_total: f64,
     /// RTN jump, S.
     pub rtn_delta: f64,
 }
 
-/// A design's characterisation: the noise of every conductance level.
-#[derive(Debug, Clone, PartialEq)]
+/// A design's simulated chip: everything [`crate::crossbar_sim`] needs to run a layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Characterisation {
-    /// The level spacing dG, S.
+    /// The noise model it follows.
+    pub model: NoiseModel,
+    /// Bits per differential pair.
+    pub cell_bits: u8,
+    /// Crossbar rows = columns.
+    pub xbar_size: u32,
+    /// ADC resolution, bits.
+    pub adc_bits: u8,
+    /// Whether the ADC is ideal (no quantisation of partial sums).
+    pub ideal_adc: bool,
+    /// Input DAC resolution, bits.
+    pub dac_bits: u8,
+    /// Volts per DAC level.
+    pub dac_step_v: f64,
+    /// Lowest conductance, S.
+    pub g_min: f64,
+    /// Level step `dG = (g_max - g_min) / 2^(b-1)`, S.
     pub delta_g: f64,
-    /// Probability of the RTN jump on a read.
-    pub rtn_probability: f64,
     /// One entry per level, in level order.
     pub levels: Vec<LevelNoise>,
+    /// `f 4 k_B T`: the thermal term of the read noise.
+    pub thermal: f64,
+    /// `f 2 q`: the shot term of the read noise.
+    pub shot: f64,
+    /// The voltage read noise is referred to.
+    pub voltage: ReadVoltage,
+    /// Probability of the RTN jump on a read.
+    pub rtn_probability: f64,
+    /// Training batches that calibrate the DAC and ADC ranges before an evaluation.
+    pub calibration_batches: usize,
 }
 
 /// Checks the parts of a design the noise model needs; messages name the key.
@@ -128,18 +278,31 @@ pub fn validate_design(design: &Design, noise: &NoiseParams) -> Result<()> {
         design.cell_bits
     );
     ensure!(
-        design.freq_hz.is_finite() && design.freq_hz > 0.0,
-        "freq_hz must be a positive frequency, got {}",
+        (2..=16).contains(&design.adc_bits),
+        "adc_bits must be in 2..=16 for the crossbar simulation (a signed ADC needs a \
+         level each side of zero), got {}",
+        design.adc_bits
+    );
+    ensure!(
+        (2..=4096).contains(&design.xbar_size),
+        "xbar_size must be in 2..=4096, got {}",
+        design.xbar_size
+    );
+    ensure!(
+        design.freq_hz.is_finite() && design.freq_hz > 0.0 && design.freq_hz <= 1e12,
+        "freq_hz must be a frequency in (0, 1e12] Hz, got {}",
         design.freq_hz
     );
     ensure!(
-        design.temp_k.is_finite() && design.temp_k > 0.0,
-        "temp_k must be a positive temperature in kelvin, got {}",
+        design.temp_k.is_finite() && design.temp_k > 0.0 && design.temp_k <= 1e4,
+        "temp_k must be a temperature in (0, 1e4] K, got {}",
         design.temp_k
     );
     ensure!(
-        design.read_voltage.is_finite() && design.read_voltage > 0.0,
-        "read_voltage must be positive, got {}",
+        design.read_voltage.is_finite()
+            && design.read_voltage > 0.0
+            && design.read_voltage <= 100.0,
+        "read_voltage must be in (0, 100] V, got {}",
         design.read_voltage
     );
     ensure!(
@@ -148,8 +311,8 @@ pub fn validate_design(design: &Design, noise: &NoiseParams) -> Result<()> {
         design.g_min
     );
     ensure!(
-        design.g_max.is_finite() && design.g_max > design.g_min,
-        "g_max ({}) must be greater than g_min ({})",
+        design.g_max.is_finite() && design.g_max > design.g_min && design.g_max <= 1.0,
+        "g_max ({}) must be greater than g_min ({}) and at most 1 S",
         design.g_max,
         design.g_min
     );
@@ -164,172 +327,128 @@ pub fn validate_design(design: &Design, noise: &NoiseParams) -> Result<()> {
     Ok(())
 }
 
-/// Characterises a design: conductance levels, Gaussian sigma and RTN jump per level.
+/// Characterises a design under a noise model.
 pub fn characterise(design: &Design, noise: &NoiseParams) -> Result<Characterisation> {
     noise.validate()?;
     validate_design(design, noise)?;
-    let n_levels = 1u32 << design.cell_bits;
-    let delta_g = (design.g_max - design.g_min) / f64::from(n_levels - 1);
-    let v = design.read_voltage;
-    let per_g = design.freq_hz * (4.0 * K_B * design.temp_k + 2.0 * Q_E * v) / (v * v);
-    let sigma_programming = noise.programming_sigma_levels * delta_g;
-    let levels = (0..n_levels)
+    let max_digit = Slicing::new(design.cell_bits).max_digit() as u32;
+    let range = design.g_max - design.g_min;
+    let delta_g = range / f64::from(max_digit);
+    let pytorx_step = range / f64::from(1u32 << (Design::WEIGHT_BITS - 1));
+    let levels = (0..=max_digit)
         .map(|level| {
             let g = design.g_min + f64::from(level) * delta_g;
-            let sigma_thermal_shot = (g * per_g).sqrt();
             let x = noise.rtn_b * g + noise.rtn_a;
+            let sigma_programming = match noise.model {
+                NoiseModel::Pytorx => noise.programming_sigma_levels * pytorx_step,
+                NoiseModel::Physical => {
+                    noise.programming_scale * wan2022_programming_sigma(g, design.g_max)
+                }
+            };
             LevelNoise {
                 level,
                 conductance: g,
-                sigma_thermal_shot,
                 sigma_programming,
-                sigma_total: sigma_thermal_shot.hypot(sigma_programming),
                 rtn_delta: g * x / (g - x),
             }
         })
         .collect();
+    let dac_levels = f64::from((1u32 << noise.dac_bits) - 1);
+    let (voltage, dac_step_v) = match noise.model {
+        NoiseModel::Pytorx => (
+            ReadVoltage::Effective {
+                batch: noise.veff_batch,
+            },
+            noise.dac_vdd / dac_levels,
+        ),
+        NoiseModel::Physical => (
+            ReadVoltage::Fixed {
+                volts: design.read_voltage,
+            },
+            design.read_voltage / f64::from((1u32 << (noise.dac_bits - 1)) - 1),
+        ),
+    };
     Ok(Characterisation {
+        model: noise.model,
+        cell_bits: design.cell_bits,
+        xbar_size: design.xbar_size,
+        adc_bits: design.adc_bits,
+        ideal_adc: noise.ideal_adc,
+        dac_bits: noise.dac_bits,
+        dac_step_v,
+        g_min: design.g_min,
         delta_g,
-        rtn_probability: noise.rtn_probability,
         levels,
+        thermal: design.freq_hz * 4.0 * K_B * design.temp_k,
+        shot: design.freq_hz * 2.0 * Q_E,
+        voltage,
+        rtn_probability: noise.rtn_probability,
+        calibration_batches: noise.calibration_batches,
     })
 }
 
-impl Characterisation {
-    /// Draws one noisy read of a cell programmed at `level`.
-    pub fn sample<R: Rng + ?Sized>(&self, level: usize, rng: &mut R) -> f64 {
-        self.levels[level].conductance + self.read_deviation(level, rng)
-    }
-
-    /// Draws the deviation of one read from the programmed conductance at `level`:
-    /// the Gaussian part plus, with probability `rtn_probability`, the RTN jump.
-    pub fn read_deviation<R: Rng + ?Sized>(&self, level: usize, rng: &mut R) -> f64 {
-        let l = &self.levels[level];
-        let gauss: f64 = StandardNormal.sample(rng);
-        let rtn = if rng.random::<f64>() < self.rtn_probability {
-            l.rtn_delta
-        } else {
-            0.0
-        };
-        l.sigma_total * gauss + rtn
-    }
-
-    /// Fills `out` with one noisy read of every cell, `levels[i]` being cell i's level.
-    pub fn sample_cells<R: Rng + ?Sized>(&self, levels: &[u8], rng: &mut R, out: &mut [f64]) {
-        for (o, &l) in out.iter_mut().zip(levels) {
-            *o = self.sample(usize::from(l), rng);
-        }
-    }
-
-    /// The same design with only its programming variation: no thermal or shot noise
-    /// and no RTN (what the `programming_only` training baseline injects).
-    pub fn programming_only(&self) -> Characterisation {
-        Characterisation {
-            delta_g: self.delta_g,
-            rtn_probability: 0.0,
-            levels: self
-                .levels
-                .iter()
-                .map(|l| LevelNoise {
-                    sigma_thermal_shot: 0.0,
-                    sigma_total: l.sigma_programming,
-                    rtn_delta: 0.0,
-                    ..*l
-                })
-                .collect(),
-        }
-    }
-
-    /// The model's mean and standard deviation of a read at `level`.
-    pub fn read_moments(&self, level: usize) -> (f64, f64) {
-        let l = &self.levels[level];
-        let p = self.rtn_probability;
-        let mean = l.conductance + p * l.rtn_delta;
-        let var = l.sigma_total.powi(2) + p * (1.0 - p) * l.rtn_delta.powi(2);
-        (mean, var.sqrt())
-    }
-
-    /// The characterisation as a table (one row per level).
-    pub fn to_batch(&self) -> Result<RecordBatch> {
-        let f = |get: fn(&LevelNoise) -> f64| -> ArrayRef {
-            Arc::new(Float64Array::from_iter_values(self.levels.iter().map(get)))
-        };
-        let n = self.levels.len();
-        Ok(RecordBatch::try_new(
-            table_schema(),
-            vec![
-                Arc::new(UInt32Array::from_iter_values(
-                    self.levels.iter().map(|l| l.level),
-                )),
-                f(|l| l.conductance),
-                f(|l| l.sigma_thermal_shot),
-                f(|l| l.sigma_programming),
-                f(|l| l.sigma_total),
-                f(|l| l.rtn_delta),
-                Arc::new(Float64Array::from(vec![self.rtn_probability; n])),
-                Arc::new(Float64Array::from(vec![self.delta_g; n])),
-            ],
-        )?)
-    }
-
-    /// Reads a characterisation back from its table.
-    pub fn from_batches(batches: &[RecordBatch]) -> Result<Characterisation> {
-        let mut levels = Vec::new();
-        let (mut p, mut dg) = (None, None);
-        for b in batches {
-            let col = |name: &str| -> Result<&Float64Array> {
-                b.column_by_name(name)
-                    .and_then(|c| c.as_any().downcast_ref::<Float64Array>())
-                    .with_context(|| format!("characterisation table lacks column {name}"))
-            };
-            let level = b
-                .column_by_name("level")
-                .and_then(|c| c.as_any().downcast_ref::<UInt32Array>())
-                .context("characterisation table lacks column level")?;
-            for i in 0..b.num_rows() {
-                levels.push(LevelNoise {
-                    level: level.value(i),
-                    conductance: col("conductance_s")?.value(i),
-                    sigma_thermal_shot: col("sigma_thermal_shot_s")?.value(i),
-                    sigma_programming: col("sigma_programming_s")?.value(i),
-                    sigma_total: col("sigma_total_s")?.value(i),
-                    rtn_delta: col("rtn_delta_s")?.value(i),
-                });
-                p = Some(col("rtn_probability")?.value(i));
-                dg = Some(col("delta_g_s")?.value(i));
-            }
-        }
-        match (p, dg) {
-            (Some(rtn_probability), Some(delta_g)) if levels.len() >= 2 => Ok(Characterisation {
-                delta_g,
-                rtn_probability,
-                levels,
-            }),
-            _ => bail!("characterisation table has fewer than two levels"),
-        }
-    }
+/// Wan et al. (2022)'s programming sigma at conductance `g`, scaled to `g_max` as aihwkit
+/// does, S.
+fn wan2022_programming_sigma(g: f64, g_max: f64) -> f64 {
+    let x = g / g_max;
+    let poly = WAN2022_PROGRAMMING_US
+        .iter()
+        .rev()
+        .fold(0.0, |acc, c| acc * x + c);
+    poly * g_max / WAN2022_G_MAX_US
 }
 
-/// The Arrow schema of the characterisation table.
-pub fn table_schema() -> Arc<Schema> {
-    let f = |n: &str| Field::new(n, DataType::Float64, false);
-    Arc::new(Schema::new(vec![
-        Field::new("level", DataType::UInt32, false),
-        f("conductance_s"),
-        f("sigma_thermal_shot_s"),
-        f("sigma_programming_s"),
-        f("sigma_total_s"),
-        f("rtn_delta_s"),
-        f("rtn_probability"),
-        f("delta_g_s"),
-    ]))
+impl Characterisation {
+    /// The largest DAC code magnitude, `2^(dac_bits-1) - 1` (PytorX's `h_lvl`).
+    pub fn dac_levels(&self) -> f32 {
+        ((1u32 << (self.dac_bits - 1)) - 1) as f32
+    }
+
+    /// The largest ADC code magnitude, `2^(adc_bits-1) - 1`.
+    pub fn adc_levels(&self) -> f32 {
+        ((1u32 << (self.adc_bits - 1)) - 1) as f32
+    }
+
+    /// The read-noise variance of a cell at conductance `g` read at `v` volts, S^2;
+    /// 0 where `v` is 0 (PytorX zeroes its infinite `grms` there).
+    pub fn read_variance(&self, g: f64, v: f64) -> f64 {
+        if v > 0.0 {
+            g * (self.thermal + self.shot * v) / (v * v)
+        } else {
+            0.0
+        }
+    }
+
+    /// The voltage of a row whose DAC codes have the sum of squares `sum_sq` over a
+    /// batch of `images` images (and every output position).
+    pub fn row_voltage(&self, sum_sq: f64, images: usize) -> f64 {
+        match self.voltage {
+            ReadVoltage::Fixed { volts } => volts,
+            ReadVoltage::Effective { batch } => {
+                self.dac_step_v * (sum_sq / (images as f64 * batch)).sqrt()
+                    / f64::from(self.xbar_size)
+            }
+        }
+    }
+
+    /// The total Gaussian sigma of a read at `level` and voltage `v`, S.
+    pub fn sigma_total(&self, level: usize, v: f64) -> f64 {
+        let l = &self.levels[level];
+        (self.read_variance(l.conductance, v) + l.sigma_programming.powi(2)).sqrt()
+    }
+
+    /// The model's mean and standard deviation of a read's deviation at `level` and `v`.
+    pub fn deviation_moments(&self, level: usize, v: f64) -> (f64, f64) {
+        let l = &self.levels[level];
+        let p = self.rtn_probability;
+        let var = self.sigma_total(level, v).powi(2) + p * (1.0 - p) * l.rtn_delta.powi(2);
+        (p * l.rtn_delta, var.sqrt())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
-    use rand_chacha::ChaCha8Rng;
 
     fn design(cell_bits: u8, freq_hz: f64, temp_k: f64) -> Design {
         Design {
@@ -337,7 +456,7 @@ mod tests {
             xbar_size: 128,
             freq_hz,
             temp_k,
-            adc_bits: 5,
+            adc_bits: 8,
             read_voltage: 0.2,
             g_min: 3.33e-7,
             g_max: 3.33e-4,
@@ -348,88 +467,116 @@ mod tests {
         (a - b).abs() <= rel * b.abs()
     }
 
-    /// Values worked by hand for 2-bit cells, 500 MHz, 350 K, V = 0.2 V,
-    /// g in [3.33e-7, 3.33e-4] S:
-    /// dG = (3.33e-4 - 3.33e-7) / 3 = 1.10889e-4 S.
-    /// Level 3 (G = 3.33e-4): 4 k_B T = 1.932e-20, 2 q V = 6.4e-20, sum 8.332e-20;
-    /// G f sum / V^2 = 3.33e-4 * 5e8 * 8.332e-20 / 0.04 = 3.46825e-13, sqrt = 5.88914e-7 S.
-    /// Programming sigma = dG / 3 = 3.6963e-5 S; total = sqrt(5.889e-7^2 + 3.6963e-5^2)
-    /// = 3.696769e-5 S. RTN: x = 0.0015 * 3.33e-4 + 1.662e-7 = 6.657e-7;
-    /// dG_rtn = 3.33e-4 * 6.657e-7 / (3.33e-4 - 6.657e-7) = 6.670335e-7 S.
-    /// Level 0 (G = 3.33e-7): x = 1.666995e-7, dG_rtn = 3.33e-7 * x / (3.33e-7 - x)
-    /// = 3.337990e-7 S (the cell's conductance roughly doubles).
+    /// PytorX's constants for 8-bit pairs at 500 MHz and 350 K, worked by hand from
+    /// `layer.py`:
+    /// - `delta_g = (3.33e-4 - 3.33e-7) / 2^7 = 2.598961e-6` S;
+    /// - at `G = g_max` and `V = 1 mV`, `grms^2 = 3.33e-4 * 5e8 * (4 * 1.38e-23 * 350 +
+    ///   2 * 1.6e-19 * 1e-3) / 1e-6 + (delta_g / 3)^2 = 3.27006e-9 + 7.5051e-13`, so
+    ///   `grms = 5.71910e-5` S (22.0 levels);
+    /// - RTN at `g_max`: `x = 0.0015 * 3.33e-4 + 1.662e-7 = 6.657e-7`, jump
+    ///   `3.33e-4 x / (3.33e-4 - x) = 6.670335e-7` S; at `g_min`, `x = 1.666995e-7`,
+    ///   jump `3.337990e-7` S (the conductance roughly doubles).
     #[test]
-    fn noise_equations_match_hand_computed_values() {
-        let c = characterise(&design(2, 5e8, 350.0), &NoiseParams::default()).unwrap();
-        assert_eq!(c.levels.len(), 4);
-        assert!(close(c.delta_g, 1.10889e-4, 1e-9));
-        let top = c.levels[3];
+    fn pytorx_noise_matches_hand_computed_values() {
+        let c = characterise(&design(8, 5e8, 350.0), &NoiseParams::default()).unwrap();
+        assert_eq!(c.levels.len(), 129);
+        assert!(close(c.delta_g, 2.598961e-6, 1e-6));
+        let top = c.levels[128];
         assert!(close(top.conductance, 3.33e-4, 1e-12));
-        assert!(close(top.sigma_thermal_shot, 5.889138e-7, 1e-6));
-        assert!(close(top.sigma_programming, 3.6963e-5, 1e-9));
-        assert!(close(top.sigma_total, 3.696769e-5, 1e-6));
+        assert!(close(top.sigma_programming, 2.598961e-6 / 3.0, 1e-6));
+        let read = c.read_variance(3.33e-4, 1e-3);
+        assert!(close(read, 3.27006e-9, 1e-5), "{read}");
+        assert!(close(c.sigma_total(128, 1e-3), 5.71910e-5, 1e-5));
         assert!(close(top.rtn_delta, 6.670335e-7, 1e-6));
         assert!(close(c.levels[0].rtn_delta, 3.337990e-7, 1e-6));
-        assert!(close(c.levels[0].sigma_thermal_shot, 1.862309e-8, 1e-6));
+        // The DAC of PytorX: 3.3 V over 255 steps.
+        assert!(close(c.dac_step_v, 3.3 / 255.0, 1e-12));
+        assert_eq!(c.dac_levels(), 127.0);
+        assert_eq!(c.adc_levels(), 127.0);
+        assert_eq!(c.read_variance(3.33e-4, 0.0), 0.0);
     }
 
-    /// The paper's order of magnitude: thermal + shot sigma about 0.45 dG for 8-bit cells
-    /// at 500 MHz / 350 K, and higher at 1 GHz / 400 K.
+    /// The paper's noise margin: the level step of 2-bit pairs is 64x that of 8-bit.
     #[test]
-    fn eight_bit_cells_are_dominated_by_read_noise_as_the_paper_says() {
+    fn the_level_step_widens_64x_from_8_to_2_bits() {
+        let p = NoiseParams::default();
+        let two = characterise(&design(2, 5e8, 350.0), &p).unwrap();
+        let eight = characterise(&design(8, 5e8, 350.0), &p).unwrap();
+        assert!(close(two.delta_g / eight.delta_g, 64.0, 1e-12));
+        assert_eq!(two.levels.len(), 3);
+        assert!(close(two.levels[2].conductance, 3.33e-4, 1e-12));
+        // The programming precision is absolute: the same at every resolution.
+        assert_eq!(
+            two.levels[1].sigma_programming,
+            eight.levels[1].sigma_programming
+        );
+    }
+
+    /// PytorX's effective voltage: 2-norm over the batch and positions, over `N S`.
+    /// 3 images whose row codes have squares summing to 1200, scaled to N = 100:
+    /// `dv sqrt(1200 / (3 * 100)) / 128 = (3.3 / 255) * 2 / 128 = 2.02206e-4` V.
+    #[test]
+    fn effective_voltage_by_hand() {
         let c = characterise(&design(8, 5e8, 350.0), &NoiseParams::default()).unwrap();
-        let ratio = c.levels[255].sigma_thermal_shot / c.delta_g;
-        assert!(close(ratio, 0.4514, 1e-3), "{ratio}");
-        let hot = characterise(&design(8, 1e9, 400.0), &NoiseParams::default()).unwrap();
-        assert!(hot.levels[255].sigma_thermal_shot / hot.delta_g > 0.6);
-    }
-
-    #[test]
-    fn sampler_mean_and_std_match_the_model() {
-        let c = characterise(&design(4, 1e9, 400.0), &NoiseParams::default()).unwrap();
-        let mut rng = ChaCha8Rng::seed_from_u64(11);
-        let n = 200_000;
-        for level in [0usize, 7, 15] {
-            let draws: Vec<f64> = (0..n).map(|_| c.sample(level, &mut rng)).collect();
-            let mean = draws.iter().sum::<f64>() / n as f64;
-            let var = draws.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-            let (m, s) = c.read_moments(level);
-            // Standard error of the mean is s / sqrt(n) ~ 0.0022 s: allow 5 of them.
-            assert!(
-                (mean - m).abs() < 5.0 * s / (n as f64).sqrt(),
-                "level {level}"
-            );
-            // The std's relative standard error is about 1 / sqrt(2n) ~ 0.0016.
-            assert!(
-                close(var.sqrt(), s, 0.01),
-                "level {level}: {} vs {s}",
-                var.sqrt()
-            );
-        }
-    }
-
-    #[test]
-    fn sample_cells_is_deterministic_under_a_seed() {
-        let c = characterise(&design(3, 5e8, 300.0), &NoiseParams::default()).unwrap();
-        let levels: Vec<u8> = (0..64).map(|i| (i % 8) as u8).collect();
-        let draw = |seed| {
-            let mut out = vec![0.0; 64];
-            c.sample_cells(&levels, &mut ChaCha8Rng::seed_from_u64(seed), &mut out);
-            out
+        assert!(close(c.row_voltage(1200.0, 3), 2.022059e-4, 1e-6));
+        // With N = 3, the same as PytorX on this very batch: ||v|| / (3 S).
+        let own = NoiseParams {
+            veff_batch: 3.0,
+            ..NoiseParams::default()
         };
-        assert_eq!(draw(5), draw(5));
-        assert_ne!(draw(5), draw(6));
+        let c3 = characterise(&design(8, 5e8, 350.0), &own).unwrap();
+        let norm = (1200.0f64).sqrt() * 3.3 / 255.0;
+        assert!(close(
+            c3.row_voltage(1200.0, 3),
+            norm / (3.0 * 128.0),
+            1e-12
+        ));
     }
 
     #[test]
-    fn table_round_trips() {
+    fn physical_uses_the_read_voltage_and_wan2022_programming_noise() {
+        let p = NoiseParams {
+            model: NoiseModel::Physical,
+            ..NoiseParams::default()
+        };
+        let c = characterise(&design(2, 5e8, 350.0), &p).unwrap();
+        assert_eq!(c.row_voltage(0.0, 1), 0.2);
+        // At g_max: (0.348 + 16.030 - 43.853 + 45.393 - 16.815) / 40 = 2.7575 % of g_max.
+        assert!(close(
+            c.levels[2].sigma_programming,
+            0.027575 * 3.33e-4,
+            1e-9
+        ));
+        // At g_min (x = 1e-3) it is 0.910 % of g_max.
+        let low = c.levels[0].sigma_programming / 3.33e-4;
+        assert!((0.0088..0.0092).contains(&low), "{low}");
+        // Read noise at 0.2 V is far below a level.
+        assert!(c.sigma_total(2, 0.2) < 0.1 * c.delta_g);
+        // The DAC's full scale is the read voltage.
+        assert!(close(c.dac_step_v * 127.0, 0.2, 1e-12));
+    }
+
+    #[test]
+    fn read_noise_grows_with_frequency_and_temperature() {
+        let p = NoiseParams::default();
+        let mild = characterise(&design(8, 5e8, 350.0), &p).unwrap();
+        let hot = characterise(&design(8, 1e9, 400.0), &p).unwrap();
+        let ratio = hot.read_variance(1e-4, 1e-3) / mild.read_variance(1e-4, 1e-3);
+        let shot = 2.0 * Q_E * 1e-3;
+        let expected = 2.0 * (4.0 * K_B * 400.0 + shot) / (4.0 * K_B * 350.0 + shot);
+        assert!(close(ratio, expected, 1e-9), "{ratio} vs {expected}");
+    }
+
+    #[test]
+    fn table_round_trips_through_json() {
         let c = characterise(&design(3, 5e8, 300.0), &NoiseParams::default()).unwrap();
-        let back = Characterisation::from_batches(&[c.to_batch().unwrap()]).unwrap();
+        let back: Characterisation =
+            serde_json::from_slice(&serde_json::to_vec(&c).unwrap()).unwrap();
         assert_eq!(back, c);
     }
 
     #[test]
-    fn bad_designs_are_refused_naming_the_key() {
+    fn bad_designs_and_constants_are_refused_naming_the_key() {
         let p = NoiseParams::default();
         let cases = [
             (
@@ -446,8 +593,16 @@ mod tests {
                 },
                 "cell_bits",
             ),
+            (
+                Design {
+                    adc_bits: 1,
+                    ..design(2, 5e8, 300.0)
+                },
+                "adc_bits",
+            ),
             (design(2, 0.0, 300.0), "freq_hz"),
             (design(2, 5e8, -1.0), "temp_k"),
+            (design(2, 5e8, 1e12), "temp_k"),
             (
                 Design {
                     g_min: 3.33e-8,
@@ -465,6 +620,33 @@ mod tests {
         ];
         for (d, key) in cases {
             let err = characterise(&d, &p).unwrap_err().to_string();
+            assert!(err.contains(key), "{err}");
+        }
+        for (bad, key) in [
+            (
+                NoiseParams {
+                    veff_batch: 0.0,
+                    ..p
+                },
+                "veff_batch",
+            ),
+            (NoiseParams { dac_bits: 1, ..p }, "dac_bits"),
+            (
+                NoiseParams {
+                    programming_sigma_levels: f64::NAN,
+                    ..p
+                },
+                "programming_sigma_levels",
+            ),
+            (
+                NoiseParams {
+                    calibration_batches: 0,
+                    ..p
+                },
+                "calibration_batches",
+            ),
+        ] {
+            let err = bad.validate().unwrap_err().to_string();
             assert!(err.contains(key), "{err}");
         }
     }

@@ -2,12 +2,14 @@
 //! The DAG that wires them together lives in the `pipeline` crate (`dag.rs`).
 //!
 //! - [`dataset`]: stage 1, dataset prep.
-//! - [`crossbar`]: stage 2, crossbar characterisation (the noise model).
+//! - [`crossbar`]: stage 2, crossbar characterisation (the noise models).
+//! - [`crossbar_sim`]: a conv or FC layer run on the simulated crossbars (tiles, DAC,
+//!   ADC, per-cell noise), as a differentiable candle op.
 //! - [`ppa`]: PPA estimation (area, latency, energy), with its constants in [`ppa_params`].
-//! - [`mapping`]: 8-bit quantisation, bit slicing onto differential conductance pairs,
-//!   and noisy effective weights (what ReSNA training injects).
+//! - [`mapping`]: 8-bit quantisation and bit slicing onto differential pairs.
 //! - [`conv`]: a fast CPU conv2d (im2col + GEMM) with its gradients, for training.
 //! - [`models`]: the networks in candle, built from [`arch`]'s layer lists.
+//! - [`noise_probe`]: what a design's crossbars do to each layer (`pipeline noise`).
 //! - [`training`]: stage 3, baseline pre-training, ReSNA fine-tuning and noisy inference.
 //! - [`arch`]: the network architectures, as layer lists shared by the stages.
 //! - [`design`]: one point of the design space.
@@ -17,10 +19,12 @@
 pub mod arch;
 pub mod conv;
 pub mod crossbar;
+pub mod crossbar_sim;
 pub mod dataset;
 pub mod design;
 pub mod mapping;
 pub mod models;
+pub mod noise_probe;
 pub mod optimizer;
 pub mod ppa;
 pub mod ppa_params;

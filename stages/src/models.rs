@@ -10,8 +10,9 @@
 //! On the CPU, convolutions run through [`crate::conv::conv2d`] (im2col + GEMM, about 5x
 //! faster than candle's own in training); elsewhere through candle's.
 //!
-//! Every conv and FC weight passes through a caller-given hook on each forward pass: the
-//! identity for clean training, the crossbar's noisy effective weights for ReSNA.
+//! Every conv and FC layer runs through caller-given [`LayerOps`] on each forward pass:
+//! [`Clean`] for software training, the simulated crossbars for ReSNA and noisy
+//! inference ([`crate::training::injection`]).
 //! Weights are initialised from a seeded generator (candle's CPU RNG cannot be seeded):
 //! Kaiming-normal for conv and FC weights, zero biases, unit batch-norm scales.
 
@@ -23,8 +24,44 @@ use rand_distr::{Distribution, StandardNormal};
 
 use crate::arch::{self, LayerKind, LayerSpec, ModelName};
 
-/// Transforms a weight layer's weight tensor before use (index into [`Network::layers`]).
-pub type WeightHook<'a> = &'a dyn Fn(usize, &Tensor) -> Result<Tensor>;
+/// How the weight layers compute: `layer` indexes [`Network::layers`].
+pub trait LayerOps {
+    /// The convolution of `x` `(n, c_in, h, w)` with `w` `(c_out, c_in, k, k)`.
+    fn conv(
+        &self,
+        layer: usize,
+        x: &Tensor,
+        w: &Tensor,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Tensor>;
+    /// The product of `x` `(n, in)` with `w` `(out, in)` transposed.
+    fn fc(&self, layer: usize, x: &Tensor, w: &Tensor) -> Result<Tensor>;
+}
+
+/// The layers in software: exact float convolutions and products.
+pub struct Clean(pub ConvBackend);
+
+impl LayerOps for Clean {
+    fn conv(
+        &self,
+        _: usize,
+        x: &Tensor,
+        w: &Tensor,
+        stride: usize,
+        padding: usize,
+    ) -> Result<Tensor> {
+        if x.device().is_cpu() && self.0 == ConvBackend::Fast {
+            crate::conv::conv2d(x, w, stride, padding)
+        } else {
+            x.conv2d(w, padding, stride, 1, 1)
+        }
+    }
+
+    fn fc(&self, _: usize, x: &Tensor, w: &Tensor) -> Result<Tensor> {
+        x.matmul(&w.t()?)
+    }
+}
 
 /// One conv or FC layer with its parameters.
 struct WeightLayer {
@@ -207,23 +244,23 @@ impl Network {
 
     /// Logits for a batch `x` of shape `(n, 3, h, w)`; `train` selects batch statistics
     /// (and updates the running ones) in batch norm.
-    pub fn forward_t(&self, x: &Tensor, train: bool, hook: WeightHook) -> Result<Tensor> {
-        let features = self.features(x, train, hook)?;
-        self.head(&features, hook)
+    pub fn forward_t(&self, x: &Tensor, train: bool, ops: &dyn LayerOps) -> Result<Tensor> {
+        let features = self.features(x, train, ops)?;
+        self.head(&features, ops)
     }
 
     /// Everything before the last FC layer: the input of [`Network::head`].
-    pub fn features(&self, x: &Tensor, train: bool, hook: WeightHook) -> Result<Tensor> {
+    pub fn features(&self, x: &Tensor, train: bool, ops: &dyn LayerOps) -> Result<Tensor> {
         match self.model {
             ModelName::ResNet20 | ModelName::ResNet32 | ModelName::ResNet44 => {
-                self.resnet_features(x, train, hook)
+                self.resnet_features(x, train, ops)
             }
-            _ => self.plain_features(x, train, hook),
+            _ => self.plain_features(x, train, ops),
         }
     }
 
     /// The last FC layer on `features`: the logits.
-    pub fn head(&self, features: &Tensor, hook: WeightHook) -> Result<Tensor> {
+    pub fn head(&self, features: &Tensor, ops: &dyn LayerOps) -> Result<Tensor> {
         let last = self.layers.len() - 1;
         let LayerKind::Fc { in_features, .. } = self.layers[last].spec.kind else {
             unreachable!("every network ends in an FC layer");
@@ -235,16 +272,16 @@ impl Network {
         if x.rank() == 4 {
             x = x.flatten_from(1)?;
         }
-        self.fc(last, &x, hook)
+        self.fc(last, &x, ops)
     }
 
-    /// Logits with the weights as they are (no noise).
+    /// Logits in software (no crossbar).
     pub fn forward_clean(&self, x: &Tensor, train: bool) -> Result<Tensor> {
-        self.forward_t(x, train, &|_, w| Ok(w.clone()))
+        self.forward_t(x, train, &Clean(self.conv))
     }
 
     /// conv (+ bias) + batch norm; no activation.
-    fn conv_bn(&self, i: usize, x: &Tensor, train: bool, hook: WeightHook) -> Result<Tensor> {
+    fn conv_bn(&self, i: usize, x: &Tensor, train: bool, ops: &dyn LayerOps) -> Result<Tensor> {
         let l = &self.layers[i];
         let LayerKind::Conv {
             stride, padding, ..
@@ -252,12 +289,7 @@ impl Network {
         else {
             unreachable!("layer {i} is a conv");
         };
-        let w = hook(i, &l.weight)?;
-        let mut y = if x.device().is_cpu() && self.conv == ConvBackend::Fast {
-            crate::conv::conv2d(x, &w, stride, padding)?
-        } else {
-            x.conv2d(&w, padding, stride, 1, 1)?
-        };
+        let mut y = ops.conv(i, x, &l.weight, stride, padding)?;
         if let Some(b) = &l.bias {
             y = y.broadcast_add(&b.reshape((1, (), 1, 1))?)?;
         }
@@ -267,17 +299,16 @@ impl Network {
         }
     }
 
-    fn fc(&self, i: usize, x: &Tensor, hook: WeightHook) -> Result<Tensor> {
+    fn fc(&self, i: usize, x: &Tensor, ops: &dyn LayerOps) -> Result<Tensor> {
         let l = &self.layers[i];
-        let w = hook(i, &l.weight)?;
-        let y = x.matmul(&w.t()?)?;
+        let y = ops.fc(i, x, &l.weight)?;
         match &l.bias {
             Some(b) => y.broadcast_add(b),
             None => Ok(y),
         }
     }
 
-    fn plain_features(&self, x: &Tensor, train: bool, hook: WeightHook) -> Result<Tensor> {
+    fn plain_features(&self, x: &Tensor, train: bool, ops: &dyn LayerOps) -> Result<Tensor> {
         let mut x = x.clone();
         let last = self.layers.len() - 1;
         for (i, l) in self.layers[..last].iter().enumerate() {
@@ -286,7 +317,7 @@ impl Network {
                     while x.dim(2)? > in_hw {
                         x = x.max_pool2d(2)?;
                     }
-                    x = self.conv_bn(i, &x, train, hook)?.relu()?;
+                    x = self.conv_bn(i, &x, train, ops)?.relu()?;
                 }
                 LayerKind::Fc { in_features, .. } => {
                     while x.rank() == 4 && x.dims()[1..].iter().product::<usize>() > in_features {
@@ -295,20 +326,20 @@ impl Network {
                     if x.rank() == 4 {
                         x = x.flatten_from(1)?;
                     }
-                    x = self.fc(i, &x, hook)?.relu()?;
+                    x = self.fc(i, &x, ops)?.relu()?;
                 }
             }
         }
         Ok(x)
     }
 
-    fn resnet_features(&self, x: &Tensor, train: bool, hook: WeightHook) -> Result<Tensor> {
-        let mut x = self.conv_bn(0, x, train, hook)?.relu()?;
+    fn resnet_features(&self, x: &Tensor, train: bool, ops: &dyn LayerOps) -> Result<Tensor> {
+        let mut x = self.conv_bn(0, x, train, ops)?.relu()?;
         let last = self.layers.len() - 1;
         let mut i = 1;
         while i < last {
-            let out = self.conv_bn(i, &x, train, hook)?.relu()?;
-            let out = self.conv_bn(i + 1, &out, train, hook)?;
+            let out = self.conv_bn(i, &x, train, ops)?.relu()?;
+            let out = self.conv_bn(i + 1, &out, train, ops)?;
             let shortcut = option_a_shortcut(&x, out.dim(1)?, out.dim(2)?)?;
             x = (out + shortcut)?.relu()?;
             i += 2;
@@ -394,19 +425,30 @@ mod tests {
         assert_ne!(w(&a), w(&c));
     }
 
+    /// Records the layers it runs, computing them in software.
+    struct Recording(std::cell::RefCell<Vec<usize>>);
+
+    impl LayerOps for Recording {
+        fn conv(&self, i: usize, x: &Tensor, w: &Tensor, s: usize, p: usize) -> Result<Tensor> {
+            self.0.borrow_mut().push(i);
+            Clean(ConvBackend::Fast).conv(i, x, w, s, p)
+        }
+
+        fn fc(&self, i: usize, x: &Tensor, w: &Tensor) -> Result<Tensor> {
+            self.0.borrow_mut().push(i);
+            Clean(ConvBackend::Fast).fc(i, x, w)
+        }
+    }
+
     #[test]
-    fn the_hook_sees_every_weight_layer() {
+    fn the_ops_see_every_weight_layer() {
         let dev = Device::Cpu;
         let net = Network::new(ModelName::ResNet20, 32, 10, 2, &dev).unwrap();
-        let seen = std::cell::RefCell::new(Vec::new());
+        let ops = Recording(std::cell::RefCell::new(Vec::new()));
         let x = Tensor::zeros((1, 3, 32, 32), DType::F32, &dev).unwrap();
-        net.forward_t(&x, false, &|i, w| {
-            seen.borrow_mut().push(i);
-            Ok(w.clone())
-        })
-        .unwrap();
+        net.forward_t(&x, false, &ops).unwrap();
         assert_eq!(
-            seen.into_inner(),
+            ops.0.into_inner(),
             (0..net.layers().len()).collect::<Vec<_>>()
         );
     }

@@ -1,19 +1,28 @@
-//! Noisy-inference accuracy: top-1 test accuracy under the design's full crossbar noise,
-//! as the mean and standard deviation over M independent noise draws (fresh noise in
-//! every forward pass), and the clean accuracy of the 8-bit quantised network.
+//! Noisy-inference accuracy: top-1 test accuracy on the design's simulated crossbars,
+//! as the mean and standard deviation over M independent noise draws (a fresh draw on
+//! every forward call, shared by the batch, as PytorX), and the clean accuracy of the
+//! same chip without stochastic noise (8-bit weights, DAC and ADC).
+//!
+//! Before each, the chip's DAC and ADC ranges are calibrated on `calibration_batches`
+//! training batches (a seeded draw, no augmentation, batch-norm statistics frozen) and
+//! fixed, as PytorX fixes the mean of the ranges it saw in
+//! training: without noise for the clean accuracy, with the design's noise for the noisy
+//! one, so that the ADC covers the noisy partial sums the chip actually produces.
+
+use std::sync::Arc;
 
 use anyhow::Result;
 use candle_core::{Device, Tensor};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::dataset::PreparedDataset;
-use crate::mapping::WeightNoise;
-use crate::models::Network;
-use crate::training::batches::{make_batch, sequential_order, Normalisation};
-use crate::training::injection::{NoiseInjector, NoiseKind};
+use crate::crossbar_sim::{CellNoise, Chip};
+use crate::dataset::{ImageSet, PreparedDataset};
+use crate::models::{LayerOps, Network};
+use crate::training::batches::{epoch_order, make_batch, sequential_order, Normalisation};
+use crate::training::injection::CrossbarOps;
 use crate::training::train::{count_correct, count_hits, Progress};
-use crate::training::{stream, DesignNoise, Purpose};
+use crate::training::{stream, Purpose};
 
 /// The accuracy objective of one evaluation.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,46 +31,50 @@ pub struct Accuracy {
     pub mean: f64,
     /// Sample standard deviation over the draws (0 for one draw).
     pub std: f64,
-    /// Accuracy of the quantised network without noise.
+    /// Accuracy of the same chip without stochastic noise.
     pub clean: f64,
     /// Each draw's accuracy.
     pub draws: Vec<f64>,
 }
 
-/// Evaluates `net` on the test split: `draws` noisy passes over it under `noise` (the
-/// design's full model, unscaled), with the majority vote of three noisy copies of the
-/// last FC layer if `vote`, and one clean pass of the quantised weights.
+/// Evaluates `net` on the test split: one clean pass, then `draws` noisy passes under
+/// the design's full noise model (unscaled), with the majority vote of three noisy
+/// copies of the last FC layer if `vote`.
 pub fn evaluate(
     net: &Network,
     data: &PreparedDataset,
-    noise: DesignNoise,
+    chip: &Arc<Chip>,
     (draws, vote): (usize, bool),
     batch_size: usize,
     seed: u64,
     progress: Progress,
 ) -> Result<Accuracy> {
     let layers = net.layers();
-    let clean_injector = NoiseInjector::new(
-        NoiseKind::QuantisedOnly,
+    let clean_ops = CrossbarOps::new(
+        Arc::clone(chip),
+        CellNoise::None,
         &layers,
-        1.0,
-        1.0,
+        (1.0, 1.0),
         ChaCha8Rng::seed_from_u64(0),
-    );
-    let noisy_injector = NoiseInjector::new(
-        NoiseKind::Crossbar(WeightNoise::new(noise.characterisation, noise.cell_bits)),
-        &layers,
-        1.0,
-        1.0,
-        stream(seed, Purpose::EvalNoise, 0),
-    );
+    )
+    .for_inference();
+    calibrate(net, data, &clean_ops, batch_size, seed)?;
     let total = draws + 1;
-    let clean = accuracy(net, data, &clean_injector, false, batch_size)?;
+    let clean = accuracy(net, data, &clean_ops, false, batch_size)?;
     progress(1, total)?;
+    let noisy_ops = CrossbarOps::new(
+        Arc::clone(chip),
+        CellNoise::Full,
+        &layers,
+        (1.0, 1.0),
+        stream(seed, Purpose::CalibrationNoise, 0),
+    )
+    .for_inference();
+    calibrate(net, data, &noisy_ops, batch_size, seed)?;
     let mut results = Vec::with_capacity(draws);
     for d in 0..draws {
-        noisy_injector.reseed(stream(seed, Purpose::EvalNoise, d));
-        results.push(accuracy(net, data, &noisy_injector, vote, batch_size)?);
+        noisy_ops.reseed(stream(seed, Purpose::EvalNoise, d));
+        results.push(accuracy(net, data, &noisy_ops, vote, batch_size)?);
         progress(d + 2, total)?;
     }
     let mean = results.iter().sum::<f64>() / draws as f64;
@@ -78,12 +91,49 @@ pub fn evaluate(
     })
 }
 
-/// One pass over the test split with the injector's weights (eval-mode batch norm),
-/// voting over three reads of the last FC layer if `vote`.
+/// Calibrates `ops`' ranges on the chip's calibration batches of the training split,
+/// drawn under `seed`.
+pub fn calibrate(
+    net: &Network,
+    data: &PreparedDataset,
+    ops: &CrossbarOps,
+    batch_size: usize,
+    seed: u64,
+) -> Result<()> {
+    let batches = ops.chip().characterisation.calibration_batches;
+    let mut rng = stream(seed, Purpose::CalibrationOrder, 0);
+    ops.start_calibration();
+    for indices in epoch_order(data.train.len(), batch_size, &mut rng)
+        .into_iter()
+        .take(batches)
+    {
+        let images = test_batch(&data.train, &indices, data, net)?;
+        net.forward_t(&images, false, ops)?;
+    }
+    ops.freeze()
+}
+
+/// The normalised images of `indices` of `split`, without augmentation.
+fn test_batch(
+    split: &ImageSet,
+    indices: &[usize],
+    data: &PreparedDataset,
+    net: &Network,
+) -> Result<Tensor> {
+    let norm = Normalisation {
+        mean: data.mean,
+        std: data.std,
+    };
+    let device: Device = net.weight(0).device().clone();
+    Ok(make_batch::<ChaCha8Rng>(split, indices, &norm, None, &device)?.images)
+}
+
+/// One pass over the test split with `ops` (eval-mode batch norm), voting over three
+/// reads of the last FC layer if `vote`.
 fn accuracy(
     net: &Network,
     data: &PreparedDataset,
-    injector: &NoiseInjector,
+    ops: &dyn LayerOps,
     vote: bool,
     batch_size: usize,
 ) -> Result<f64> {
@@ -95,19 +145,18 @@ fn accuracy(
     let mut correct = 0;
     for indices in sequential_order(data.test.len(), batch_size) {
         let batch = make_batch::<ChaCha8Rng>(&data.test, &indices, &norm, None, &device)?;
-        let hook = |i: usize, w: &Tensor| injector.effective_weights(i, &w.detach());
-        let features = net.features(&batch.images, false, &hook)?.detach();
-        let logits = net.head(&features, &hook)?;
+        let features = net.features(&batch.images, false, ops)?.detach();
+        let logits = net.head(&features, ops)?.detach();
         if vote {
             let first = logits.argmax(1)?;
-            let second = net.head(&features, &hook)?.argmax(1)?;
-            let third = net.head(&features, &hook)?.argmax(1)?;
+            let second = net.head(&features, ops)?.argmax(1)?;
+            let third = net.head(&features, ops)?.argmax(1)?;
             // The majority of three: the second and third copies agree, or the first.
             let agree = second.eq(&third)?;
             let voted = agree.where_cond(&second, &first)?;
             correct += count_hits(&voted, &batch.labels)?;
         } else {
-            correct += count_correct(&logits.detach(), &batch.labels)?;
+            correct += count_correct(&logits, &batch.labels)?;
         }
     }
     Ok(correct as f64 / data.test.len().max(1) as f64)

@@ -5,7 +5,8 @@
 //!   paper's baselines).
 //! - [`batches`]: the seeded data order and CIFAR augmentation.
 //! - [`sgd`]: SGD with momentum and weight decay, and the learning-rate schedules.
-//! - [`injection`]: the per-pass crossbar noise, composed straight-through.
+//! - [`injection`]: the layers on the design's simulated crossbars (noise drawn per
+//!   pass, gradient straight through), with the DAC/ADC calibration.
 //! - [`checkpoint`]: the training state (weights, batch-norm statistics, momentum) as
 //!   safetensors.
 //! - [`train`]: the training loop, pre-training and fine-tuning.
@@ -34,17 +35,7 @@ pub const RESNA_STAGE: &str = "resna_train";
 /// The noisy-inference stage's name.
 pub const EVAL_STAGE: &str = "noisy_eval";
 /// Bumped whenever a change of these modules changes the stages' outputs.
-pub const CODE_VERSION: u32 = 1;
-
-/// A design's noise as the training stage needs it: its characterisation and its cell
-/// resolution.
-#[derive(Debug, Clone, Copy)]
-pub struct DesignNoise<'a> {
-    /// The crossbar characterisation.
-    pub characterisation: &'a crate::crossbar::Characterisation,
-    /// Bits per cell.
-    pub cell_bits: u8,
-}
+pub const CODE_VERSION: u32 = 2;
 
 /// What a random stream is for; each purpose has its own streams.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +46,10 @@ pub(crate) enum Purpose {
     TrainNoise = 2,
     /// One noise draw of the noisy inference.
     EvalNoise = 3,
+    /// The noise of the calibration before the noisy inference.
+    CalibrationNoise = 4,
+    /// The choice of the calibration batches.
+    CalibrationOrder = 5,
 }
 
 /// The generator for `purpose` at `index` (an epoch or a draw) under `seed`.

@@ -3,19 +3,20 @@
 
 use std::time::Instant;
 
+use std::sync::Arc;
+
 use anyhow::{bail, Result};
 use candle_core::{DType, Device, Tensor};
 
 use crate::arch::ModelName;
-use crate::crossbar::Characterisation;
+use crate::crossbar_sim::{CellNoise, Chip};
 use crate::dataset::PreparedDataset;
-use crate::mapping::WeightNoise;
 use crate::models::Network;
 use crate::training::batches::{epoch_order, make_batch, Normalisation};
-use crate::training::injection::{NoiseInjector, NoiseKind};
+use crate::training::injection::CrossbarOps;
 use crate::training::params::{NoiseStrategy, TrainingParams};
 use crate::training::sgd::{cosine_lr, decayed_lr, Sgd};
-use crate::training::{checkpoint, stream, DesignNoise, Purpose};
+use crate::training::{checkpoint, stream, Purpose};
 
 /// What one epoch did.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,32 +117,26 @@ pub fn pretrain(
     Ok((state, records))
 }
 
-/// The noise a strategy trains under, for a design's characterisation.
-pub fn training_noise(
-    strategy: NoiseStrategy,
-    noise: &Characterisation,
-    cell_bits: u8,
-) -> Option<NoiseKind> {
+/// The noise a strategy trains under on the design's crossbars (none: no training).
+pub fn training_noise(strategy: NoiseStrategy) -> Option<CellNoise> {
     match strategy {
-        NoiseStrategy::Resna => Some(NoiseKind::Crossbar(WeightNoise::new(noise, cell_bits))),
-        NoiseStrategy::ProgrammingOnly => Some(NoiseKind::Crossbar(WeightNoise::new(
-            &noise.programming_only(),
-            cell_bits,
-        ))),
-        NoiseStrategy::Gaussian => Some(NoiseKind::Gaussian(WeightNoise::new(noise, cell_bits))),
+        NoiseStrategy::Resna => Some(CellNoise::Full),
+        NoiseStrategy::ProgrammingOnly => Some(CellNoise::ProgrammingOnly),
+        NoiseStrategy::Gaussian => Some(CellNoise::Gaussian),
         NoiseStrategy::NoiseUnaware => None,
     }
 }
 
 /// Fine-tunes `state` (fresh from the baseline, or a checkpoint of the same design at a
-/// lower fidelity) under the strategy's noise until it has trained `epochs` epochs.
+/// lower fidelity) on the design's simulated crossbars, under the strategy's noise,
+/// until it has trained `epochs` epochs.
 /// Epoch `e` uses `finetune_lr * finetune_lr_decay^e` and the random streams of `e`, so
 /// the result does not depend on where a previous run stopped.
 pub fn finetune(
     state: &mut TrainState,
     data: &PreparedDataset,
     params: &TrainingParams,
-    noise: DesignNoise,
+    chip: &Arc<Chip>,
     epochs: usize,
     seed: u64,
     progress: Progress,
@@ -154,22 +149,21 @@ pub fn finetune(
             state.epochs
         );
     }
-    let Some(kind) = training_noise(params.strategy, noise.characterisation, noise.cell_bits)
-    else {
+    let Some(noise) = training_noise(params.strategy) else {
         return Ok(Vec::new());
     };
-    let injector = NoiseInjector::new(
-        kind,
+    let ops = CrossbarOps::new(
+        Arc::clone(chip),
+        noise,
         &state.net.layers(),
-        params.conv_noise_scale,
-        params.fc_noise_scale,
+        (params.conv_noise_scale, params.fc_noise_scale),
         stream(seed, Purpose::TrainNoise, 0),
     );
     run_epochs(
         state,
         data,
         params,
-        Some(&injector),
+        Some(&ops),
         epochs,
         &|e| decayed_lr(params.finetune_lr, params.finetune_lr_decay, e),
         seed,
@@ -183,7 +177,7 @@ fn run_epochs(
     state: &mut TrainState,
     data: &PreparedDataset,
     params: &TrainingParams,
-    injector: Option<&NoiseInjector>,
+    ops: Option<&CrossbarOps>,
     until: usize,
     lr_of_epoch: &dyn Fn(usize) -> f64,
     seed: u64,
@@ -203,17 +197,15 @@ fn run_epochs(
         let start = Instant::now();
         let lr = lr_of_epoch(epoch);
         let mut data_rng = stream(seed, Purpose::Data, epoch);
-        if let Some(inj) = injector {
-            inj.reseed(stream(seed, Purpose::TrainNoise, epoch));
+        if let Some(ops) = ops {
+            ops.reseed(stream(seed, Purpose::TrainNoise, epoch));
         }
         let (mut loss_sum, mut correct, mut seen) = (0.0, 0usize, 0usize);
         for indices in epoch_order(data.train.len(), params.batch_size, &mut data_rng) {
             let augment = params.augment.then_some(&mut data_rng);
             let batch = make_batch(&data.train, &indices, &norm, augment, &device)?;
-            let logits = match injector {
-                Some(inj) => state
-                    .net
-                    .forward_t(&batch.images, true, &|i, w| inj.straight_through(i, w))?,
+            let logits = match ops {
+                Some(ops) => state.net.forward_t(&batch.images, true, ops)?,
                 None => state.net.forward_clean(&batch.images, true)?,
             };
             let loss = candle_nn::loss::cross_entropy(&logits, &batch.labels)?;

@@ -1,0 +1,248 @@
+//! `pipeline strategies`: the paper's robustness table. At each given design corner,
+//! every training strategy (noise-unaware, naive Gaussian, programming-only, ReSNA, and
+//! ReSNA with the majority vote of the last FC layer) is trained at full fidelity and
+//! evaluated under the design's noise, through the study's cached stage graph: re-running
+//! it costs nothing, and a study on the same store shares its nodes.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::ProgressBar;
+use serde::Serialize;
+use stages::design::Design;
+use stages::training::params::NoiseStrategy;
+
+use crate::cmd_run::study_setup;
+use crate::config::StudyConfig;
+use crate::dag::{self, EvalSummary, LoadedData, TrainSummary};
+use crate::runner::Runner;
+use crate::StudyArgs;
+
+/// The corners and where to write the table.
+#[derive(Args, Debug)]
+pub struct StrategiesArgs {
+    #[command(flatten)]
+    study: StudyArgs,
+    /// A design corner `CELL_BITS,FREQ_HZ,TEMP_K,XBAR_SIZE` (repeatable). Default: the
+    /// paper's two, `8,5e8,350,128` and `8,1e9,400,128`.
+    #[arg(long, value_name = "CORNER")]
+    corner: Vec<String>,
+    /// Write the table to OUT.md and its figures to OUT.json.
+    #[arg(long, value_name = "OUT")]
+    out: Option<PathBuf>,
+}
+
+/// One strategy at one corner.
+#[derive(Debug, Clone, Serialize)]
+struct Cell {
+    strategy: String,
+    majority_vote: bool,
+    accuracy_mean: f64,
+    accuracy_std: f64,
+    accuracy_clean: f64,
+    draws: Vec<f64>,
+    train_seconds: f64,
+}
+
+/// The figures of one corner.
+#[derive(Debug, Clone, Serialize)]
+struct Corner {
+    design: Design,
+    cells: Vec<Cell>,
+}
+
+/// The rows of the table, in order: strategy and whether the vote is on.
+const ROWS: [(NoiseStrategy, bool); 5] = [
+    (NoiseStrategy::NoiseUnaware, false),
+    (NoiseStrategy::Gaussian, false),
+    (NoiseStrategy::ProgrammingOnly, false),
+    (NoiseStrategy::Resna, false),
+    (NoiseStrategy::Resna, true),
+];
+
+/// Parses `CELL_BITS,FREQ_HZ,TEMP_K,XBAR_SIZE` onto the config's fixed design values.
+fn parse_corner(text: &str, cfg: &StudyConfig) -> Result<Design> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [bits, freq, temp, xbar] = parts[..] else {
+        bail!("--corner {text}: expected CELL_BITS,FREQ_HZ,TEMP_K,XBAR_SIZE");
+    };
+    let bad = |what: &str| format!("--corner {text}: {what} is not a number");
+    let s = &cfg.design_space;
+    let design = Design {
+        cell_bits: bits.parse().with_context(|| bad("CELL_BITS"))?,
+        freq_hz: freq.parse().with_context(|| bad("FREQ_HZ"))?,
+        temp_k: temp.parse().with_context(|| bad("TEMP_K"))?,
+        xbar_size: xbar.parse().with_context(|| bad("XBAR_SIZE"))?,
+        adc_bits: s.adc_bits,
+        read_voltage: s.read_voltage,
+        g_min: s.g_min,
+        g_max: s.g_max,
+    };
+    stages::crossbar::validate_design(&design, &cfg.noise)
+        .with_context(|| format!("--corner {text}"))?;
+    Ok(design)
+}
+
+/// Trains and evaluates every strategy at every corner and prints the table.
+pub fn strategies(a: &StrategiesArgs) -> Result<()> {
+    let (cfg, paths) = study_setup(&a.study)?;
+    let corners = if a.corner.is_empty() {
+        vec!["8,5e8,350,128".to_string(), "8,1e9,400,128".to_string()]
+    } else {
+        a.corner.clone()
+    };
+    let designs = corners
+        .iter()
+        .map(|c| parse_corner(c, &cfg))
+        .collect::<Result<Vec<_>>>()?;
+    let store = cache::Store::open(&paths.cache)?;
+    let mut runner = Runner::new(store, BTreeSet::new());
+    let bar = ProgressBar::new(0);
+    let (object, meta) = dag::dataset_node(&cfg, &mut runner)?;
+    let data = LoadedData::new(object, meta);
+    let baseline = dag::baseline_node(&cfg, &data, &mut runner, &bar)?;
+    let epochs = cfg.fidelity.max_epochs as usize;
+    let mut table = Vec::new();
+    for design in &designs {
+        let characterisation = dag::crossbar_node(&cfg, design, &mut runner)?;
+        let mut cells = Vec::new();
+        for (strategy, vote) in ROWS {
+            let mut c = cfg.clone();
+            c.training.strategy = strategy;
+            c.training.majority_vote = vote;
+            let checkpoint = dag::train_node(
+                &c,
+                design,
+                if strategy.fine_tunes() { epochs } else { 0 },
+                (&data, &baseline, &characterisation),
+                &mut runner,
+                &bar,
+            )?;
+            let eval = dag::eval_node(
+                &c,
+                design,
+                (&data, &checkpoint, &characterisation),
+                &mut runner,
+                &bar,
+            )?;
+            let s: EvalSummary = serde_json::from_slice(&eval.read(dag::SUMMARY)?)?;
+            let train_seconds = if strategy.fine_tunes() {
+                let t: TrainSummary = serde_json::from_slice(&checkpoint.read(dag::SUMMARY)?)?;
+                t.cost_s
+            } else {
+                0.0
+            };
+            cells.push(Cell {
+                strategy: strategy.as_str().to_string(),
+                majority_vote: vote,
+                accuracy_mean: s.accuracy_mean,
+                accuracy_std: s.accuracy_std,
+                accuracy_clean: s.accuracy_clean,
+                draws: s.draws,
+                train_seconds,
+            });
+        }
+        table.push(Corner {
+            design: *design,
+            cells,
+        });
+    }
+    bar.finish_and_clear();
+    let base: TrainSummary = serde_json::from_slice(&baseline.read(dag::SUMMARY)?)?;
+    let md = markdown(&cfg, &table, &data, &base, epochs);
+    print!("{md}");
+    if let Some(out) = &a.out {
+        let md_path = out.with_extension("md");
+        let json_path = out.with_extension("json");
+        cache::atomic::write_atomic(&md_path, md.as_bytes())?;
+        cache::atomic::write_atomic(&json_path, &serde_json::to_vec_pretty(&table)?)?;
+        println!(
+            "\nwritten: {} and {}",
+            md_path.display(),
+            json_path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The table in Markdown, with the settings it ran at.
+fn markdown(
+    cfg: &StudyConfig,
+    table: &[Corner],
+    data: &LoadedData,
+    base: &TrainSummary,
+    epochs: usize,
+) -> String {
+    let t = &cfg.training;
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# Noise-aware training against its baselines\n\n`{}` on {} training and {} test \
+         images ({:?}); baseline {} epochs (last training accuracy {:.1} %), fine-tuning {} \
+         epochs (lr {} x {}^e, layer-wise noise scale conv {} / FC {}); accuracy under \
+         noise = mean +- std over {} noise draws; noise model `{}`, {}-bit ADC.\n",
+        cfg.model.name,
+        data.meta.train_images,
+        data.meta.test_images,
+        cfg.dataset.format,
+        t.baseline_epochs,
+        100.0 * base.epochs.last().map(|e| e.accuracy).unwrap_or(f64::NAN),
+        epochs,
+        t.finetune_lr,
+        t.finetune_lr_decay,
+        t.conv_noise_scale,
+        t.fc_noise_scale,
+        t.eval_draws,
+        cfg.noise.model.as_str(),
+        cfg.design_space.adc_bits,
+    );
+    let mut header = "| strategy |".to_string();
+    let mut rule = "|---|".to_string();
+    for c in table {
+        let d = &c.design;
+        let _ = write!(
+            header,
+            " {}-bit, {:.0} MHz, {:.0} K, {}x{} (%) | gain (points) |",
+            d.cell_bits,
+            d.freq_hz / 1e6,
+            d.temp_k,
+            d.xbar_size,
+            d.xbar_size
+        );
+        rule.push_str("---|---|");
+    }
+    let _ = writeln!(md, "{header}\n{rule}");
+    let _ = write!(md, "| clean (quantised baseline, no stochastic noise) |");
+    for c in table {
+        let _ = write!(md, " {:.2} | |", 100.0 * c.cells[0].accuracy_clean);
+    }
+    let _ = writeln!(md);
+    for (row, (strategy, vote)) in ROWS.iter().enumerate() {
+        let name = if *vote {
+            format!("{} + FC vote", strategy.as_str())
+        } else {
+            strategy.as_str().to_string()
+        };
+        let _ = write!(md, "| {name} |");
+        for c in table {
+            let cell = &c.cells[row];
+            let gain = 100.0 * (cell.accuracy_mean - c.cells[0].accuracy_mean);
+            let gain = if row == 0 {
+                String::new()
+            } else {
+                format!("{gain:+.2}")
+            };
+            let _ = write!(
+                md,
+                " {:.2} +- {:.2} | {gain} |",
+                100.0 * cell.accuracy_mean,
+                100.0 * cell.accuracy_std
+            );
+        }
+        let _ = writeln!(md);
+    }
+    md
+}
