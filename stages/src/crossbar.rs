@@ -431,6 +431,16 @@ impl Characterisation {
         }
     }
 
+    /// The batch size noisy inference runs at: `N` of the effective voltage under
+    /// `pytorx` (PytorX evaluates in batches of its test batch size, the `N` of its
+    /// formula, and the noise an image sees depends on its batch), else `default`.
+    pub fn inference_batch(&self, default: usize) -> usize {
+        match self.voltage {
+            ReadVoltage::Effective { batch } => (batch.round() as usize).max(1),
+            ReadVoltage::Fixed { .. } => default,
+        }
+    }
+
     /// The total Gaussian sigma of a read at `level` and voltage `v`, S.
     pub fn sigma_total(&self, level: usize, v: f64) -> f64 {
         let l = &self.levels[level];

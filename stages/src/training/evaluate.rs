@@ -1,7 +1,9 @@
 //! Noisy-inference accuracy: top-1 test accuracy on the design's simulated crossbars,
 //! as the mean and standard deviation over M independent noise draws (a fresh draw on
 //! every forward call, shared by the batch, as PytorX), and the clean accuracy of the
-//! same chip without stochastic noise (8-bit weights, DAC and ADC).
+//! same chip without stochastic noise (8-bit weights, DAC and ADC). Under the `pytorx`
+//! model the batch is the effective voltage's `N` (`veff_batch`, PytorX's test batch of
+//! 100), as in PytorX.
 //!
 //! Before each, the chip's DAC and ADC ranges are calibrated on `calibration_batches`
 //! training batches (a seeded draw, no augmentation, batch-norm statistics frozen) and
@@ -39,7 +41,9 @@ pub struct Accuracy {
 
 /// Evaluates `net` on the test split: one clean pass, then `draws` noisy passes under
 /// the design's full noise model (unscaled), with the majority vote of three noisy
-/// copies of the last FC layer if `vote`.
+/// copies of the last FC layer if `vote`. The passes run in the chip's inference batch
+/// ([`crate::crossbar::Characterisation::inference_batch`], `batch_size` for the
+/// physical model).
 pub fn evaluate(
     net: &Network,
     data: &PreparedDataset,
@@ -49,6 +53,7 @@ pub fn evaluate(
     seed: u64,
     progress: Progress,
 ) -> Result<Accuracy> {
+    let batch_size = chip.characterisation.inference_batch(batch_size);
     let layers = net.layers();
     let clean_ops = CrossbarOps::new(
         Arc::clone(chip),
