@@ -596,3 +596,82 @@ fn init_status_export_and_ppa_commands() {
         assert!(stderr(&o).contains(key), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn noise_and_strategies_commands() {
+    let s = Scratch::new(&tiny_config());
+    // The design of every call, unless `extra` sets a flag itself.
+    let noise = |extra: &[&str]| {
+        let mut args = vec!["noise", "--json"];
+        for (flag, value) in [
+            ("--cell-bits", "4"),
+            ("--xbar-size", "64"),
+            ("--freq-hz", "1e9"),
+            ("--temp-k", "400"),
+        ] {
+            if !extra.contains(&flag) {
+                args.extend([flag, value]);
+            }
+        }
+        args.extend_from_slice(extra);
+        s.run(&args)
+    };
+    let o = noise(&[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["weights"], "seeded initialisation");
+    assert_eq!(v["noise_model"], "pytorx");
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 4, "cnn_small has three convs and an FC layer");
+    for l in layers {
+        assert!(l["relative_noise"].as_f64().unwrap() > 0.0);
+        assert!(l["voltage_mean_v"].as_f64().unwrap() > 0.0);
+        // 4-bit pairs: levels 0..=8.
+        assert_eq!(l["sigma_per_level_s"].as_array().unwrap().len(), 9);
+    }
+    let physical = noise(&["--model", "physical"]);
+    let p: serde_json::Value = serde_json::from_slice(&physical.stdout).unwrap();
+    let v_read = p["layers"][0]["voltage_mean_v"].as_f64().unwrap();
+    assert!((v_read - 0.2).abs() < 1e-12, "{v_read}");
+    for (args, key) in [
+        (vec!["--cell-bits", "9"], "cell_bits"),
+        (vec!["--model", "quantum"], "quantum"),
+        (vec!["--images", "0"], "--images"),
+        (vec!["--adc-bits", "1"], "adc_bits"),
+    ] {
+        let o = noise(&args);
+        assert!(!o.status.success(), "{args:?}");
+        assert!(stderr(&o).contains(key), "{args:?}: {}", stderr(&o));
+    }
+
+    // The robustness table at one corner, through the cached graph.
+    let table = s.path("table");
+    let run = || {
+        s.run(&[
+            "strategies",
+            "--corner",
+            "8,1e9,400,128",
+            "--out",
+            table.to_str().unwrap(),
+        ])
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", stderr(&first));
+    let md = std::fs::read_to_string(s.path("table.md")).unwrap();
+    for row in ["noise_unaware", "gaussian", "programming_only", "resna |", "resna + FC vote"] {
+        assert!(md.contains(row), "{row} missing from\n{md}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.path("table.json")).unwrap()).unwrap();
+    assert_eq!(json[0]["cells"].as_array().unwrap().len(), 5);
+    // Every node is cached: the second run computes nothing and prints the same table.
+    let second = run();
+    assert!(second.status.success());
+    assert_eq!(std::fs::read_to_string(s.path("table.md")).unwrap(), md);
+    // The noise command now finds the study's baseline.
+    let o = noise(&[]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["weights"].as_str().unwrap().starts_with("baseline "), "{v}");
+    let bad = s.run(&["strategies", "--corner", "8,1e9,400"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("--corner"));
+}
