@@ -963,6 +963,59 @@ mod tests {
         }
     }
 
+    /// Why fewer bits per pair help (the paper's noise margin, as far as bit slicing lets
+    /// it): read noise grows as `sqrt(G)`, and a small weight on 2-bit pairs keeps its
+    /// top slices at `g_min`, so it reads with about half the noise it has on one 8-bit
+    /// pair; a large weight reads with about the same. Measured on the effective
+    /// weights of 64-row layers whose weights are all `q` (one 127 sets the scale).
+    #[test]
+    fn small_weights_read_quieter_on_few_bit_pairs() {
+        let rows = 64;
+        let x: Vec<f32> = (0..100 * rows)
+            .map(|i| (i * 7919 % 97) as f32 / 97.0)
+            .collect();
+        let g = Geometry::new(
+            &Shape::from((100, rows, 1, 1)),
+            &Shape::from((1, rows, 1, 1)),
+            1,
+            0,
+        )
+        .unwrap();
+        let noise_std = |bits: u8, q: f32| {
+            let d = Design {
+                freq_hz: 1e9,
+                temp_k: 400.0,
+                ..design(bits, 64, 8)
+            };
+            let c = chip(d, NoiseParams::default());
+            let mut w = vec![q; rows];
+            w[0] = 127.0;
+            let clean = run_layer(&g, &x, &w, &call(&c, CellNoise::None, 0), Backward::Skip);
+            let draws = 40;
+            let mut sq = 0.0f64;
+            for seed in 0..draws {
+                let noisy = run_layer(
+                    &g,
+                    &x,
+                    &w,
+                    &call(&c, CellNoise::Full, seed + 1),
+                    Backward::Skip,
+                );
+                for (a, b) in noisy.w_eff[1..].iter().zip(&clean.w_eff[1..]) {
+                    sq += f64::from(a - b).powi(2);
+                }
+            }
+            (sq / (draws as f64 * (rows - 1) as f64)).sqrt()
+        };
+        let (two, eight) = (noise_std(2, 20.0), noise_std(8, 20.0));
+        assert!(two < 0.6 * eight, "q = 20: {two} vs {eight} steps");
+        let (two, eight) = (noise_std(2, 127.0), noise_std(8, 127.0));
+        assert!(
+            (two / eight - 1.0).abs() < 0.1,
+            "q = 127: {two} vs {eight} steps"
+        );
+    }
+
     /// The physical model reads at 0.2 V: far less read noise than PytorX's millivolts.
     #[test]
     fn pytorx_noise_dwarfs_physical_read_noise() {

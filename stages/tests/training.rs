@@ -79,18 +79,23 @@ fn baseline() -> &'static Vec<u8> {
     })
 }
 
-#[test]
-fn the_small_cnn_learns_mini_cifar_well_above_chance() {
-    let p = params();
-    let state = TrainState::from_bytes(
+/// The shared baseline as a training state under `p` (with a fresh optimiser if asked).
+fn trained_baseline(p: &TrainingParams, fresh_optimiser: bool) -> TrainState {
+    TrainState::from_bytes(
         baseline(),
         ModelName::CnnSmall,
         data(),
-        &p,
-        false,
+        p,
+        fresh_optimiser,
         &Device::Cpu,
     )
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn the_small_cnn_learns_mini_cifar_well_above_chance() {
+    let p = params();
+    let state = trained_baseline(&p, false);
     assert_eq!(state.epochs, 8);
     let chip = strong_noise();
     let acc = evaluate(
@@ -143,17 +148,7 @@ fn resna_beats_the_noise_unaware_model_under_strong_noise() {
         )
         .unwrap()
     };
-    let fresh = || {
-        TrainState::from_bytes(
-            baseline(),
-            ModelName::CnnSmall,
-            data(),
-            &p,
-            true,
-            &Device::Cpu,
-        )
-        .unwrap()
-    };
+    let fresh = || trained_baseline(&p, true);
     let unaware = score(&fresh());
     let mut resna = fresh();
     finetune(&mut resna, data(), &p, &chip, 8, 11, &|_, _| Ok(())).unwrap();
@@ -285,16 +280,7 @@ fn zero_epochs_and_nan_losses_are_errors_not_panics() {
 /// output noise of every layer, averaged over many cells and outputs.
 #[test]
 fn noise_unaware_accuracy_follows_the_papers_trends() {
-    let p = params();
-    let state = TrainState::from_bytes(
-        baseline(),
-        ModelName::CnnSmall,
-        data(),
-        &p,
-        false,
-        &Device::Cpu,
-    )
-    .unwrap();
+    let state = trained_baseline(&params(), false);
     let corner = Design {
         cell_bits: 8,
         xbar_size: 128,
