@@ -658,7 +658,13 @@ fn noise_and_strategies_commands() {
     let first = run();
     assert!(first.status.success(), "{}", stderr(&first));
     let md = std::fs::read_to_string(s.path("table.md")).unwrap();
-    for row in ["noise_unaware", "gaussian", "programming_only", "resna |", "resna + FC vote"] {
+    for row in [
+        "noise_unaware",
+        "gaussian",
+        "programming_only",
+        "resna |",
+        "resna + FC vote",
+    ] {
         assert!(md.contains(row), "{row} missing from\n{md}");
     }
     let json: serde_json::Value =
@@ -671,7 +677,10 @@ fn noise_and_strategies_commands() {
     // The noise command now finds the study's baseline.
     let o = noise(&[]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v["weights"].as_str().unwrap().starts_with("baseline "), "{v}");
+    assert!(
+        v["weights"].as_str().unwrap().starts_with("baseline "),
+        "{v}"
+    );
     let bad = s.run(&["strategies", "--corner", "8,1e9,400"]);
     assert!(!bad.status.success() && stderr(&bad).contains("--corner"));
 }

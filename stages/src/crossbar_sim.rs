@@ -685,7 +685,7 @@ mod tests {
     /// - `y = delta_w delta_x delta_i codes = [0.634173, 0.936512]` (exact: [0.63, 0.9375]).
     ///
     /// PytorX itself (its layer on the CPU, `_reset_delta()`, one forward in training
-    /// mode) prints `[0.6341733, 0.9365118]`.
+    /// mode; `bench/pytorx_reference.py`) prints `[0.6341733, 0.9365118]`.
     #[test]
     fn a_tiny_linear_layer_matches_pytorx_by_hand() {
         let chip = chip(design(8, 2, 8), NoiseParams::default());
@@ -913,8 +913,8 @@ mod tests {
 
     /// PytorX's own layers (its `crxb_Linear` and `crxb_Conv2d` run on the CPU with
     /// `../shared/tools/pytorx-cpu.sh`, 8-bit, g in [3.33e-7, 3.33e-4] S, batch 100,
-    /// weights `wave(.., 0.1, ..)` and inputs `wave(.., 0.5, ..) + 0.5`, 20 and 10 draws)
-    /// measured these relative output noises; this model is within 5 % of each (it was
+    /// weights `wave(.., 0.1, ..)` and inputs `wave(.., 0.5, ..) + 0.5`, 20 and 10 draws;
+    /// `bench/pytorx_reference.py` prints them) measured these relative output noises; this model is within 5 % of each (it was
     /// within 2.5 % when written).
     /// PytorX indexes its per-row effective voltage by the output column (a broadcast
     /// of its `input_reduced` along the conductance tensor's output axis) where this
