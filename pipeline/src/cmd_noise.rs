@@ -17,10 +17,10 @@ use stages::models::Network;
 use stages::noise_probe::{probe, LayerProbe};
 use stages::training::batches::{make_batch, Normalisation};
 
-use crate::cmd_run::study_setup;
 use crate::dag;
 use crate::runner::Runner;
-use crate::StudyArgs;
+use crate::setup::study_setup;
+use crate::setup::StudyArgs;
 
 /// One design, and how to measure it.
 #[derive(Args, Debug)]

@@ -7,39 +7,19 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use cache::{Store, StudyLock};
-use std::sync::atomic::Ordering;
 
 use cache::ledger::STATUS_OK;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
+use crate::batch::Batch;
 use crate::config::{Paths, StudyConfig, DEFAULT_CONFIG};
-use crate::executor::{Batch, Executor};
+use crate::executor::Executor;
 use crate::front;
+use crate::interrupt::{install_interrupt_handler, Interrupted};
 use crate::runner::Runner;
+use crate::setup::{record_run, study_setup, StudyArgs, STAGES};
 use crate::slurm::SlurmOptions;
 use crate::study::{self, Bars, Execution, StudyOutcome};
-use crate::{tables, StudyArgs};
-
-/// The stages `--recompute` accepts.
-pub const STAGES: [&str; 7] = [
-    stages::dataset::STAGE,
-    stages::crossbar::STAGE,
-    stages::ppa::STAGE,
-    stages::training::BASELINE_STAGE,
-    stages::training::RESNA_STAGE,
-    stages::training::EVAL_STAGE,
-    crate::dag::GP_FIT_STAGE,
-];
-
-/// Loads the config and resolves the paths of a study command.
-pub fn study_setup(args: &StudyArgs) -> Result<(StudyConfig, Paths)> {
-    let cfg = match &args.config {
-        Some(path) => StudyConfig::load(path)?,
-        None => StudyConfig::default_config(),
-    };
-    let paths = Paths::resolve(args.study.clone(), args.cache.clone(), &cfg);
-    Ok((cfg, paths))
-}
 
 /// `pipeline init`: writes the commented default config.
 pub fn init(path: &Path, force: bool) -> Result<()> {
@@ -213,7 +193,7 @@ pub fn run(
     bars.study.finish_and_clear();
     let record = record_run(&paths.study, &runner);
     let outcome = match outcome {
-        Err(e) if e.downcast_ref::<study::Interrupted>().is_some() => {
+        Err(e) if e.downcast_ref::<Interrupted>().is_some() => {
             record?;
             eprintln!(
                 "interrupted: every finished evaluation is in {}; run the same command again \
@@ -254,20 +234,6 @@ pub fn report(args: &StudyArgs, compare: &[std::path::PathBuf]) -> Result<()> {
     println!("        {}", dir.join("summary.md").display());
     println!("        {}", dir.join("pareto.csv").display());
     Ok(())
-}
-
-/// SIGINT sets the study's stop flag (the current write finishes, then the run stops);
-/// a second one exits at once, which is safe too: every write is atomic.
-pub fn install_interrupt_handler() {
-    let result = ctrlc::set_handler(|| {
-        if study::INTERRUPTED.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-        eprintln!("\nstopping after the current step (Ctrl-C again to stop at once)");
-    });
-    if let Err(e) = result {
-        tracing::warn!("no Ctrl-C handler: {e}");
-    }
 }
 
 /// The end-of-run summary: what ran, the Pareto designs, the cost and where things are.
@@ -383,16 +349,4 @@ fn check_study_snapshot(cfg: &StudyConfig, study: &Path, new_study: bool) -> Res
         println!("archived the previous study under {}", archive.display());
     }
     cache::atomic::write_atomic(&path, &serde_json::to_vec_pretty(&snapshot)?)
-}
-
-/// Appends this run's node records to `<study>/runs/`.
-pub fn record_run(study: &Path, runner: &Runner) -> Result<()> {
-    if runner.runs.is_empty() {
-        return Ok(());
-    }
-    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
-    let run_id = format!("{now}-{}-{}", cache::store::host_name(), std::process::id());
-    let path = study.join("runs").join(format!("run-{run_id}.parquet"));
-    let batch = tables::runs_batch(&run_id, &runner.runs)?;
-    cache::table::write_parquet_atomic(&path, &tables::runs_schema(), &[batch])
 }

@@ -4,30 +4,14 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use cache::ledger::{evaluations_batch, evaluations_schema, EvaluationRow, Ledger, STATUS_OK};
+use cache::ledger::{evaluations_batch, evaluations_schema, EvaluationRow, STATUS_OK};
 use cache::Store;
 use serde_json::json;
 use stages::optimizer::hypervolume::{hypervolume, pareto_front_indices};
 
-use crate::cmd_run::study_setup;
 use crate::config::default_cache_dir;
 use crate::front::{minimised, reference_point};
-use crate::StudyArgs;
-
-/// A study's ledger rows; corrupted parts are skipped with a warning naming the file.
-pub fn read_ledger(study: &Path) -> Result<(Vec<EvaluationRow>, Vec<String>)> {
-    if !study.is_dir() {
-        bail!(
-            "no study at {}: run `pipeline run` first, or pass --study DIR",
-            study.display()
-        );
-    }
-    let read = Ledger::new(study).evaluations()?;
-    for s in &read.skipped {
-        eprintln!("warning: {s}");
-    }
-    Ok((read.rows, read.skipped))
-}
+use crate::setup::{read_ledger, study_setup, StudyArgs};
 
 /// `pipeline status`.
 pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {

@@ -15,11 +15,11 @@ use serde::Serialize;
 use stages::design::Design;
 use stages::training::params::NoiseStrategy;
 
-use crate::cmd_run::study_setup;
 use crate::config::StudyConfig;
 use crate::dag::{self, EvalSummary, LoadedData, TrainSummary};
 use crate::runner::Runner;
-use crate::StudyArgs;
+use crate::setup::study_setup;
+use crate::setup::StudyArgs;
 
 /// The corners and where to write the table.
 #[derive(Args, Debug)]

@@ -228,7 +228,7 @@ fn bar_progress(bar: &ProgressBar) -> impl Fn(usize, usize) -> Result<()> + '_ {
     move |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
-        crate::study::check_interrupt()
+        crate::interrupt::check_interrupt()
     }
 }
 

@@ -265,7 +265,7 @@ impl<'a> Evaluator<'a> {
                     });
                 }
             }
-            Err(e) if e.downcast_ref::<crate::study::Interrupted>().is_some() => return Err(e),
+            Err(e) if e.downcast_ref::<crate::interrupt::Interrupted>().is_some() => return Err(e),
             Err(e) => {
                 let message = format!("{e:#}");
                 tracing::warn!(

@@ -8,14 +8,15 @@
 //! `retries` more times, and then left for the coordinator to record as failed.
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::batch::Batch;
+use crate::interrupt::{Interrupted, INTERRUPTED};
 use crate::slurm::SlurmOptions;
-use crate::study::{Interrupted, INTERRUPTED};
 use crate::worker;
 
 /// Where and how workers run.
@@ -28,28 +29,6 @@ pub enum Executor {
     },
     /// Job arrays on a Slurm cluster.
     Slurm(SlurmOptions),
-}
-
-/// One batch of tasks.
-#[derive(Debug, Clone)]
-pub struct Batch {
-    /// The study directory (on a file system the workers share).
-    pub study: PathBuf,
-    /// The store (shared too).
-    pub cache: PathBuf,
-    /// The batch's name, `b<first decision index>`, unique within the study.
-    pub name: String,
-    /// The task ids, in decision order.
-    pub tasks: Vec<String>,
-}
-
-impl Batch {
-    /// The tasks without a result yet.
-    pub fn unfinished(&self) -> Vec<usize> {
-        (0..self.tasks.len())
-            .filter(|&i| worker::read_result(&self.study, &self.tasks[i]).is_none())
-            .collect()
-    }
 }
 
 impl Executor {

@@ -42,7 +42,7 @@ struct StudyRows {
 /// Reads a study's rows in decision order; corrupted parts are skipped with a warning
 /// naming the file.
 fn read_rows(study: &Path) -> Result<Vec<EvaluationRow>> {
-    let (mut rows, _) = crate::cmd_status::read_ledger(study)?;
+    let (mut rows, _) = crate::setup::read_ledger(study)?;
     if rows.is_empty() {
         bail!(
             "the ledger in {} has no readable evaluation",

@@ -28,8 +28,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::executor::Batch;
-use crate::study::{Interrupted, INTERRUPTED};
+use crate::batch::Batch;
+use crate::interrupt::{Interrupted, INTERRUPTED};
 
 /// Settings of the Slurm executor.
 #[derive(Debug, Clone)]

@@ -26,8 +26,6 @@
 //! evaluations after the initial design, `seconds` sums the rows' measured `cost_s` (so
 //! a study with a seconds budget is not exactly replayable).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use anyhow::{Context, Result};
 use cache::ledger::{EvaluationRow, Ledger};
 use indicatif::ProgressBar;
@@ -40,11 +38,13 @@ use stages::optimizer::cf_mesmo::{
 use stages::optimizer::nsga2::{nsga2_batch, Nsga2Config};
 use stages::optimizer::sampling::latin_hypercube;
 
+use crate::batch::Batch;
 use crate::config::{DesignSpace, Strategy, StudyConfig};
 use crate::dag::{self, LoadedData};
 use crate::evaluation::{Evaluated, Evaluator};
-use crate::executor::{Batch, Executor};
+use crate::executor::Executor;
 use crate::front;
+use crate::interrupt::check_interrupt;
 use crate::runner::Runner;
 use crate::worker::{self, TaskSpec};
 
@@ -59,22 +59,6 @@ pub struct Execution {
     pub retries: usize,
     /// The store's directory, which the workers open too.
     pub cache: std::path::PathBuf,
-}
-
-/// Set by SIGINT: finish the current write and stop.
-pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-
-/// The error a study stops with when interrupted.
-#[derive(Debug, thiserror::Error)]
-#[error("interrupted")]
-pub struct Interrupted;
-
-/// Fails with [`Interrupted`] once SIGINT has arrived.
-pub fn check_interrupt() -> Result<()> {
-    if INTERRUPTED.load(Ordering::SeqCst) {
-        return Err(Interrupted.into());
-    }
-    Ok(())
 }
 
 /// What a study run did.

@@ -63,7 +63,7 @@ impl TaskResult {
         self.nodes
             .iter()
             .filter_map(|(stage, cached)| {
-                let stage = crate::cmd_run::STAGES.iter().find(|s| **s == stage)?;
+                let stage = crate::setup::STAGES.iter().find(|s| **s == stage)?;
                 // The coordinator prepared these before the batch; they are cache hits.
                 if [stages::dataset::STAGE, stages::training::BASELINE_STAGE].contains(stage) {
                     return None;
@@ -139,7 +139,7 @@ pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
         println!("task {id} was already done: {}", done.status);
         return Ok(());
     }
-    crate::cmd_run::install_interrupt_handler();
+    crate::interrupt::install_interrupt_handler();
     let cfg = &spec.config;
     let store = Store::open(cache_dir)?;
     let mut runner = Runner::new(store, Default::default());
@@ -165,7 +165,7 @@ pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
         &bar,
     );
     bar.finish_and_clear();
-    crate::cmd_run::record_run(study, &runner)?;
+    crate::setup::record_run(study, &runner)?;
     let e = outcome?;
     let result = TaskResult {
         eval_key: e.row.eval_key.clone(),

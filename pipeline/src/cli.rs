@@ -1,0 +1,199 @@
+//! The command line: its arguments and the dispatch to each command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::setup::StudyArgs;
+use crate::{
+    cmd_bench, cmd_bench_train, cmd_noise, cmd_ppa, cmd_run, cmd_status, cmd_strategies, worker,
+};
+
+/// Multi-objective, multi-fidelity search of ReRAM crossbar designs for robust DNN
+/// inference (ReSNA noise-aware training + CF-MESMO), as a cached, resumable pipeline.
+#[derive(Parser, Debug)]
+#[command(name = "pipeline", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run (or resume) a study.
+    Run {
+        #[command(flatten)]
+        study: StudyArgs,
+        /// Recompute this stage even where cached (repeatable): dataset_prep, crossbar, ppa,
+        /// baseline_train, resna_train, noisy_eval, gp_fit.
+        #[arg(long, value_name = "STAGE")]
+        recompute: Vec<String>,
+        /// Start afresh when the config's problem changed: the old ledger is archived
+        /// under <study>/archive/, never deleted.
+        #[arg(long)]
+        new_study: bool,
+        #[command(flatten)]
+        execution: cmd_run::ExecutionArgs,
+    },
+    /// Evaluate one pending task of a study (what the executors run; a task run twice
+    /// leaves one ledger row).
+    Worker {
+        /// The study directory.
+        #[arg(long, env = "XBAR_STUDY")]
+        study: PathBuf,
+        /// The shared store.
+        #[arg(long, env = "XBAR_CACHE")]
+        cache: PathBuf,
+        /// The task id (a file under <study>/tasks/).
+        #[arg(long)]
+        task: String,
+    },
+    /// Print the sbatch script the Slurm executor submits for a study's unfinished
+    /// tasks, to inspect or adapt.
+    SlurmScript {
+        #[command(flatten)]
+        study: StudyArgs,
+        #[command(flatten)]
+        slurm: cmd_run::SlurmArgs,
+    },
+    /// Write a study's report (HTML with plots, summary.md, pareto.csv) under
+    /// <study>/report/; `pipeline run` writes it too.
+    Report {
+        #[command(flatten)]
+        study: StudyArgs,
+        /// Other study directories whose hypervolume curves to compare (repeatable).
+        #[arg(long, value_name = "DIR")]
+        compare: Vec<PathBuf>,
+    },
+    /// Write the default study config, commented, for editing.
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "xbar-study.toml")]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Summarise a study from its ledger.
+    Status {
+        #[command(flatten)]
+        study: StudyArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a study's evaluations as one Parquet or CSV file.
+    Export {
+        #[command(flatten)]
+        study: StudyArgs,
+        /// Output file, .parquet or .csv.
+        #[arg(long)]
+        out: PathBuf,
+        /// Which table: the ledger, the per-epoch metrics, or the Pareto set.
+        #[arg(long, value_enum, default_value = "evaluations")]
+        what: cmd_status::ExportTable,
+    },
+    /// Estimate area, latency and energy of one design (the PPA model on its own).
+    Ppa(cmd_ppa::PpaArgs),
+    /// What one design's crossbars do to each layer of the study's network: tiles, row
+    /// voltages, per-level sigma, relative output noise (the noise model on its own).
+    Noise(cmd_noise::NoiseArgs),
+    /// The paper's robustness table: every training strategy (noise-unaware, Gaussian,
+    /// programming-only, ReSNA, ReSNA + FC vote) at given design corners, at full
+    /// fidelity, through the study's cached stage graph.
+    Strategies(cmd_strategies::StrategiesArgs),
+    /// Benchmarks (figures as ratios against a baseline run in the same process).
+    Bench {
+        #[command(subcommand)]
+        which: BenchWhich,
+    },
+    /// Inspect the shared store.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchWhich {
+    /// CF-MESMO, MESMO, NSGA-II and random search on synthetic multi-fidelity problems.
+    Optimizer(cmd_bench::OptimizerBenchArgs),
+    /// Training throughput (img/s) of a network, clean and noisy, against candle's conv
+    /// and (if installed) PyTorch on the same threads.
+    Train(cmd_bench_train::TrainBenchArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum CacheAction {
+    /// Re-hash every object; corrupted ones are quarantined and will be recomputed.
+    Verify {
+        /// The store. Default: $XDG_CACHE_HOME/xbar-opt or ~/.cache/xbar-opt.
+        #[arg(long, env = "XBAR_CACHE")]
+        cache: Option<PathBuf>,
+    },
+}
+
+/// Keeps freed memory in the process: training allocates and frees tensors of a few MB
+/// in every operation, and glibc's default of returning them to the kernel made page
+/// faults about a tenth of training time.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn keep_freed_memory() {
+    // SAFETY: mallopt only changes allocator tuning parameters; it is called before any
+    // other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 512 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn keep_freed_memory() {}
+
+/// Parses the command line, runs the command and turns its error into a one-line
+/// message and a non-zero exit.
+pub fn main() -> ExitCode {
+    keep_freed_memory();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("XBAR_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run {
+            study,
+            recompute,
+            new_study,
+            execution,
+        } => cmd_run::run(&study, &recompute, new_study, &execution),
+        Command::Worker { study, cache, task } => worker::run_worker(&study, &cache, &task),
+        Command::SlurmScript { study, slurm } => cmd_run::slurm_script(&study, &slurm),
+        Command::Init { path, force } => cmd_run::init(&path, force),
+        Command::Status { study, json } => cmd_status::status(&study, json),
+        Command::Export { study, out, what } => cmd_status::export(&study, what, &out),
+        Command::Ppa(args) => cmd_ppa::ppa(&args),
+        Command::Noise(args) => cmd_noise::noise(&args),
+        Command::Strategies(args) => cmd_strategies::strategies(&args),
+        Command::Report { study, compare } => cmd_run::report(&study, &compare),
+        Command::Bench {
+            which: BenchWhich::Optimizer(args),
+        } => cmd_bench::optimizer(&args),
+        Command::Bench {
+            which: BenchWhich::Train(args),
+        } => cmd_bench_train::train(&args),
+        Command::Cache {
+            action: CacheAction::Verify { cache },
+        } => cmd_status::verify_cache(cache),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! xbar-opt's pipeline: the study's stage graph, the study loop, its workers and
+//! executors, the report and the command line (`pipeline --help`).
+
+mod batch;
+pub mod cli;
+mod cmd_bench;
+mod cmd_bench_train;
+mod cmd_noise;
+mod cmd_ppa;
+mod cmd_run;
+mod cmd_status;
+mod cmd_strategies;
+mod config;
+mod dag;
+mod evaluation;
+mod executor;
+mod front;
+mod interrupt;
+mod plot;
+mod report;
+mod runner;
+mod setup;
+mod slurm;
+mod study;
+mod tables;
+mod worker;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// Each module of `src/` and the modules its code (not its comments) names as
+    /// `crate::<module>`.
+    fn module_imports() -> BTreeMap<String, BTreeSet<String>> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut graph = BTreeMap::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if path.extension().is_none_or(|e| e != "rs") || name == "main" || name == "lib" {
+                continue;
+            }
+            let code: String = std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let imports = crate_paths(&code).filter(|m| *m != name).collect();
+            graph.insert(name, imports);
+        }
+        graph
+    }
+
+    /// The module names after `crate::` in `code`, `use crate::{a, b::C}` included.
+    fn crate_paths(code: &str) -> impl Iterator<Item = String> + '_ {
+        code.match_indices("crate::").flat_map(move |(i, _)| {
+            let rest = &code[i + "crate::".len()..];
+            // A group's comma-separated paths, or the one path at `rest`.
+            let paths: Vec<&str> = match rest.strip_prefix('{') {
+                Some(group) => group[..group.find('}').unwrap_or(group.len())]
+                    .split(',')
+                    .collect(),
+                None => vec![rest],
+            };
+            paths
+                .into_iter()
+                .map(|path| first_name(path.trim()).to_string())
+                .filter(|n| n.chars().next().is_some_and(char::is_lowercase))
+                .collect::<Vec<_>>()
+        })
+    }
+
+    /// The leading identifier of `path`.
+    fn first_name(path: &str) -> &str {
+        let end = path
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(path.len());
+        &path[..end]
+    }
+
+    /// A cycle of the graph, if it has one (depth-first search).
+    fn find_cycle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+        fn visit(
+            node: &str,
+            graph: &BTreeMap<String, BTreeSet<String>>,
+            path: &mut Vec<String>,
+            done: &mut BTreeSet<String>,
+        ) -> Option<Vec<String>> {
+            if let Some(start) = path.iter().position(|n| n == node) {
+                return Some(path[start..].to_vec());
+            }
+            if done.contains(node) {
+                return None;
+            }
+            path.push(node.to_string());
+            for next in graph.get(node).into_iter().flatten() {
+                if let Some(cycle) = visit(next, graph, path, done) {
+                    return Some(cycle);
+                }
+            }
+            path.pop();
+            done.insert(node.to_string());
+            None
+        }
+        let mut done = BTreeSet::new();
+        graph
+            .keys()
+            .find_map(|n| visit(n, graph, &mut Vec::new(), &mut done))
+    }
+
+    #[test]
+    fn the_cycle_finder_sees_a_cycle_through_a_use_group() {
+        let mut graph = BTreeMap::new();
+        let imports = |line: &str| crate_paths(line).collect::<BTreeSet<_>>();
+        graph.insert("a".to_string(), imports("use crate::{b::X, c};"));
+        graph.insert("b".to_string(), imports("let x = crate::c::f(a, b);"));
+        graph.insert("c".to_string(), BTreeSet::new());
+        assert_eq!(find_cycle(&graph), None);
+        graph.insert("c".to_string(), imports("use crate::a::Y;"));
+        assert_eq!(find_cycle(&graph).map(|c| c.len()), Some(3));
+    }
+
+    #[test]
+    fn the_modules_import_each_other_without_a_cycle() {
+        let graph = module_imports();
+        assert!(graph.contains_key("study") && graph["study"].contains("dag"));
+        assert_eq!(find_cycle(&graph), None, "an import cycle in pipeline/src");
+    }
+}
