@@ -104,7 +104,7 @@ pub fn strategies(a: &StrategiesArgs) -> Result<()> {
     let (object, meta) = dag::dataset_node(&cfg, &mut runner)?;
     let data = LoadedData::new(object, meta);
     let baseline = dag::baseline_node(&cfg, &data, &mut runner, &bar)?;
-    let epochs = cfg.fidelity.max_epochs as usize;
+    let epochs = cfg.fidelity.full().epochs;
     let mut table = Vec::new();
     for design in &designs {
         let characterisation = dag::crossbar_node(&cfg, design, &mut runner)?;

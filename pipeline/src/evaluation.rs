@@ -172,7 +172,7 @@ impl<'a> Evaluator<'a> {
             read_voltage: design.read_voltage,
             fidelity_epochs: if fine_tunes { epochs as i32 } else { 0 },
             fidelity_z: if fine_tunes {
-                epochs as f64 / f64::from(cfg.fidelity.max_epochs)
+                cfg.fidelity.at(epochs).z()
             } else {
                 1.0
             },

@@ -3,10 +3,12 @@
 use cache::ledger::{EvaluationRow, STATUS_OK};
 use stages::optimizer::hypervolume::{hypervolume, pareto_front_indices};
 
+use crate::fidelity::is_full_z;
+
 /// A finished full-fidelity row's objectives, all minimised:
 /// (-accuracy, area, latency, energy). `None` if any is missing or the row failed.
 pub fn minimised(r: &EvaluationRow) -> Option<[f64; 4]> {
-    let full = r.status == STATUS_OK && (r.fidelity_z - 1.0).abs() < 1e-9;
+    let full = r.status == STATUS_OK && is_full_z(r.fidelity_z);
     let o = [-r.accuracy_mean?, r.area_um2?, r.latency_ns?, r.energy_pj?];
     (full && o.iter().all(|v| v.is_finite())).then_some(o)
 }

@@ -14,6 +14,7 @@ mod config;
 mod dag;
 mod evaluation;
 mod executor;
+mod fidelity;
 mod front;
 mod interrupt;
 mod plot;

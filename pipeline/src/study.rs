@@ -43,6 +43,7 @@ use crate::config::{DesignSpace, Strategy, StudyConfig};
 use crate::dag::{self, LoadedData};
 use crate::evaluation::{Evaluated, Evaluator};
 use crate::executor::Executor;
+use crate::fidelity::is_full_z;
 use crate::front;
 use crate::interrupt::check_interrupt;
 use crate::runner::Runner;
@@ -134,7 +135,7 @@ struct Driver<'a, 'b> {
 impl Driver<'_, '_> {
     fn run(&mut self) -> Result<()> {
         let cfg = self.cfg;
-        let max = cfg.fidelity.max_epochs as usize;
+        let max = cfg.fidelity.full().epochs;
         let min = cfg.fidelity.min_epochs as usize;
         let multi = cfg.study.strategy == Strategy::CfMesmo && cfg.training.strategy.fine_tunes();
         self.bars
@@ -259,8 +260,8 @@ impl Driver<'_, '_> {
     /// observations plus the fantasies of proposals `0..k`, on a first run and a replay
     /// alike.
     fn propose_batch(&mut self, levels: &[usize]) -> Result<Vec<(Vec<f64>, usize, &'static str)>> {
-        let max = self.cfg.fidelity.max_epochs as usize;
-        let fidelities: Vec<f64> = levels.iter().map(|&e| e as f64 / max as f64).collect();
+        let range = self.cfg.fidelity;
+        let fidelities: Vec<f64> = levels.iter().map(|&e| range.at(e).z()).collect();
         let problem = step_problem(&fidelities);
         let strategy = self.cfg.study.strategy.as_str();
         let q = self.q();
@@ -301,7 +302,7 @@ impl Driver<'_, '_> {
                 }
                 (None, None) => unreachable!("fitted whenever there is no record"),
             };
-            let epochs = (rec.z * max as f64).round() as usize;
+            let epochs = range.nearest(rec.z).epochs;
             let design = self.cfg.design_space.decode(&rec.x);
             let x = self.cfg.design_space.encode(&design);
             if let (true, Some(f)) = (q > 1, &fitted) {
@@ -358,16 +359,16 @@ impl Driver<'_, '_> {
         batch: &[(Vec<f64>, usize, &str)],
     ) -> Result<StepRecord> {
         let iteration = (self.outcome.rows.len() + k) as u64;
-        let max = self.cfg.fidelity.max_epochs as f64;
+        let range = self.cfg.fidelity;
         let space = &self.cfg.design_space;
         let taken = |x: &[f64], z: f64| {
             let x = space.encode(&space.decode(x));
-            let epochs = (z * max).round() as usize;
+            let epochs = range.nearest(z).epochs;
             batch.iter().any(|(u, e, _)| u == &x && *e == epochs)
                 || self
                     .observations
                     .iter()
-                    .any(|o| o.x == x && ((o.z * max).round() as usize == epochs))
+                    .any(|o| o.x == x && range.nearest(o.z).epochs == epochs)
         };
         const TRIES: u64 = 4;
         for attempt in 0..TRIES {
@@ -403,7 +404,7 @@ impl Driver<'_, '_> {
     /// fidelity (posterior means over every design evaluated at any fidelity), evaluated
     /// at full fidelity where they have not been, at most `final_evaluations` of them.
     fn final_pareto(&mut self) -> Result<()> {
-        let max = self.cfg.fidelity.max_epochs as usize;
+        let max = self.cfg.fidelity.full().epochs;
         let limit = self.cfg.optimizer.final_evaluations;
         if limit == 0 || self.observations.len() < 2 {
             return Ok(());
@@ -446,7 +447,7 @@ impl Driver<'_, '_> {
                 !self
                     .observations
                     .iter()
-                    .any(|o| &o.x == x && (o.z - 1.0).abs() < 1e-9)
+                    .any(|o| &o.x == x && is_full_z(o.z))
             })
             .take(limit)
             .collect();
