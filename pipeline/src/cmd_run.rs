@@ -16,6 +16,7 @@ use crate::config::{Paths, StudyConfig, DEFAULT_CONFIG};
 use crate::executor::Executor;
 use crate::front;
 use crate::interrupt::{install_interrupt_handler, Interrupted};
+use crate::objectives::OBJECTIVES;
 use crate::runner::Runner;
 use crate::setup::{record_run, study_setup, StudyArgs, STAGES};
 use crate::slurm::SlurmOptions;
@@ -280,7 +281,7 @@ fn print_summary(
         "budget spent: {:.0} {unit}; measured compute {cost_s:.1} s",
         outcome.spent
     );
-    let (pareto, hv) = front::pareto(rows);
+    let (pareto, hv) = front::pareto(rows, OBJECTIVES);
     let mut seen = BTreeSet::new();
     println!(
         "full-fidelity Pareto set of {} ({} designs, hypervolume {hv:.4e}):",

@@ -11,6 +11,7 @@ use stages::optimizer::hypervolume::{hypervolume, pareto_front_indices};
 
 use crate::config::default_cache_dir;
 use crate::front::{minimised, reference_point};
+use crate::objectives::OBJECTIVES;
 use crate::setup::{read_ledger, study_setup, StudyArgs};
 
 /// `pipeline status`.
@@ -19,12 +20,12 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
     let (rows, skipped) = read_ledger(&paths.study)?;
     let failed = rows.iter().filter(|r| r.status != STATUS_OK).count();
     let cost_s = rows.iter().fold(0.0, |acc, r| acc + r.cost_s);
-    let full: Vec<(&EvaluationRow, [f64; 4])> = rows
+    let full: Vec<(&EvaluationRow, Vec<f64>)> = rows
         .iter()
-        .filter_map(|r| minimised(r).map(|o| (r, o)))
+        .filter_map(|r| minimised(r, OBJECTIVES).map(|o| (r, o)))
         .collect();
-    let points: Vec<[f64; 4]> = full.iter().map(|(_, o)| *o).collect();
-    let reference = reference_point(&points);
+    let points: Vec<Vec<f64>> = full.iter().map(|(_, o)| o.clone()).collect();
+    let reference = reference_point(&points, OBJECTIVES);
     let front = pareto_front_indices(&points);
     let hv = if points.is_empty() {
         0.0
@@ -35,12 +36,14 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
         .iter()
         .map(|&i| {
             let r = full[i].0;
-            json!({
+            let mut design = json!({
                 "eval_key": r.eval_key, "cell_bits": r.cell_bits, "xbar_size": r.xbar_size,
                 "freq_hz": r.freq_hz, "temp_k": r.temp_k, "adc_bits": r.adc_bits,
-                "accuracy_mean": r.accuracy_mean, "area_um2": r.area_um2,
-                "latency_ns": r.latency_ns, "energy_pj": r.energy_pj,
-            })
+            });
+            for ob in OBJECTIVES {
+                design[ob.column] = json!((ob.value)(r));
+            }
+            design
         })
         .collect();
     if as_json {
@@ -50,10 +53,11 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
             "failed": failed,
             "cost_s": cost_s,
             "hypervolume": hv,
-            "reference_point": {
-                "accuracy": -reference[0], "area_um2": reference[1],
-                "latency_ns": reference[2], "energy_pj": reference[3],
-            },
+            "reference_point": OBJECTIVES
+                .iter()
+                .zip(&reference)
+                .map(|(ob, &v)| (ob.name.to_string(), json!(ob.unminimised(v))))
+                .collect::<serde_json::Map<_, _>>(),
             "pareto": pareto,
             "skipped_parts": skipped,
         });
@@ -96,7 +100,7 @@ pub fn export(args: &StudyArgs, what: ExportTable, out: &Path) -> Result<()> {
             rows.len(),
         ),
         ExportTable::Pareto => {
-            let (front, _) = crate::front::pareto(&rows);
+            let (front, _) = crate::front::pareto(&rows, OBJECTIVES);
             let mut keep: Vec<EvaluationRow> = Vec::new();
             for i in front {
                 if !keep.iter().any(|r| r.eval_key == rows[i].eval_key) {

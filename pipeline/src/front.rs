@@ -1,63 +1,169 @@
-//! The study's objectives in the forms the optimiser, the hypervolume and the report use.
+//! The Pareto set, the hypervolume and the surrogates' inputs of a study's rows, over
+//! a list of objectives ([`crate::objectives::OBJECTIVES`] for a study).
 
 use cache::ledger::{EvaluationRow, STATUS_OK};
 use stages::optimizer::hypervolume::{hypervolume, pareto_front_indices};
 
 use crate::fidelity::is_full_z;
+use crate::objectives::Objective;
 
-/// A finished full-fidelity row's objectives, all minimised:
-/// (-accuracy, area, latency, energy). `None` if any is missing or the row failed.
-pub fn minimised(r: &EvaluationRow) -> Option<[f64; 4]> {
-    let full = r.status == STATUS_OK && is_full_z(r.fidelity_z);
-    let o = [-r.accuracy_mean?, r.area_um2?, r.latency_ns?, r.energy_pj?];
-    (full && o.iter().all(|v| v.is_finite())).then_some(o)
-}
-
-/// A row's objectives for the surrogates, all maximised: accuracy, and minus the
-/// logarithms of area, latency and energy (they span orders of magnitude). Non-finite
-/// (so skipped by the step) for a failed row.
-pub fn maximised(r: &EvaluationRow) -> Vec<f64> {
-    let acc = if r.status == STATUS_OK {
-        r.accuracy_mean.unwrap_or(f64::NAN)
-    } else {
-        f64::NAN
-    };
-    let neg_log = |v: Option<f64>| v.map_or(f64::NAN, |v| -v.ln());
-    vec![
-        acc,
-        neg_log(r.area_um2),
-        neg_log(r.latency_ns),
-        neg_log(r.energy_pj),
-    ]
-}
-
-/// The reference point for the hypervolume, in minimisation form: accuracy 0, and 1.1x
-/// the worst area, latency and energy seen at full fidelity.
-pub fn reference_point(points: &[[f64; 4]]) -> [f64; 4] {
-    let mut r = [0.0; 4];
-    for p in points {
-        for j in 1..4 {
-            r[j] = f64::max(r[j], 1.1 * p[j]);
-        }
+/// A finished full-fidelity row's objectives, all minimised. `None` if any is missing
+/// or not finite, or the row failed or is below full fidelity.
+pub fn minimised(r: &EvaluationRow, objectives: &[Objective]) -> Option<Vec<f64>> {
+    if r.status != STATUS_OK || !is_full_z(r.fidelity_z) {
+        return None;
     }
-    r
+    let o: Option<Vec<f64>> = objectives.iter().map(|ob| ob.minimised(r)).collect();
+    o.filter(|o| o.iter().all(|v| v.is_finite()))
+}
+
+/// A row's objectives for the surrogates, all maximised (logarithms where the
+/// objective says). Non-finite (so skipped by the step) where missing; the
+/// fidelity-dependent ones are non-finite for a failed row too.
+pub fn maximised(r: &EvaluationRow, objectives: &[Objective]) -> Vec<f64> {
+    objectives
+        .iter()
+        .map(|ob| {
+            if ob.fidelity_dependent && r.status != STATUS_OK {
+                f64::NAN
+            } else {
+                ob.surrogate(r)
+            }
+        })
+        .collect()
+}
+
+/// The reference point for the hypervolume, in minimisation form: each objective's
+/// natural worst value where it has one, else 1.1x the worst value among `points`
+/// (floored at 0).
+pub fn reference_point(points: &[Vec<f64>], objectives: &[Objective]) -> Vec<f64> {
+    objectives
+        .iter()
+        .enumerate()
+        .map(|(j, ob)| {
+            ob.reference
+                .unwrap_or_else(|| points.iter().fold(0.0, |r, p| f64::max(r, 1.1 * p[j])))
+        })
+        .collect()
 }
 
 /// The full-fidelity Pareto set of `rows` (indices into it) and its hypervolume.
-pub fn pareto(rows: &[EvaluationRow]) -> (Vec<usize>, f64) {
-    let (index, points): (Vec<usize>, Vec<[f64; 4]>) = rows
+pub fn pareto(rows: &[EvaluationRow], objectives: &[Objective]) -> (Vec<usize>, f64) {
+    let (index, points): (Vec<usize>, Vec<Vec<f64>>) = rows
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| minimised(r).map(|o| (i, o)))
+        .filter_map(|(i, r)| minimised(r, objectives).map(|o| (i, o)))
         .unzip();
     if points.is_empty() {
         return (Vec::new(), 0.0);
     }
-    let reference = reference_point(&points);
+    let reference = reference_point(&points, objectives);
     let hv = hypervolume(&points, &reference).unwrap_or(0.0);
     let front = pareto_front_indices(&points)
         .into_iter()
         .map(|i| index[i])
         .collect();
     (front, hv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objectives::{Direction, OBJECTIVES};
+
+    /// A finished full-fidelity row with these objectives.
+    fn row(accuracy: f64, area: f64, latency: f64, energy: f64) -> EvaluationRow {
+        EvaluationRow {
+            eval_key: format!("{accuracy}-{area}"),
+            study: "s".into(),
+            iteration: 0,
+            strategy: "initial".into(),
+            model: "cnn_small".into(),
+            cell_bits: 8,
+            xbar_size: 128,
+            freq_hz: 1e8,
+            temp_k: 300.0,
+            adc_bits: 5,
+            read_voltage: 0.2,
+            fidelity_epochs: 4,
+            fidelity_z: 1.0,
+            accuracy_mean: Some(accuracy),
+            accuracy_std: Some(0.0),
+            accuracy_clean: Some(accuracy),
+            area_um2: Some(area),
+            latency_ns: Some(latency),
+            energy_pj: Some(energy),
+            cost_s: 1.0,
+            status: STATUS_OK.into(),
+            error: None,
+            started_at_ms: 0,
+            finished_at_ms: 0,
+            host: "h".into(),
+            code_version: "1".into(),
+            seed: 0,
+        }
+    }
+
+    #[test]
+    fn the_front_and_reference_follow_the_study_objectives() {
+        // b is dominated by a (less accurate, larger, as slow, as costly); c trades
+        // accuracy for area.
+        let rows = [
+            row(0.5, 100.0, 10.0, 5.0),
+            row(0.4, 200.0, 10.0, 5.0),
+            row(0.3, 50.0, 10.0, 5.0),
+        ];
+        let (front, hv) = pareto(&rows, OBJECTIVES);
+        assert_eq!(front, vec![0, 2]);
+        assert!(hv > 0.0);
+        let points: Vec<Vec<f64>> = rows
+            .iter()
+            .filter_map(|r| minimised(r, OBJECTIVES))
+            .collect();
+        assert_eq!(points[0], vec![-0.5, 100.0, 10.0, 5.0]);
+        assert_eq!(
+            reference_point(&points, OBJECTIVES),
+            vec![0.0, 220.00000000000003, 11.0, 5.5]
+        );
+        let mut low = rows[0].clone();
+        low.fidelity_z = 0.5;
+        assert_eq!(minimised(&low, OBJECTIVES), None, "below full fidelity");
+        assert_eq!(maximised(&rows[0], OBJECTIVES)[1], -(100.0f64.ln()));
+    }
+
+    #[test]
+    fn a_fifth_objective_changes_the_front_without_touching_it() {
+        // The clean accuracy as a fifth, maximised objective: b, dominated over the
+        // study's four by a, has the best clean accuracy, so it joins the front.
+        let clean = crate::objectives::Objective {
+            name: "accuracy_clean",
+            column: "accuracy_clean",
+            title: "clean accuracy",
+            unit: "",
+            display_unit: "%",
+            display_scale: 100.0,
+            direction: Direction::Maximise,
+            fidelity_dependent: true,
+            log_scale: false,
+            reference: Some(0.0),
+            value: |r| r.accuracy_clean,
+        };
+        let five: Vec<_> = OBJECTIVES.iter().copied().chain([clean]).collect();
+        let mut rows = vec![
+            row(0.5, 100.0, 10.0, 5.0),
+            row(0.4, 200.0, 10.0, 5.0),
+            row(0.3, 50.0, 10.0, 5.0),
+        ];
+        rows[1].accuracy_clean = Some(0.9);
+        assert_eq!(pareto(&rows, OBJECTIVES).0, vec![0, 2]);
+        assert_eq!(pareto(&rows, &five).0, vec![0, 1, 2]);
+        assert_eq!(pareto(&rows, &OBJECTIVES[..1]).0, vec![0], "accuracy alone");
+        let points: Vec<Vec<f64>> = rows.iter().filter_map(|r| minimised(r, &five)).collect();
+        assert_eq!(points[1], vec![-0.4, 200.0, 10.0, 5.0, -0.9]);
+        assert_eq!(reference_point(&points, &five)[4], 0.0);
+        let mut failed = rows[1].clone();
+        failed.status = "failed".into();
+        let y = maximised(&failed, &five);
+        assert!(y[0].is_nan() && y[4].is_nan() && y[1].is_finite());
+    }
 }

@@ -17,6 +17,7 @@ mod executor;
 mod fidelity;
 mod front;
 mod interrupt;
+mod objectives;
 mod plot;
 mod report;
 mod runner;

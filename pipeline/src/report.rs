@@ -24,14 +24,13 @@ use stages::ppa;
 use crate::config::StudyConfig;
 use crate::dag::{self, EvalSummary, LoadedData};
 use crate::front;
+use crate::objectives::OBJECTIVES;
 use crate::plot::{
     bar_chart_svg, line_chart_svg, parallel_coordinates_svg, scatter_svg, ScatterPoint, Series,
 };
 use crate::runner::Runner;
 
 /// An objective of a row in display units.
-type Objective = fn(&EvaluationRow) -> f64;
-
 /// A study's ledger for the report.
 struct StudyRows {
     name: String,
@@ -86,13 +85,13 @@ fn epochs_cost(r: &EvaluationRow) -> f64 {
 }
 
 /// (cumulative cost, hypervolume) after each evaluation, against `reference`.
-fn hv_trace(rows: &[EvaluationRow], reference: &[f64; 4]) -> Vec<(f64, f64)> {
-    let mut points: Vec<[f64; 4]> = Vec::new();
+fn hv_trace(rows: &[EvaluationRow], reference: &[f64]) -> Vec<(f64, f64)> {
+    let mut points: Vec<Vec<f64>> = Vec::new();
     let mut cost = 0.0;
     rows.iter()
         .map(|r| {
             cost += epochs_cost(r);
-            if let Some(p) = front::minimised(r) {
+            if let Some(p) = front::minimised(r, OBJECTIVES) {
                 points.push(p);
             }
             let hv = if points.is_empty() {
@@ -127,7 +126,7 @@ fn label(r: &EvaluationRow) -> String {
 
 /// The unique Pareto rows of `rows`, most accurate first.
 fn pareto_rows(rows: &[EvaluationRow]) -> Vec<&EvaluationRow> {
-    let (idx, _) = front::pareto(rows);
+    let (idx, _) = front::pareto(rows, OBJECTIVES);
     let mut out: Vec<&EvaluationRow> = Vec::new();
     for i in idx {
         if !out.iter().any(|r| r.eval_key == rows[i].eval_key) {
@@ -223,7 +222,7 @@ pub fn write_report(
     let pareto = pareto_rows(rows);
     let full: Vec<&EvaluationRow> = rows
         .iter()
-        .filter(|r| front::minimised(r).is_some())
+        .filter(|r| front::minimised(r, OBJECTIVES).is_some())
         .collect();
     let is_pareto = |r: &EvaluationRow| pareto.iter().any(|p| p.eval_key == r.eval_key);
     let mut html = String::new();
@@ -231,37 +230,30 @@ pub fn write_report(
     let out_dir = study.join("report");
     std::fs::create_dir_all(&out_dir)?;
 
-    // The front: scatter matrix of the four objectives.
-    let objectives: [(&str, Objective); 4] = [
-        ("accuracy (%)", |r| {
-            100.0 * r.accuracy_mean.unwrap_or(f64::NAN)
-        }),
-        ("area (mm^2)", |r| r.area_um2.unwrap_or(f64::NAN) / 1e6),
-        ("latency (us)", |r| r.latency_ns.unwrap_or(f64::NAN) / 1e3),
-        ("energy (uJ)", |r| r.energy_pj.unwrap_or(f64::NAN) / 1e6),
-    ];
+    // The front: scatter matrix of the objectives.
+    let objectives = OBJECTIVES;
     let mut matrix = String::new();
-    for i in 0..4 {
-        for j in (i + 1)..4 {
+    for i in 0..objectives.len() {
+        for j in (i + 1)..objectives.len() {
             let pts: Vec<ScatterPoint> = full
                 .iter()
                 .map(|r| ScatterPoint {
-                    x: objectives[j].1(r),
-                    y: objectives[i].1(r),
+                    x: objectives[j].display(r),
+                    y: objectives[i].display(r),
                     highlight: is_pareto(r),
                 })
                 .collect();
-            let title = format!("{} vs {}", objectives[i].0, objectives[j].0);
+            let title = format!("{} vs {}", objectives[i].label(), objectives[j].label());
             matrix.push_str(&scatter_svg(
                 &title,
-                objectives[j].0,
-                objectives[i].0,
+                &objectives[j].label(),
+                &objectives[i].label(),
                 &pts,
                 (440, 330),
             )?);
         }
     }
-    let (_, hv) = front::pareto(rows);
+    let (_, hv) = front::pareto(rows, OBJECTIVES);
     let cost: f64 = rows.iter().map(epochs_cost).sum();
     let cost_s: f64 = rows.iter().map(|r| r.cost_s).sum();
     let failed = rows.iter().filter(|r| r.status != STATUS_OK).count();
@@ -290,32 +282,26 @@ pub fn write_report(
     )?;
 
     // Parallel coordinates.
-    let axes = [
-        "cell bits",
-        "crossbar size",
-        "log10 freq (Hz)",
-        "temp (K)",
-        "accuracy (%)",
-        "log10 area (um^2)",
-        "log10 latency (ns)",
-        "log10 energy (pJ)",
-    ];
+    let axes: Vec<String> = ["cell bits", "crossbar size", "log10 freq (Hz)", "temp (K)"]
+        .into_iter()
+        .map(String::from)
+        .chain(OBJECTIVES.iter().map(|ob| ob.axis_label()))
+        .collect();
+    let axes: Vec<&str> = axes.iter().map(String::as_str).collect();
     let lines: Vec<(Vec<f64>, bool)> = full
         .iter()
         .map(|r| {
-            (
-                vec![
-                    f64::from(r.cell_bits),
-                    f64::from(r.xbar_size),
-                    r.freq_hz.log10(),
-                    r.temp_k,
-                    100.0 * r.accuracy_mean.unwrap_or(f64::NAN),
-                    r.area_um2.unwrap_or(f64::NAN).log10(),
-                    r.latency_ns.unwrap_or(f64::NAN).log10(),
-                    r.energy_pj.unwrap_or(f64::NAN).log10(),
-                ],
-                is_pareto(r),
-            )
+            let design = [
+                f64::from(r.cell_bits),
+                f64::from(r.xbar_size),
+                r.freq_hz.log10(),
+                r.temp_k,
+            ];
+            let values = design
+                .into_iter()
+                .chain(OBJECTIVES.iter().map(|ob| ob.axis_value(r)))
+                .collect();
+            (values, is_pareto(r))
         })
         .collect();
     writeln!(
@@ -329,11 +315,15 @@ pub fn write_report(
     )?;
 
     // Hypervolume against cost, one curve per study.
-    let union: Vec<[f64; 4]> = all
+    let union: Vec<Vec<f64>> = all
         .iter()
-        .flat_map(|s| s.rows.iter().filter_map(front::minimised))
+        .flat_map(|s| {
+            s.rows
+                .iter()
+                .filter_map(|r| front::minimised(r, OBJECTIVES))
+        })
         .collect();
-    let reference = front::reference_point(&union);
+    let reference = front::reference_point(&union, OBJECTIVES);
     let traces: Vec<(String, Vec<(f64, f64)>)> = all
         .iter()
         .map(|s| {

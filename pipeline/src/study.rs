@@ -46,6 +46,7 @@ use crate::executor::Executor;
 use crate::fidelity::is_full_z;
 use crate::front;
 use crate::interrupt::check_interrupt;
+use crate::objectives::{fidelity_dependence, OBJECTIVES};
 use crate::runner::Runner;
 use crate::worker::{self, TaskSpec};
 
@@ -234,7 +235,7 @@ impl Driver<'_, '_> {
                     Err(e) => stop = Some(Err(e)),
                 }
             }
-            out.resize(xs.len(), vec![f64::INFINITY; 4]);
+            out.resize(xs.len(), vec![f64::INFINITY; OBJECTIVES.len()]);
             out
         };
         let _ = nsga2_batch(DesignSpace::DIM, evaluate, &config, &mut rng);
@@ -588,10 +589,10 @@ impl Driver<'_, '_> {
         self.observations.push(Observation {
             x: self.cfg.design_space.encode(design),
             z: e.row.fidelity_z,
-            y: front::maximised(&e.row),
+            y: front::maximised(&e.row, OBJECTIVES),
         });
         self.outcome.rows.push(e.row.clone());
-        let (pareto, hv) = front::pareto(&self.outcome.rows);
+        let (pareto, hv) = front::pareto(&self.outcome.rows, OBJECTIVES);
         self.bars
             .study
             .set_position(self.outcome.spent.floor() as u64);
@@ -657,13 +658,17 @@ fn observations_digest(observations: &[Observation], batch_size: usize) -> Resul
     Ok(blake3::hash(&bytes).to_hex().to_string())
 }
 
-/// The optimiser's view of a study: the design in [0, 1]^4, four maximised objectives
-/// of which only accuracy depends on the fidelity, and the cost of a fidelity `z` = its
+/// Which objectives depend on the fidelity, in [`OBJECTIVES`]' order.
+static FIDELITY_DEPENDENT: std::sync::LazyLock<Vec<bool>> =
+    std::sync::LazyLock::new(|| fidelity_dependence(OBJECTIVES));
+
+/// The optimiser's view of a study: the design in [0, 1]^4, the maximised
+/// [`OBJECTIVES`] (of which only accuracy depends on the fidelity), and the cost of a fidelity `z` = its
 /// share of the full-fidelity epochs (deterministic, so a replay decides the same).
 fn step_problem(fidelities: &[f64]) -> StepProblem<'_> {
     StepProblem {
         dim: DesignSpace::DIM,
-        fidelity_dependent: &[true, false, false, false],
+        fidelity_dependent: &FIDELITY_DEPENDENT,
         fidelities,
         cost: &|z| z,
     }
@@ -672,12 +677,15 @@ fn step_problem(fidelities: &[f64]) -> StepProblem<'_> {
 /// A row's objectives for NSGA-II, minimised and finite: a failed evaluation counts as
 /// accuracy 0, and a missing PPA value as the worst possible.
 fn nsga2_objectives(row: &EvaluationRow) -> Vec<f64> {
-    let mut y = front::maximised(row);
-    if !y[0].is_finite() {
-        y[0] = 0.0;
-    }
-    y.iter()
-        .map(|v| if v.is_finite() { -v } else { f64::MAX / 4.0 })
+    front::maximised(row, OBJECTIVES)
+        .iter()
+        .zip(OBJECTIVES)
+        .map(|(v, ob)| match (v.is_finite(), ob.reference) {
+            (true, _) => -v,
+            // A missing value (a failed design's accuracy) is its natural worst.
+            (false, Some(worst)) => worst,
+            (false, _) => f64::MAX / 4.0,
+        })
         .collect()
 }
 

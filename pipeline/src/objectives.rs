@@ -1,0 +1,163 @@
+//! The study's objectives, defined once: each one's ledger column, direction, unit,
+//! hypervolume reference and how the surrogates see it. The Pareto set, the
+//! hypervolume, `status`, the report and the optimiser's inputs all read this list;
+//! a new objective (say TOPS/W) is one more entry here plus the code that computes it.
+
+use cache::ledger::EvaluationRow;
+
+/// Whether an objective is better large or small.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Larger is better.
+    Maximise,
+    /// Smaller is better.
+    Minimise,
+}
+
+/// One objective of the study.
+#[derive(Debug, Clone, Copy)]
+pub struct Objective {
+    /// Its name in `status --json`'s reference point.
+    pub name: &'static str,
+    /// Its column in the ledger.
+    pub column: &'static str,
+    /// What it is, for a person.
+    pub title: &'static str,
+    /// The unit of the stored value (empty for a fraction).
+    pub unit: &'static str,
+    /// The unit the report shows it in.
+    pub display_unit: &'static str,
+    /// Stored value times this is the display unit's value.
+    pub display_scale: f64,
+    /// Better large or small.
+    pub direction: Direction,
+    /// Whether it changes with the fidelity (ReSNA epochs); the others are the design's.
+    pub fidelity_dependent: bool,
+    /// Whether the surrogates model (and the report's parallel coordinates show) its
+    /// logarithm, for a value that spans orders of magnitude.
+    pub log_scale: bool,
+    /// Its hypervolume reference in minimised form, where the objective has a natural
+    /// worst value; `None`: 1.1x the worst value seen at full fidelity.
+    pub reference: Option<f64>,
+    /// Its value in a ledger row, if recorded.
+    pub value: fn(&EvaluationRow) -> Option<f64>,
+}
+
+impl Objective {
+    /// The row's value in minimised form (negated if maximised).
+    pub fn minimised(&self, r: &EvaluationRow) -> Option<f64> {
+        (self.value)(r).map(|v| match self.direction {
+            Direction::Maximise => -v,
+            Direction::Minimise => v,
+        })
+    }
+
+    /// The row's value for the surrogates, in maximised form (of the logarithm where
+    /// `log_scale`); NaN if missing.
+    pub fn surrogate(&self, r: &EvaluationRow) -> f64 {
+        let v = (self.value)(r).unwrap_or(f64::NAN);
+        let v = if self.log_scale { v.ln() } else { v };
+        match self.direction {
+            Direction::Maximise => v,
+            Direction::Minimise => -v,
+        }
+    }
+
+    /// The report's axis label, in the display unit.
+    pub fn label(&self) -> String {
+        format!("{} ({})", self.title, self.display_unit)
+    }
+
+    /// The report's parallel-coordinates axis label: of the stored value's base-10
+    /// logarithm where `log_scale`, else of the display value.
+    pub fn axis_label(&self) -> String {
+        if self.log_scale {
+            format!("log10 {} ({})", self.title, self.unit)
+        } else {
+            self.label()
+        }
+    }
+
+    /// The row's value on its parallel-coordinates axis; NaN if missing.
+    pub fn axis_value(&self, r: &EvaluationRow) -> f64 {
+        if self.log_scale {
+            (self.value)(r).unwrap_or(f64::NAN).log10()
+        } else {
+            self.display(r)
+        }
+    }
+
+    /// The row's value in the display unit; NaN if missing.
+    pub fn display(&self, r: &EvaluationRow) -> f64 {
+        (self.value)(r).unwrap_or(f64::NAN) * self.display_scale
+    }
+
+    /// A reference point's coordinate back in the objective's own direction.
+    pub fn unminimised(&self, v: f64) -> f64 {
+        match self.direction {
+            Direction::Maximise => -v,
+            Direction::Minimise => v,
+        }
+    }
+}
+
+/// The study's objectives: noisy accuracy, and the design's area, latency and energy.
+pub const OBJECTIVES: &[Objective] = &[
+    Objective {
+        name: "accuracy",
+        column: "accuracy_mean",
+        title: "accuracy",
+        unit: "",
+        display_unit: "%",
+        display_scale: 100.0,
+        direction: Direction::Maximise,
+        fidelity_dependent: true,
+        log_scale: false,
+        reference: Some(0.0),
+        value: |r| r.accuracy_mean,
+    },
+    Objective {
+        name: "area_um2",
+        column: "area_um2",
+        title: "area",
+        unit: "um^2",
+        display_unit: "mm^2",
+        display_scale: 1e-6,
+        direction: Direction::Minimise,
+        fidelity_dependent: false,
+        log_scale: true,
+        reference: None,
+        value: |r| r.area_um2,
+    },
+    Objective {
+        name: "latency_ns",
+        column: "latency_ns",
+        title: "latency",
+        unit: "ns",
+        display_unit: "us",
+        display_scale: 1e-3,
+        direction: Direction::Minimise,
+        fidelity_dependent: false,
+        log_scale: true,
+        reference: None,
+        value: |r| r.latency_ns,
+    },
+    Objective {
+        name: "energy_pj",
+        column: "energy_pj",
+        title: "energy",
+        unit: "pJ",
+        display_unit: "uJ",
+        display_scale: 1e-6,
+        direction: Direction::Minimise,
+        fidelity_dependent: false,
+        log_scale: true,
+        reference: None,
+        value: |r| r.energy_pj,
+    },
+];
+
+/// Which of `objectives` depend on the fidelity, in order (the optimiser's view).
+pub fn fidelity_dependence(objectives: &[Objective]) -> Vec<bool> {
+    objectives.iter().map(|o| o.fidelity_dependent).collect()
+}
