@@ -49,6 +49,8 @@ const THETAS: &str = "thetas.json";
 const CHECKPOINT: &str = "checkpoint.safetensors";
 /// The characterisation file of a crossbar node.
 const CHARACTERISATION: &str = "characterisation.json";
+/// The PPA node's report file.
+const PPA_REPORT: &str = "report.json";
 /// The summary file of a training or evaluation node.
 pub const SUMMARY: &str = "summary.json";
 
@@ -148,7 +150,7 @@ pub fn ppa_node(
             design,
             &cfg.ppa,
         )?;
-        w.put("report.json", &serde_json::to_vec_pretty(&report)?)?;
+        w.put(PPA_REPORT, &serde_json::to_vec_pretty(&report)?)?;
         let table = tables::ppa_layers_batch(&report)?;
         w.put(
             "layers.parquet",
@@ -525,6 +527,11 @@ pub fn gp_fit_node(
         w.put(THETAS, &serde_json::to_vec(&fitted.thetas())?)
     })?;
     serde_json::from_slice(&object.read(THETAS)?).context("gp_fit thetas.json")
+}
+
+/// The PPA report stored by [`ppa_node`].
+pub fn read_ppa(object: &Object) -> Result<ppa::PpaReport> {
+    serde_json::from_slice(&object.read(PPA_REPORT)?).context("ppa report.json")
 }
 
 /// The chip stored by [`crossbar_node`].

@@ -156,7 +156,7 @@ impl<'a> Evaluator<'a> {
         strategy: &str,
     ) -> Result<EvaluationRow> {
         let cfg = self.cfg;
-        let report: serde_json::Value = serde_json::from_slice(&plan.ppa.read("report.json")?)?;
+        let report = dag::read_ppa(&plan.ppa)?;
         let fine_tunes = cfg.training.strategy.fine_tunes();
         Ok(EvaluationRow {
             eval_key: plan.eval_key.clone(),
@@ -179,9 +179,9 @@ impl<'a> Evaluator<'a> {
             accuracy_mean: None,
             accuracy_std: None,
             accuracy_clean: None,
-            area_um2: report["area_um2"].as_f64(),
-            latency_ns: report["latency_ns"].as_f64(),
-            energy_pj: report["energy_pj"].as_f64(),
+            area_um2: Some(report.area_um2),
+            latency_ns: Some(report.latency_ns),
+            energy_pj: Some(report.energy_pj),
             cost_s: 0.0,
             status: STATUS_OK.to_string(),
             error: None,
