@@ -360,6 +360,10 @@ impl DesignSpace {
     }
 }
 
+/// The most fine-tuning epochs a study may ask for (a bound against a typo that would
+/// allocate a schedule for billions of epochs).
+const MAX_EPOCHS: u32 = 10_000;
+
 /// `[fidelity]`: training epochs.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -449,6 +453,11 @@ impl StudyConfig {
             f.min_epochs
         );
         ensure!(
+            f.max_epochs <= MAX_EPOCHS,
+            "fidelity.max_epochs must be at most {MAX_EPOCHS}, got {}",
+            f.max_epochs
+        );
+        ensure!(
             f.min_epochs <= f.max_epochs,
             "fidelity: min_epochs ({}) is greater than max_epochs ({})",
             f.min_epochs,
@@ -465,8 +474,12 @@ impl StudyConfig {
             "budget: set exactly one of epochs, iterations or seconds"
         );
         ensure!(
-            b.epochs != Some(0) && b.iterations != Some(0),
-            "budget must be positive"
+            b.epochs != Some(0),
+            "budget.epochs must be at least 1, got 0"
+        );
+        ensure!(
+            b.iterations != Some(0),
+            "budget.iterations must be at least 1, got 0"
         );
         if let Some(s) = b.seconds {
             ensure!(
@@ -479,9 +492,14 @@ impl StudyConfig {
             "initial: designs + full_fidelity must be at least 2 (the surrogates need two points)"
         );
         ensure!(
-            self.optimizer.nsga2_population >= 2,
-            "optimizer.nsga2_population must be at least 2"
+            (2..=10_000).contains(&self.optimizer.nsga2_population),
+            "optimizer.nsga2_population must be in 2..=10000, got {}",
+            self.optimizer.nsga2_population
         );
+        self.optimizer
+            .cf_mesmo
+            .validate()
+            .map_err(|e| anyhow::anyhow!("optimizer.cf_mesmo.{e}"))?;
         self.dataset.params()?;
         Ok(())
     }
@@ -572,7 +590,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_naming_the_key() {
-        let cases: [(&str, &str, &str); 9] = [
+        let cases: [(&str, &str, &str); 15] = [
             (
                 "cell_bits = [1, 2, 3, 4, 5, 6, 7, 8]",
                 "cell_bits = [0, 2]",
@@ -594,6 +612,24 @@ mod tests {
             ("adc_bits = 5", "adc_bits = 13", "adc_bits"),
             ("g_min = 3.33e-7 ", "g_min = 3.33e-8 ", "g_min"),
             ("[initial]", "[initial]\ncolour = 3", "colour"),
+            (
+                "exhausted_gain = 0.01",
+                "exhausted_gain = nan",
+                "optimizer.cf_mesmo.exhausted_gain",
+            ),
+            (
+                "exhausted_gain = 0.01",
+                "exhausted_gain = -1.0",
+                "optimizer.cf_mesmo.exhausted_gain",
+            ),
+            ("samples = 10", "samples = 0", "optimizer.cf_mesmo.samples"),
+            ("n_start = 10", "n_start = 10\nn_strat = 3", "n_strat"),
+            (
+                "max_epochs = 4",
+                "max_epochs = 4000000000",
+                "fidelity.max_epochs",
+            ),
+            ("epochs = 40", "epochs = 0", "budget.epochs"),
         ];
         for (from, to, key) in cases {
             assert!(DEFAULT_CONFIG.contains(from), "{from}");

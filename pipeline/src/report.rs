@@ -79,6 +79,12 @@ pub fn study_config(study: &Path) -> Result<StudyConfig> {
         .with_context(|| format!("{} holds no readable config", path.display()))
 }
 
+/// The first 12 characters of an evaluation key (all of a shorter one: a ledger
+/// written by another tool may hold anything).
+fn short_key(key: &str) -> &str {
+    key.char_indices().nth(12).map_or(key, |(i, _)| &key[..i])
+}
+
 /// The budget cost of a row in epochs (a 0-epoch evaluation counts one).
 fn epochs_cost(r: &EvaluationRow) -> f64 {
     f64::from(r.fidelity_epochs.max(1))
@@ -485,7 +491,7 @@ pub fn write_report(
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{:.4e}</td><td>{:.1}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td>\
              <td>{:.4}</td><td>{:.3}</td><td>{:.4}</td></tr>",
-            &r.eval_key[..12],
+            short_key(&r.eval_key),
             r.cell_bits,
             r.xbar_size,
             r.freq_hz,
@@ -503,7 +509,7 @@ pub fn write_report(
         writeln!(
             md,
             "| `{}` | {} | {} | {:.2} | {:.4} | {:.3} | {:.4} |",
-            &r.eval_key[..12],
+            short_key(&r.eval_key),
             label(r),
             r.fidelity_epochs,
             f(r.accuracy_mean, 100.0),
@@ -592,4 +598,17 @@ pub fn write_report(
     cache::atomic::write_atomic(&out_dir.join("summary.md"), md.as_bytes())?;
     cache::atomic::write_atomic(&out_dir.join("pareto.csv"), csv.as_bytes())?;
     Ok(out_dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_keys_never_panic() {
+        assert_eq!(short_key("0123456789abcdef"), "0123456789ab");
+        assert_eq!(short_key("abc"), "abc");
+        assert_eq!(short_key("ééééééééééééé"), "éééééééééééé");
+        assert_eq!(short_key(""), "");
+    }
 }

@@ -91,6 +91,36 @@ impl Default for StepConfig {
     }
 }
 
+impl StepConfig {
+    /// Checks every setting against a range a step can run in (the upper bounds keep a
+    /// typo from exhausting memory or time); the message names the key under
+    /// `[optimizer.cf_mesmo]`.
+    pub fn validate(&self) -> Result<(), String> {
+        let ranges = [
+            ("samples", self.samples, 1, 1_000),
+            ("rff_features", self.rff_features, 1, 100_000),
+            ("front_population", self.front_population, 2, 10_000),
+            ("front_generations", self.front_generations, 1, 10_000),
+            ("pool_size", self.pool_size, 1, 1_000_000),
+            ("refine_top", self.refine_top, 0, self.pool_size),
+            ("refine_steps", self.refine_steps, 0, 10_000),
+            ("gp.n_start", self.gp.n_start, 0, 1_000),
+        ];
+        for (key, value, lo, hi) in ranges {
+            if !(lo..=hi).contains(&value) {
+                return Err(format!("{key} = {value} is outside {lo}..={hi}"));
+            }
+        }
+        let gain = self.exhausted_gain;
+        if !(gain.is_finite() && gain >= 0.0) {
+            return Err(format!(
+                "exhausted_gain = {gain} must be a finite number of nats, at least 0"
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// What the step optimises over.
 pub struct StepProblem<'a> {
     /// Dimension of `x`.

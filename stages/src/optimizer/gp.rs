@@ -48,7 +48,7 @@ const NEGLIGIBLE_VARIANCE: f64 = 1e-10;
 
 /// Settings of a GP fit.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
+#[serde(deny_unknown_fields, default)]
 pub struct GpConfig {
     /// Number of extra starting points (from a fixed-seed Latin hypercube) for the
     /// likelihood maximisation, besides the default start. Default 10. `1` is raised
