@@ -98,6 +98,13 @@ pub fn run_study(
 ) -> Result<StudyOutcome> {
     let (object, meta) = dag::dataset_node(cfg, runner)?;
     let data = LoadedData::new(object, meta.clone());
+    stages::arch::check_input(cfg.model.name, meta.height, meta.width, meta.classes.len())
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "model.name = {:?} and dataset: {e}",
+                cfg.model.name.as_str()
+            )
+        })?;
     cfg.training
         .check_memory(cfg.model.name, data.meta.height, data.meta.classes.len())?;
     let baseline = dag::baseline_node(cfg, &data, runner, &bars.train)?;

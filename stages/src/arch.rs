@@ -328,6 +328,31 @@ fn resnet(b: &mut Builder, n: usize, num_classes: usize) {
     b.fc("fc".to_owned(), num_classes);
 }
 
+/// Checks that `model` can take `height` x `width` images into `num_classes` classes:
+/// square, at least [`ModelName::min_input_hw`] on a side, at least one class.
+pub fn check_input(
+    model: ModelName,
+    height: usize,
+    width: usize,
+    num_classes: usize,
+) -> Result<(), String> {
+    if height != width {
+        return Err(format!(
+            "the images are {height}x{width}, but {model} takes square images"
+        ));
+    }
+    if height < model.min_input_hw() {
+        return Err(format!(
+            "the images are {height}x{width}, but {model} needs at least {min}x{min}",
+            min = model.min_input_hw()
+        ));
+    }
+    if num_classes == 0 {
+        return Err("the data set has no classes".to_string());
+    }
+    Ok(())
+}
+
 /// The weight layers of `model` for a square `input_hw` x `input_hw` RGB input and
 /// `num_classes` outputs, in forward order, with their spatial sizes.
 ///
@@ -394,6 +419,16 @@ pub fn parameter_count(model: ModelName, input_hw: usize, num_classes: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inputs_a_model_cannot_take_are_errors_not_panics() {
+        let err = check_input(ModelName::Vgg11, 16, 16, 10).unwrap_err();
+        assert!(err.contains("vgg11") && err.contains("32x32"), "{err}");
+        let err = check_input(ModelName::CnnSmall, 32, 24, 10).unwrap_err();
+        assert!(err.contains("32x24") && err.contains("square"), "{err}");
+        assert!(check_input(ModelName::CnnSmall, 32, 32, 0).is_err());
+        assert_eq!(check_input(ModelName::ResNet20, 32, 32, 10), Ok(()));
+    }
 
     fn conv_shapes(model: ModelName) -> Vec<(usize, usize, usize, usize)> {
         layers(model, 32, 10)

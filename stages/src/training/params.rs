@@ -156,6 +156,7 @@ impl TrainingParams {
 
     /// Refuses a batch size whose training memory would exceed `max_memory_gib`.
     pub fn check_memory(&self, model: ModelName, input_hw: usize, classes: usize) -> Result<()> {
+        arch::check_input(model, input_hw, input_hw, classes).map_err(anyhow::Error::msg)?;
         let need = self.estimated_memory_gib(model, input_hw, classes);
         ensure!(
             need <= self.max_memory_gib,
