@@ -449,17 +449,46 @@ fn bad_input_is_refused_and_changes_nothing() {
     let out = s.run(&["run", "--new-study"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("fake.parquet"), "{}", stderr(&out));
-    // Nothing stored before was lost or changed (the failed run archived nothing it could not restore).
+    // Nothing stored before was lost or changed: the data set is checked before
+    // `--new-study` archives anything.
+    assert!(
+        !s.path("study/archive").exists(),
+        "archived before the check"
+    );
     let after = s.snapshot();
     for (path, bytes) in &before {
-        if path.starts_with(s.path("cache")) {
-            assert!(
-                after.iter().any(|(p, b)| p == path && b == bytes),
-                "{} changed",
-                path.display()
-            );
-        }
+        assert!(
+            after.iter().any(|(p, b)| p == path && b == bytes),
+            "{} changed",
+            path.display()
+        );
     }
+}
+
+#[test]
+fn a_first_run_with_bad_data_does_not_fix_the_study_s_problem() {
+    let s = Scratch::new(&tiny_config());
+    std::fs::write(s.path("fake.parquet"), "not parquet at all").unwrap();
+    let bad = tiny_config().replace(
+        "format = \"embedded\"",
+        &format!(
+            "format = \"hf_parquet\"\ntrain = {:?}\ntest = {:?}",
+            s.path("fake.parquet"),
+            s.path("fake.parquet")
+        ),
+    );
+    std::fs::write(s.path("study.toml"), bad).unwrap();
+    let out = s.run(&["run"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("fake.parquet"), "{}", stderr(&out));
+    assert!(
+        !s.path("study/study.json").exists(),
+        "the problem was fixed"
+    );
+    // With the data fixed, the same study runs, no --new-study needed.
+    std::fs::write(s.path("study.toml"), tiny_config()).unwrap();
+    let out = s.run(&["run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]

@@ -167,9 +167,12 @@ pub fn run(
     let (cfg, paths) = study_setup(args)?;
     let execution = execution.execution(&paths.cache)?;
     let _lock = StudyLock::acquire(&paths.study)?;
-    check_study_snapshot(&cfg, &paths.study, new_study)?;
     let store = Store::open(&paths.cache)?;
     let mut runner = Runner::new(store, recompute.iter().cloned().collect::<BTreeSet<_>>());
+    // The data set and the model are checked before the study's own state (its
+    // snapshot, or an archive of an older problem) changes.
+    let data = crate::dag::open_data(&cfg, &mut runner)?;
+    check_study_snapshot(&cfg, &paths.study, new_study)?;
     install_interrupt_handler();
     let started = Instant::now();
     let multi = MultiProgress::new();
@@ -189,7 +192,7 @@ pub fn run(
             ),
         ),
     };
-    let outcome = study::run_study(&cfg, &mut runner, &paths.study, &execution, &bars);
+    let outcome = study::run_study(&cfg, data, &mut runner, &paths.study, &execution, &bars);
     bars.train.finish_and_clear();
     bars.study.finish_and_clear();
     let record = record_run(&paths.study, &runner);

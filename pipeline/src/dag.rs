@@ -159,6 +159,19 @@ pub fn ppa_node(
     })
 }
 
+/// The study's data set, prepared (or read from the store) and checked against the
+/// model and the training memory: every input of a study, checked before the study's
+/// own stored state is touched.
+pub fn open_data(cfg: &StudyConfig, runner: &mut Runner) -> Result<LoadedData> {
+    let (object, meta) = dataset_node(cfg, runner)?;
+    let model = cfg.model.name;
+    stages::arch::check_input(model, meta.height, meta.width, meta.classes.len())
+        .map_err(|e| anyhow::anyhow!("model.name = {:?} and dataset: {e}", model.as_str()))?;
+    cfg.training
+        .check_memory(model, meta.height, meta.classes.len())?;
+    Ok(LoadedData::new(object, meta))
+}
+
 /// The prepared data set, loaded from its object once per run.
 pub struct LoadedData {
     /// The dataset object.

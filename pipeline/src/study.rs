@@ -91,22 +91,13 @@ pub struct Bars {
 /// Runs (or resumes) the study in `study_dir`.
 pub fn run_study(
     cfg: &StudyConfig,
+    data: LoadedData,
     runner: &mut Runner,
     study_dir: &std::path::Path,
     execution: &Execution,
     bars: &Bars,
 ) -> Result<StudyOutcome> {
-    let (object, meta) = dag::dataset_node(cfg, runner)?;
-    let data = LoadedData::new(object, meta.clone());
-    stages::arch::check_input(cfg.model.name, meta.height, meta.width, meta.classes.len())
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "model.name = {:?} and dataset: {e}",
-                cfg.model.name.as_str()
-            )
-        })?;
-    cfg.training
-        .check_memory(cfg.model.name, data.meta.height, data.meta.classes.len())?;
+    let meta = data.meta.clone();
     let baseline = dag::baseline_node(cfg, &data, runner, &bars.train)?;
     let evaluator = Evaluator::new(cfg, data, baseline, Ledger::new(study_dir))?;
     let mut driver = Driver {
