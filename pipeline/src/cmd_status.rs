@@ -20,11 +20,10 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
     let (rows, skipped) = read_ledger(&paths.study)?;
     let failed = rows.iter().filter(|r| r.status != STATUS_OK).count();
     let cost_s = rows.iter().fold(0.0, |acc, r| acc + r.cost_s);
-    let full: Vec<(&EvaluationRow, Vec<f64>)> = rows
+    let (full, points): (Vec<&EvaluationRow>, Vec<Vec<f64>>) = rows
         .iter()
         .filter_map(|r| minimised(r, OBJECTIVES).map(|o| (r, o)))
-        .collect();
-    let points: Vec<Vec<f64>> = full.iter().map(|(_, o)| o.clone()).collect();
+        .unzip();
     let reference = reference_point(&points, OBJECTIVES);
     let front = pareto_front_indices(&points);
     let hv = if points.is_empty() {
@@ -35,7 +34,7 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
     let pareto: Vec<serde_json::Value> = front
         .iter()
         .map(|&i| {
-            let r = full[i].0;
+            let r = full[i];
             let mut design = json!({
                 "eval_key": r.eval_key, "cell_bits": r.cell_bits, "xbar_size": r.xbar_size,
                 "freq_hz": r.freq_hz, "temp_k": r.temp_k, "adc_bits": r.adc_bits,
@@ -56,7 +55,7 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
             "reference_point": OBJECTIVES
                 .iter()
                 .zip(&reference)
-                .map(|(ob, &v)| (ob.name.to_string(), json!(ob.unminimised(v))))
+                .map(|(ob, &v)| (ob.name.to_string(), json!(ob.direction.minimised(v))))
                 .collect::<serde_json::Map<_, _>>(),
             "pareto": pareto,
             "skipped_parts": skipped,

@@ -14,6 +14,17 @@ pub enum Direction {
     Minimise,
 }
 
+impl Direction {
+    /// `v` in minimised form: negated if larger is better. Its own inverse, so it also
+    /// maps a minimised value back.
+    pub fn minimised(self, v: f64) -> f64 {
+        match self {
+            Direction::Maximise => -v,
+            Direction::Minimise => v,
+        }
+    }
+}
+
 /// One objective of the study.
 #[derive(Debug, Clone, Copy)]
 pub struct Objective {
@@ -46,10 +57,7 @@ pub struct Objective {
 impl Objective {
     /// The row's value in minimised form (negated if maximised).
     pub fn minimised(&self, r: &EvaluationRow) -> Option<f64> {
-        (self.value)(r).map(|v| match self.direction {
-            Direction::Maximise => -v,
-            Direction::Minimise => v,
-        })
+        (self.value)(r).map(|v| self.direction.minimised(v))
     }
 
     /// The row's value for the surrogates, in maximised form (of the logarithm where
@@ -57,10 +65,7 @@ impl Objective {
     pub fn surrogate(&self, r: &EvaluationRow) -> f64 {
         let v = (self.value)(r).unwrap_or(f64::NAN);
         let v = if self.log_scale { v.ln() } else { v };
-        match self.direction {
-            Direction::Maximise => v,
-            Direction::Minimise => -v,
-        }
+        -self.direction.minimised(v)
     }
 
     /// The report's axis label, in the display unit.
@@ -90,14 +95,6 @@ impl Objective {
     /// The row's value in the display unit; NaN if missing.
     pub fn display(&self, r: &EvaluationRow) -> f64 {
         (self.value)(r).unwrap_or(f64::NAN) * self.display_scale
-    }
-
-    /// A reference point's coordinate back in the objective's own direction.
-    pub fn unminimised(&self, v: f64) -> f64 {
-        match self.direction {
-            Direction::Maximise => -v,
-            Direction::Minimise => v,
-        }
     }
 }
 

@@ -30,7 +30,6 @@ use crate::plot::{
 };
 use crate::runner::Runner;
 
-/// An objective of a row in display units.
 /// A study's ledger for the report.
 struct StudyRows {
     name: String,

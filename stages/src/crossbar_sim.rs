@@ -914,8 +914,8 @@ mod tests {
     /// PytorX's own layers (its `crxb_Linear` and `crxb_Conv2d` run on the CPU with
     /// `../shared/tools/pytorx-cpu.sh`, 8-bit, g in [3.33e-7, 3.33e-4] S, batch 100,
     /// weights `wave(.., 0.1, ..)` and inputs `wave(.., 0.5, ..) + 0.5`, 20 and 10 draws;
-    /// `bench/pytorx_reference.py` prints them) measured these relative output noises; this model is within 5 % of each (it was
-    /// within 2.5 % when written).
+    /// `bench/pytorx_reference.py` prints them) measured these relative output noises;
+    /// this model is within 5 % of each (it was within 2.5 % when written).
     /// PytorX indexes its per-row effective voltage by the output column (a broadcast
     /// of its `input_reduced` along the conductance tensor's output axis) where this
     /// model uses the cell's own row; with inputs of similar row norms, as here, the

@@ -154,7 +154,8 @@ impl TrainingParams {
         per_image as f64 * self.batch_size as f64 * BYTES_PER_ACTIVATION / (1u64 << 30) as f64
     }
 
-    /// Refuses a batch size whose training memory would exceed `max_memory_gib`.
+    /// Refuses inputs the model cannot take ([`arch::check_input`]) and a batch size
+    /// whose training memory would exceed `max_memory_gib`.
     pub fn check_memory(&self, model: ModelName, input_hw: usize, classes: usize) -> Result<()> {
         arch::check_input(model, input_hw, input_hw, classes).map_err(anyhow::Error::msg)?;
         let need = self.estimated_memory_gib(model, input_hw, classes);
