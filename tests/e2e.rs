@@ -713,3 +713,63 @@ fn noise_and_strategies_commands() {
     let bad = s.run(&["strategies", "--corner", "8,1e9,400"]);
     assert!(!bad.status.success() && stderr(&bad).contains("--corner"));
 }
+
+/// The tiny study's ledger as text, a line per row in decision order, without the
+/// columns that vary from run to run (cost, timestamps, host).
+fn ledger_text(study: &Path) -> String {
+    ledger(study)
+        .iter()
+        .map(|r| {
+            let opt = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.9e}"));
+            format!(
+                "{} {} {} {} {} b={} xbar={} f={:e} T={} adc={} v={} e={} z={:.9} \
+                 acc={}/{}/{} area={} lat={} energy={} {} {:?} code={} seed={}",
+                r.eval_key,
+                r.study,
+                r.iteration,
+                r.strategy,
+                r.model,
+                r.cell_bits,
+                r.xbar_size,
+                r.freq_hz,
+                r.temp_k,
+                r.adc_bits,
+                r.read_voltage,
+                r.fidelity_epochs,
+                r.fidelity_z,
+                opt(r.accuracy_mean),
+                opt(r.accuracy_std),
+                opt(r.accuracy_clean),
+                opt(r.area_um2),
+                opt(r.latency_ns),
+                opt(r.energy_pj),
+                r.status,
+                r.error,
+                r.code_version,
+                r.seed,
+            )
+        })
+        .map(|line| line + "\n")
+        .collect()
+}
+
+/// The tiny study's ledger, up to its timing and host columns, is the one committed in
+/// `tests/fixtures/tiny_study_ledger.txt` (written before the graph refactor): a change
+/// of a key, of a design chosen or of a value fails here. A change meant to change the
+/// output bumps its stage's code version and rewrites the file with
+/// `XBAR_BLESS=1 cargo test -p pipeline --test e2e the_tiny_study_s_ledger`.
+#[test]
+fn the_tiny_study_s_ledger_is_the_committed_one() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tiny_study_ledger.txt");
+    let s = Scratch::new(&tiny_config());
+    let out = s.run(&["run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = ledger_text(&s.path("study"));
+    if std::env::var_os("XBAR_BLESS").is_some() {
+        std::fs::create_dir_all(fixture.parent().unwrap()).unwrap();
+        std::fs::write(&fixture, &text).unwrap();
+    }
+    let expected = std::fs::read_to_string(&fixture).unwrap();
+    assert_eq!(text, expected, "the tiny study's ledger changed");
+}
