@@ -107,7 +107,7 @@ mod tests {
 
     fn input(params: serde_json::Value, seed: u64) -> KeyInput {
         KeyInput {
-            stage: "crossbar",
+            stage: "stage_a",
             code_version: 1,
             params,
             upstream: vec![CacheKey::of_bytes(b"upstream")],
@@ -117,13 +117,13 @@ mod tests {
 
     #[test]
     fn same_inputs_give_the_same_key_whatever_the_field_order() {
-        let a = input(json!({"cell_bits": 4, "temp_k": 300.0}), 7);
-        let b = input(json!({"temp_k": 300.0, "cell_bits": 4}), 7);
+        let a = input(json!({"size": 4, "rate": 300.0}), 7);
+        let b = input(json!({"rate": 300.0, "size": 4}), 7);
         assert_eq!(a.key(), b.key());
         // Pinned: a change of the canonical form would silently orphan every cache.
         assert_eq!(
             String::from_utf8(a.canonical_bytes()).unwrap(),
-            r#"{"code_version":1,"params":{"cell_bits":4,"temp_k":300.0},"seed":7,"stage":"crossbar","upstream":[""#
+            r#"{"code_version":1,"params":{"rate":300.0,"size":4},"seed":7,"stage":"stage_a","upstream":[""#
                 .to_string()
                 + &CacheKey::of_bytes(b"upstream").hex()
                 + r#""]}"#
@@ -132,17 +132,17 @@ mod tests {
 
     #[test]
     fn any_change_gives_a_new_key() {
-        let base = input(json!({"cell_bits": 4}), 7);
+        let base = input(json!({"size": 4}), 7);
         let mut variants = vec![
-            input(json!({"cell_bits": 5}), 7),
-            input(json!({"cell_bits": 4}), 8),
-            input(json!({"cell_bits": 4.0}), 7),
+            input(json!({"size": 5}), 7),
+            input(json!({"size": 4}), 8),
+            input(json!({"size": 4.0}), 7),
         ];
         let mut v = base.clone();
         v.code_version = 2;
         variants.push(v);
         let mut v = base.clone();
-        v.stage = "dataset_prep";
+        v.stage = "stage_b";
         variants.push(v);
         let mut v = base.clone();
         v.upstream = vec![CacheKey::of_bytes(b"other")];

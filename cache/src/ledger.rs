@@ -1,292 +1,39 @@
-//! The study's Parquet tables, each a directory of part files written atomically with one
-//! explicit schema, so that `pl.scan_parquet("<study>/evaluations/*.parquet")` reads them:
+//! A table stored as a directory of Parquet part files: one part per key, each written
+//! atomically with the row type's one explicit schema, so that
+//! `pl.scan_parquet("<dir>/*.parquet")` reads the table whole. Rewriting a key (a re-run
+//! of an in-flight task) replaces its part instead of adding rows. Reading skips an
+//! unreadable part with a warning that names the file.
 //!
-//! - `evaluations/`: one row per evaluated (design, fidelity) pair ([`EvaluationRow`]),
-//!   one part file per evaluation named by its key, so rewriting an evaluation (a re-run
-//!   of an in-flight task) replaces its row instead of adding a second one;
-//! - `metrics/`: the per-epoch curves in long form (`eval_key, epoch, name, value`).
-//!
-//! Reading skips a corrupted part with a warning that names the file.
+//! The rows are the caller's: a type implementing [`Row`] says its schema and how it
+//! converts to and from a record batch; this module knows nothing of what they hold.
 
 use std::fs;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use arrow::array::{
-    Array, ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
-    TimestampMillisecondArray, UInt64Array,
-};
-use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use arrow::array::RecordBatch;
+use arrow::datatypes::Schema;
 
 use crate::atomic::TEMP_PREFIX;
 use crate::table::{read_parquet, write_parquet_atomic};
 
-/// The status of an evaluation row.
-pub const STATUS_OK: &str = "ok";
-/// The status of an evaluation that failed; `error` says why.
-pub const STATUS_FAILED: &str = "failed";
-
-/// One evaluation of a (design, fidelity) pair: a row of `evaluations/`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvaluationRow {
-    /// The evaluation's cache key, hex.
-    pub eval_key: String,
-    /// The study's name.
-    pub study: String,
-    /// The optimiser iteration that proposed it.
-    pub iteration: i64,
-    /// The strategy that proposed it (`cf_mesmo`, `mesmo`, `nsga2`, `random`, `initial`).
-    pub strategy: String,
-    /// The DNN model.
-    pub model: String,
-    /// Bits per cell.
-    pub cell_bits: i32,
-    /// Crossbar size (rows = columns).
-    pub xbar_size: i32,
-    /// Operating frequency, Hz.
-    pub freq_hz: f64,
-    /// Temperature, K.
-    pub temp_k: f64,
-    /// ADC resolution, bits.
-    pub adc_bits: i32,
-    /// Read voltage, V.
-    pub read_voltage: f64,
-    /// Fidelity as training epochs.
-    pub fidelity_epochs: i32,
-    /// Fidelity normalised to (0, 1].
-    pub fidelity_z: f64,
-    /// Mean top-1 test accuracy under noise (fraction), over noise draws.
-    pub accuracy_mean: Option<f64>,
-    /// Standard deviation of that accuracy over noise draws.
-    pub accuracy_std: Option<f64>,
-    /// Accuracy of the quantised model without noise.
-    pub accuracy_clean: Option<f64>,
-    /// Chip area, um^2.
-    pub area_um2: Option<f64>,
-    /// Latency of one inference, ns.
-    pub latency_ns: Option<f64>,
-    /// Energy of one inference, pJ.
-    pub energy_pj: Option<f64>,
-    /// Measured compute cost of the evaluation, seconds.
-    pub cost_s: f64,
-    /// [`STATUS_OK`] or [`STATUS_FAILED`].
-    pub status: String,
-    /// The error message of a failed evaluation.
-    pub error: Option<String>,
-    /// Start, Unix milliseconds.
-    pub started_at_ms: i64,
-    /// End, Unix milliseconds.
-    pub finished_at_ms: i64,
-    /// Host that ran it.
-    pub host: String,
-    /// Version of xbar-opt that ran it.
-    pub code_version: String,
-    /// The study seed.
-    pub seed: u64,
+/// A row type of a part-file table.
+pub trait Row: Sized {
+    /// The table's explicit Arrow schema.
+    fn schema() -> Arc<Schema>;
+    /// One record batch of `rows`, with [`Row::schema`].
+    fn to_batch(rows: &[Self]) -> Result<RecordBatch>;
+    /// The rows of a batch read back.
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>>;
 }
 
-/// The explicit Arrow schema of `evaluations/` part files.
-pub fn evaluations_schema() -> Arc<Schema> {
-    let ts = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
-    let f = |n: &str, t: DataType, null: bool| Field::new(n, t, null);
-    Arc::new(Schema::new(vec![
-        f("eval_key", DataType::Utf8, false),
-        f("study", DataType::Utf8, false),
-        f("iteration", DataType::Int64, false),
-        f("strategy", DataType::Utf8, false),
-        f("model", DataType::Utf8, false),
-        f("cell_bits", DataType::Int32, false),
-        f("xbar_size", DataType::Int32, false),
-        f("freq_hz", DataType::Float64, false),
-        f("temp_k", DataType::Float64, false),
-        f("adc_bits", DataType::Int32, false),
-        f("read_voltage", DataType::Float64, false),
-        f("fidelity_epochs", DataType::Int32, false),
-        f("fidelity_z", DataType::Float64, false),
-        f("accuracy_mean", DataType::Float64, true),
-        f("accuracy_std", DataType::Float64, true),
-        f("accuracy_clean", DataType::Float64, true),
-        f("area_um2", DataType::Float64, true),
-        f("latency_ns", DataType::Float64, true),
-        f("energy_pj", DataType::Float64, true),
-        f("cost_s", DataType::Float64, false),
-        f("status", DataType::Utf8, false),
-        f("error", DataType::Utf8, true),
-        f("started_at", ts.clone(), false),
-        f("finished_at", ts, false),
-        f("host", DataType::Utf8, false),
-        f("code_version", DataType::Utf8, false),
-        f("seed", DataType::UInt64, false),
-    ]))
-}
-
-/// Builds one record batch of `rows` with [`evaluations_schema`].
-pub fn evaluations_batch(rows: &[EvaluationRow]) -> Result<RecordBatch> {
-    fn s<'a>(rows: &'a [EvaluationRow], f: impl Fn(&'a EvaluationRow) -> &'a str) -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
-    }
-    fn i32s(rows: &[EvaluationRow], f: impl Fn(&EvaluationRow) -> i32) -> ArrayRef {
-        Arc::new(Int32Array::from_iter_values(rows.iter().map(f)))
-    }
-    fn f64s(rows: &[EvaluationRow], f: impl Fn(&EvaluationRow) -> f64) -> ArrayRef {
-        Arc::new(Float64Array::from_iter_values(rows.iter().map(f)))
-    }
-    fn opt(rows: &[EvaluationRow], f: impl Fn(&EvaluationRow) -> Option<f64>) -> ArrayRef {
-        Arc::new(rows.iter().map(f).collect::<Float64Array>())
-    }
-    fn ts(rows: &[EvaluationRow], f: impl Fn(&EvaluationRow) -> i64) -> ArrayRef {
-        Arc::new(
-            TimestampMillisecondArray::from_iter_values(rows.iter().map(f)).with_timezone("UTC"),
-        )
-    }
-    let columns: Vec<ArrayRef> = vec![
-        s(rows, |r| &r.eval_key),
-        s(rows, |r| &r.study),
-        Arc::new(Int64Array::from_iter_values(
-            rows.iter().map(|r| r.iteration),
-        )),
-        s(rows, |r| &r.strategy),
-        s(rows, |r| &r.model),
-        i32s(rows, |r| r.cell_bits),
-        i32s(rows, |r| r.xbar_size),
-        f64s(rows, |r| r.freq_hz),
-        f64s(rows, |r| r.temp_k),
-        i32s(rows, |r| r.adc_bits),
-        f64s(rows, |r| r.read_voltage),
-        i32s(rows, |r| r.fidelity_epochs),
-        f64s(rows, |r| r.fidelity_z),
-        opt(rows, |r| r.accuracy_mean),
-        opt(rows, |r| r.accuracy_std),
-        opt(rows, |r| r.accuracy_clean),
-        opt(rows, |r| r.area_um2),
-        opt(rows, |r| r.latency_ns),
-        opt(rows, |r| r.energy_pj),
-        f64s(rows, |r| r.cost_s),
-        s(rows, |r| &r.status),
-        Arc::new(
-            rows.iter()
-                .map(|r| r.error.as_deref())
-                .collect::<StringArray>(),
-        ),
-        ts(rows, |r| r.started_at_ms),
-        ts(rows, |r| r.finished_at_ms),
-        s(rows, |r| &r.host),
-        s(rows, |r| &r.code_version),
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.seed))),
-    ];
-    Ok(RecordBatch::try_new(evaluations_schema(), columns)?)
-}
-
-/// Typed access to the columns of an evaluations batch.
-struct Columns<'a>(&'a RecordBatch);
-
-impl<'a> Columns<'a> {
-    fn get<T: 'static>(&self, name: &str) -> Result<&'a T> {
-        self.0
-            .column_by_name(name)
-            .with_context(|| format!("column {name} is missing"))?
-            .as_any()
-            .downcast_ref::<T>()
-            .with_context(|| format!("column {name} has the wrong type"))
-    }
-    fn str(&self, name: &str, i: usize) -> Result<String> {
-        Ok(self.get::<StringArray>(name)?.value(i).to_string())
-    }
-    fn f64(&self, name: &str, i: usize) -> Result<f64> {
-        Ok(self.get::<Float64Array>(name)?.value(i))
-    }
-    fn opt_f64(&self, name: &str, i: usize) -> Result<Option<f64>> {
-        let a = self.get::<Float64Array>(name)?;
-        Ok((!a.is_null(i)).then(|| a.value(i)))
-    }
-    fn i32(&self, name: &str, i: usize) -> Result<i32> {
-        Ok(self.get::<Int32Array>(name)?.value(i))
-    }
-    fn ts(&self, name: &str, i: usize) -> Result<i64> {
-        Ok(self.get::<TimestampMillisecondArray>(name)?.value(i))
-    }
-}
-
-/// Reads the rows of an evaluations batch.
-pub fn rows_from_batch(batch: &RecordBatch) -> Result<Vec<EvaluationRow>> {
-    let c = Columns(batch);
-    let error = c.get::<StringArray>("error")?;
-    (0..batch.num_rows())
-        .map(|i| {
-            Ok(EvaluationRow {
-                eval_key: c.str("eval_key", i)?,
-                study: c.str("study", i)?,
-                iteration: c.get::<Int64Array>("iteration")?.value(i),
-                strategy: c.str("strategy", i)?,
-                model: c.str("model", i)?,
-                cell_bits: c.i32("cell_bits", i)?,
-                xbar_size: c.i32("xbar_size", i)?,
-                freq_hz: c.f64("freq_hz", i)?,
-                temp_k: c.f64("temp_k", i)?,
-                adc_bits: c.i32("adc_bits", i)?,
-                read_voltage: c.f64("read_voltage", i)?,
-                fidelity_epochs: c.i32("fidelity_epochs", i)?,
-                fidelity_z: c.f64("fidelity_z", i)?,
-                accuracy_mean: c.opt_f64("accuracy_mean", i)?,
-                accuracy_std: c.opt_f64("accuracy_std", i)?,
-                accuracy_clean: c.opt_f64("accuracy_clean", i)?,
-                area_um2: c.opt_f64("area_um2", i)?,
-                latency_ns: c.opt_f64("latency_ns", i)?,
-                energy_pj: c.opt_f64("energy_pj", i)?,
-                cost_s: c.f64("cost_s", i)?,
-                status: c.str("status", i)?,
-                error: (!error.is_null(i)).then(|| error.value(i).to_string()),
-                started_at_ms: c.ts("started_at", i)?,
-                finished_at_ms: c.ts("finished_at", i)?,
-                host: c.str("host", i)?,
-                code_version: c.str("code_version", i)?,
-                seed: c.get::<UInt64Array>("seed")?.value(i),
-            })
-        })
-        .collect()
-}
-
-/// One per-epoch measurement: a row of `metrics/`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MetricRow {
-    /// The evaluation it belongs to.
-    pub eval_key: String,
-    /// Absolute epoch (1-based).
-    pub epoch: i32,
-    /// What was measured, e.g. `train_loss`.
-    pub name: String,
-    /// The value.
-    pub value: f64,
-}
-
-/// The explicit Arrow schema of `metrics/` part files.
-pub fn metrics_schema() -> Arc<Schema> {
-    Arc::new(Schema::new(vec![
-        Field::new("eval_key", DataType::Utf8, false),
-        Field::new("epoch", DataType::Int32, false),
-        Field::new("name", DataType::Utf8, false),
-        Field::new("value", DataType::Float64, false),
-    ]))
-}
-
-/// Builds one record batch of metric rows.
-pub fn metrics_batch(rows: &[MetricRow]) -> Result<RecordBatch> {
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| &r.eval_key),
-        )),
-        Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.epoch))),
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.name))),
-        Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.value))),
-    ];
-    Ok(RecordBatch::try_new(metrics_schema(), cols)?)
-}
-
-/// A study's ledger directories.
+/// A table of `R` rows in a directory of part files.
 #[derive(Debug, Clone)]
-pub struct Ledger {
-    study_dir: PathBuf,
+pub struct PartTable<R> {
+    dir: PathBuf,
+    row: PhantomData<fn() -> R>,
 }
 
 /// What reading a table found: its rows, and a warning per part that was skipped.
@@ -298,45 +45,55 @@ pub struct ReadOutcome<T> {
     pub skipped: Vec<String>,
 }
 
-impl Ledger {
-    /// The ledger of the study at `study_dir`.
-    pub fn new(study_dir: &Path) -> Ledger {
-        Ledger {
-            study_dir: study_dir.to_path_buf(),
+impl<R: Row> PartTable<R> {
+    /// The table in `dir` (created on the first write).
+    pub fn new(dir: impl Into<PathBuf>) -> PartTable<R> {
+        PartTable {
+            dir: dir.into(),
+            row: PhantomData,
         }
     }
 
-    /// `<study>/evaluations`.
-    pub fn evaluations_dir(&self) -> PathBuf {
-        self.study_dir.join("evaluations")
+    /// The table's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
-    /// `<study>/metrics`.
-    pub fn metrics_dir(&self) -> PathBuf {
-        self.study_dir.join("metrics")
+    /// The part file of `key`: `<dir>/part-<key>.parquet`.
+    pub fn part_path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("part-{key}.parquet"))
     }
 
-    /// Writes (or atomically replaces) the row of one evaluation.
-    pub fn record_evaluation(&self, row: &EvaluationRow) -> Result<()> {
-        let path = self
-            .evaluations_dir()
-            .join(format!("part-{}.parquet", row.eval_key));
-        write_parquet_atomic(
-            &path,
-            &evaluations_schema(),
-            &[evaluations_batch(std::slice::from_ref(row))?],
-        )
+    /// Writes (or atomically replaces) the part of `key`.
+    pub fn write(&self, key: &str, rows: &[R]) -> Result<()> {
+        write_parquet_atomic(&self.part_path(key), &R::schema(), &[R::to_batch(rows)?])
     }
 
-    /// Writes (or atomically replaces) the per-epoch metrics of one evaluation.
-    pub fn record_metrics(&self, eval_key: &str, rows: &[MetricRow]) -> Result<()> {
-        let path = self.metrics_dir().join(format!("part-{eval_key}.parquet"));
-        write_parquet_atomic(&path, &metrics_schema(), &[metrics_batch(rows)?])
-    }
-
-    /// Every evaluation row; corrupted parts are skipped and named in `skipped`.
-    pub fn evaluations(&self) -> Result<ReadOutcome<EvaluationRow>> {
-        read_parts(&self.evaluations_dir(), rows_from_batch)
+    /// Every row of every readable part; unreadable parts are skipped and named in
+    /// `skipped` (and logged as warnings).
+    pub fn read(&self) -> Result<ReadOutcome<R>> {
+        let mut out = ReadOutcome {
+            rows: Vec::new(),
+            skipped: Vec::new(),
+        };
+        for part in part_files(&self.dir)? {
+            let rows = read_parquet(&part).and_then(|batches| {
+                let mut rows = Vec::new();
+                for b in &batches {
+                    rows.extend(R::from_batch(b)?);
+                }
+                Ok(rows)
+            });
+            match rows {
+                Ok(rows) => out.rows.extend(rows),
+                Err(e) => {
+                    let msg = format!("skipping corrupted ledger part {}: {e:#}", part.display());
+                    tracing::warn!("{msg}");
+                    out.skipped.push(msg);
+                }
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -357,116 +114,99 @@ pub fn part_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(parts)
 }
 
-fn read_parts<T>(
-    dir: &Path,
-    rows_of: impl Fn(&RecordBatch) -> Result<Vec<T>>,
-) -> Result<ReadOutcome<T>> {
-    let mut out = ReadOutcome {
-        rows: Vec::new(),
-        skipped: Vec::new(),
-    };
-    for part in part_files(dir)? {
-        let rows = read_parquet(&part).and_then(|batches| {
-            let mut rows = Vec::new();
-            for b in &batches {
-                rows.extend(rows_of(b)?);
-            }
-            Ok(rows)
-        });
-        match rows {
-            Ok(rows) => out.rows.extend(rows),
-            Err(e) => {
-                let msg = format!("skipping corrupted ledger part {}: {e:#}", part.display());
-                tracing::warn!("{msg}");
-                out.skipped.push(msg);
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::Columns;
+    use arrow::array::{ArrayRef, Float64Array, StringArray};
+    use arrow::datatypes::{DataType, Field};
+
+    /// A two-column row, standing in for the caller's.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Pair {
+        name: String,
+        value: Option<f64>,
+    }
+
+    impl Row for Pair {
+        fn schema() -> Arc<Schema> {
+            Arc::new(Schema::new(vec![
+                Field::new("name", DataType::Utf8, false),
+                Field::new("value", DataType::Float64, true),
+            ]))
+        }
+        fn to_batch(rows: &[Self]) -> Result<RecordBatch> {
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.name))),
+                Arc::new(rows.iter().map(|r| r.value).collect::<Float64Array>()),
+            ];
+            Ok(RecordBatch::try_new(Self::schema(), columns)?)
+        }
+        fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>> {
+            let c = Columns::new(batch);
+            (0..batch.num_rows())
+                .map(|i| {
+                    Ok(Pair {
+                        name: c.str("name", i)?,
+                        value: c.opt_f64("value", i)?,
+                    })
+                })
+                .collect()
         }
     }
-    Ok(out)
-}
 
-#[cfg(test)]
-pub(crate) mod tests {
-    use super::*;
-
-    /// A plausible finished evaluation row.
-    pub fn sample_row(key: &str) -> EvaluationRow {
-        EvaluationRow {
-            eval_key: key.to_string(),
-            study: "s".into(),
-            iteration: 3,
-            strategy: "random".into(),
-            model: "cnn_small".into(),
-            cell_bits: 4,
-            xbar_size: 64,
-            freq_hz: 5e8,
-            temp_k: 350.0,
-            adc_bits: 5,
-            read_voltage: 0.2,
-            fidelity_epochs: 2,
-            fidelity_z: 0.5,
-            accuracy_mean: Some(0.61),
-            accuracy_std: Some(0.01),
-            accuracy_clean: Some(0.65),
-            area_um2: Some(1.5e6),
-            latency_ns: None,
-            energy_pj: Some(3.0e5),
-            cost_s: 12.5,
-            status: STATUS_OK.into(),
-            error: None,
-            started_at_ms: 1_700_000_000_000,
-            finished_at_ms: 1_700_000_012_500,
-            host: "h".into(),
-            code_version: "0.1.0".into(),
-            seed: u64::MAX,
+    fn pair(name: &str, value: Option<f64>) -> Pair {
+        Pair {
+            name: name.into(),
+            value,
         }
     }
 
     #[test]
-    fn rows_round_trip_through_parquet_and_rewrites_replace() {
+    fn parts_round_trip_and_a_rewrite_replaces_its_part() {
         let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::new(dir.path());
-        let a = sample_row("aa");
-        let mut b = sample_row("bb");
-        b.status = STATUS_FAILED.into();
-        b.error = Some("NaN loss at epoch 1".into());
-        ledger.record_evaluation(&a).unwrap();
-        ledger.record_evaluation(&b).unwrap();
-        ledger.record_evaluation(&a).unwrap();
-        let read = ledger.evaluations().unwrap();
-        assert_eq!(read.rows, vec![a, b]);
+        let table = PartTable::<Pair>::new(dir.path().join("t"));
+        table.write("aa", &[pair("a", Some(1.5))]).unwrap();
+        table
+            .write("bb", &[pair("b", None), pair("c", Some(-2.0))])
+            .unwrap();
+        table.write("aa", &[pair("a2", Some(3.0))]).unwrap();
+        let read = table.read().unwrap();
+        assert_eq!(
+            read.rows,
+            vec![
+                pair("a2", Some(3.0)),
+                pair("b", None),
+                pair("c", Some(-2.0))
+            ]
+        );
         assert!(read.skipped.is_empty());
+        let batches = read_parquet(&table.part_path("bb")).unwrap();
+        assert_eq!(batches[0].schema(), Pair::schema());
     }
 
     #[test]
     fn a_corrupted_part_is_skipped_with_a_warning_naming_it() {
         let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::new(dir.path());
-        ledger.record_evaluation(&sample_row("aa")).unwrap();
-        ledger.record_evaluation(&sample_row("bb")).unwrap();
-        let bad = ledger.evaluations_dir().join("part-bb.parquet");
+        let table = PartTable::<Pair>::new(dir.path());
+        table.write("aa", &[pair("a", Some(1.0))]).unwrap();
+        table.write("bb", &[pair("b", Some(2.0))]).unwrap();
+        let bad = table.part_path("bb");
         let bytes = fs::read(&bad).unwrap();
         fs::write(&bad, &bytes[..bytes.len() / 2]).unwrap();
-        fs::write(ledger.evaluations_dir().join(".tmp-1-0-x.parquet"), b"junk").unwrap();
-        let read = ledger.evaluations().unwrap();
-        assert_eq!(read.rows, vec![sample_row("aa")]);
+        fs::write(dir.path().join(".tmp-1-0-x.parquet"), b"junk").unwrap();
+        let read = table.read().unwrap();
+        assert_eq!(read.rows, vec![pair("a", Some(1.0))]);
         assert_eq!(read.skipped.len(), 1);
         assert!(read.skipped[0].contains("part-bb.parquet"));
     }
 
     #[test]
-    fn metrics_write_with_their_schema() {
+    fn a_missing_directory_is_an_empty_table() {
         let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::new(dir.path());
-        let rows = vec![MetricRow {
-            eval_key: "aa".into(),
-            epoch: 1,
-            name: "train_loss".into(),
-            value: 1.25,
-        }];
-        ledger.record_metrics("aa", &rows).unwrap();
-        let batches = read_parquet(&ledger.metrics_dir().join("part-aa.parquet")).unwrap();
-        assert_eq!(batches[0].schema(), metrics_schema());
-        assert_eq!(batches[0].num_rows(), 1);
+        let read = PartTable::<Pair>::new(dir.path().join("none"))
+            .read()
+            .unwrap();
+        assert!(read.rows.is_empty() && read.skipped.is_empty());
     }
 }

@@ -4,8 +4,10 @@
 //! - [`store`]: the content-addressed object store shared by all studies; atomic writes,
 //!   verified reads, a corrupted object is treated as missing.
 //! - [`lock`]: the study lock (an OS file lock, so a killed run never leaves it stale).
-//! - [`ledger`]: the study's Parquet tables (evaluations, per-epoch metrics, stage runs).
-//! - [`table`]: Arrow record batches to and from Parquet files, atomically.
+//! - [`ledger`]: tables as directories of Parquet part files, one per key, of a row type
+//!   the caller defines.
+//! - [`table`]: Arrow record batches to and from Parquet files, atomically, and typed
+//!   column access.
 //! - [`atomic`]: write-to-temp, fsync, rename.
 
 pub mod atomic;

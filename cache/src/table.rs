@@ -13,7 +13,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
-use arrow::array::RecordBatch;
+use arrow::array::{
+    Array, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    TimestampMillisecondArray, UInt64Array,
+};
 use arrow::datatypes::Schema;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
@@ -62,4 +65,66 @@ pub fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>> {
     let bytes = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     read_parquet_bytes(bytes)
         .with_context(|| format!("{} is not a readable Parquet file", path.display()))
+}
+
+/// Typed access to a record batch's columns by name, with errors that name the column.
+pub struct Columns<'a>(&'a RecordBatch);
+
+impl<'a> Columns<'a> {
+    /// The columns of `batch`.
+    pub fn new(batch: &'a RecordBatch) -> Columns<'a> {
+        Columns(batch)
+    }
+
+    /// The column `name` as the array type `T`.
+    pub fn get<T: 'static>(&self, name: &str) -> Result<&'a T> {
+        self.0
+            .column_by_name(name)
+            .with_context(|| format!("column {name} is missing"))?
+            .as_any()
+            .downcast_ref::<T>()
+            .with_context(|| format!("column {name} has the wrong type"))
+    }
+
+    /// Row `i` of the string column `name`.
+    pub fn str(&self, name: &str, i: usize) -> Result<String> {
+        Ok(self.get::<StringArray>(name)?.value(i).to_string())
+    }
+
+    /// Row `i` of the nullable string column `name`.
+    pub fn opt_str(&self, name: &str, i: usize) -> Result<Option<String>> {
+        let a = self.get::<StringArray>(name)?;
+        Ok((!a.is_null(i)).then(|| a.value(i).to_string()))
+    }
+
+    /// Row `i` of the `Float64` column `name`.
+    pub fn f64(&self, name: &str, i: usize) -> Result<f64> {
+        Ok(self.get::<Float64Array>(name)?.value(i))
+    }
+
+    /// Row `i` of the nullable `Float64` column `name`.
+    pub fn opt_f64(&self, name: &str, i: usize) -> Result<Option<f64>> {
+        let a = self.get::<Float64Array>(name)?;
+        Ok((!a.is_null(i)).then(|| a.value(i)))
+    }
+
+    /// Row `i` of the `Int32` column `name`.
+    pub fn i32(&self, name: &str, i: usize) -> Result<i32> {
+        Ok(self.get::<Int32Array>(name)?.value(i))
+    }
+
+    /// Row `i` of the `Int64` column `name`.
+    pub fn i64(&self, name: &str, i: usize) -> Result<i64> {
+        Ok(self.get::<Int64Array>(name)?.value(i))
+    }
+
+    /// Row `i` of the `UInt64` column `name`.
+    pub fn u64(&self, name: &str, i: usize) -> Result<u64> {
+        Ok(self.get::<UInt64Array>(name)?.value(i))
+    }
+
+    /// Row `i` of the millisecond-timestamp column `name`, Unix milliseconds.
+    pub fn timestamp_ms(&self, name: &str, i: usize) -> Result<i64> {
+        Ok(self.get::<TimestampMillisecondArray>(name)?.value(i))
+    }
 }

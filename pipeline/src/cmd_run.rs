@@ -8,7 +8,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use cache::{Store, StudyLock};
 
-use cache::ledger::STATUS_OK;
+use crate::record::STATUS_OK;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::batch::Batch;
@@ -16,7 +16,7 @@ use crate::config::{Paths, StudyConfig, DEFAULT_CONFIG};
 use crate::executor::Executor;
 use crate::front;
 use crate::interrupt::{install_interrupt_handler, Interrupted};
-use crate::objectives::OBJECTIVES;
+use crate::record::objectives::OBJECTIVES;
 use crate::runner::Runner;
 use crate::setup::{record_run, study_setup, StudyArgs, STAGES};
 use crate::slurm::SlurmOptions;

@@ -4,14 +4,15 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use cache::ledger::{evaluations_batch, evaluations_schema, EvaluationRow, STATUS_OK};
+use cache::ledger::Row;
 use cache::Store;
 use serde_json::json;
 use stages::optimizer::hypervolume::{hypervolume, pareto_front_indices};
 
 use crate::config::default_cache_dir;
 use crate::front::{minimised, reference_point};
-use crate::objectives::OBJECTIVES;
+use crate::record::objectives::OBJECTIVES;
+use crate::record::{EvaluationRow, Ledger, MetricRow, STATUS_OK};
 use crate::setup::{read_ledger, study_setup, StudyArgs};
 
 /// `pipeline status`.
@@ -94,8 +95,8 @@ pub fn export(args: &StudyArgs, what: ExportTable, out: &Path) -> Result<()> {
     let (rows, _) = read_ledger(&paths.study)?;
     let (schema, batches, n) = match what {
         ExportTable::Evaluations => (
-            evaluations_schema(),
-            vec![evaluations_batch(&rows)?],
+            EvaluationRow::schema(),
+            vec![EvaluationRow::to_batch(&rows)?],
             rows.len(),
         ),
         ExportTable::Pareto => {
@@ -107,21 +108,22 @@ pub fn export(args: &StudyArgs, what: ExportTable, out: &Path) -> Result<()> {
                 }
             }
             (
-                evaluations_schema(),
-                vec![evaluations_batch(&keep)?],
+                EvaluationRow::schema(),
+                vec![EvaluationRow::to_batch(&keep)?],
                 keep.len(),
             )
         }
         ExportTable::Metrics => {
-            let mut batches = Vec::new();
-            for part in cache::ledger::part_files(&paths.study.join("metrics"))? {
-                match cache::table::read_parquet(&part) {
-                    Ok(b) => batches.extend(b),
-                    Err(e) => eprintln!("warning: skipping {}: {e:#}", part.display()),
-                }
+            let read = Ledger::new(&paths.study).metrics.read()?;
+            for s in &read.skipped {
+                eprintln!("warning: {s}");
             }
-            let n = batches.iter().map(|b| b.num_rows()).sum();
-            (cache::ledger::metrics_schema(), batches, n)
+            let n = read.rows.len();
+            (
+                MetricRow::schema(),
+                vec![MetricRow::to_batch(&read.rows)?],
+                n,
+            )
         }
     };
     match out.extension().and_then(|e| e.to_str()) {

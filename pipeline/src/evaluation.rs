@@ -8,8 +8,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::record::{EvaluationRow, Ledger, MetricRow, STATUS_FAILED, STATUS_OK};
 use anyhow::Result;
-use cache::ledger::{EvaluationRow, Ledger, MetricRow, STATUS_FAILED, STATUS_OK};
 use cache::{KeyInput, Object};
 use indicatif::ProgressBar;
 use stages::design::Design;

@@ -1,11 +1,11 @@
 //! The Pareto set, the hypervolume and the surrogates' inputs of a study's rows, over
-//! a list of objectives ([`crate::objectives::OBJECTIVES`] for a study).
+//! a list of objectives ([`crate::record::objectives::OBJECTIVES`] for a study).
 
-use cache::ledger::{EvaluationRow, STATUS_OK};
+use crate::record::{EvaluationRow, STATUS_OK};
 use stages::optimizer::hypervolume::{hypervolume, pareto_front_indices};
 
 use crate::fidelity::is_full_z;
-use crate::objectives::Objective;
+use crate::record::objectives::Objective;
 
 /// A finished full-fidelity row's objectives, all minimised. `None` if any is missing
 /// or not finite, or the row failed or is below full fidelity.
@@ -69,7 +69,7 @@ pub fn pareto(rows: &[EvaluationRow], objectives: &[Objective]) -> (Vec<usize>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objectives::{Direction, OBJECTIVES};
+    use crate::record::objectives::{Direction, OBJECTIVES};
 
     /// A finished full-fidelity row with these objectives.
     fn row(accuracy: f64, area: f64, latency: f64, energy: f64) -> EvaluationRow {
@@ -135,7 +135,7 @@ mod tests {
     fn a_fifth_objective_changes_the_front_without_touching_it() {
         // The clean accuracy as a fifth, maximised objective: b, dominated over the
         // study's four by a, has the best clean accuracy, so it joins the front.
-        let clean = crate::objectives::Objective {
+        let clean = crate::record::objectives::Objective {
             name: "accuracy_clean",
             column: "accuracy_clean",
             title: "clean accuracy",

@@ -17,8 +17,8 @@ mod executor;
 mod fidelity;
 mod front;
 mod interrupt;
-mod objectives;
 mod plot;
+pub mod record;
 mod report;
 mod runner;
 mod setup;
@@ -31,15 +31,32 @@ mod worker;
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
 
-    /// Each module of `src/` and the modules its code (not its comments) names as
-    /// `crate::<module>`.
+    /// Each top-level module of `src/` (a file, or a directory's files together) and the
+    /// modules its code (not its comments) names as `crate::<module>`.
     fn module_imports() -> BTreeMap<String, BTreeSet<String>> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        let mut graph = BTreeMap::new();
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
-            if path.extension().is_none_or(|e| e != "rs") || name == "main" || name == "lib" {
+        fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    rust_files(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        rust_files(&src, &mut files);
+        let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for path in files {
+            let relative = path.strip_prefix(&src).unwrap();
+            let top = relative.components().next().unwrap().as_os_str();
+            let name = std::path::Path::new(top)
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if name == "main" || name == "lib" {
                 continue;
             }
             let code: String = std::fs::read_to_string(&path)
@@ -48,8 +65,8 @@ mod tests {
                 .filter(|line| !line.trim_start().starts_with("//"))
                 .collect::<Vec<_>>()
                 .join("\n");
-            let imports = crate_paths(&code).filter(|m| *m != name).collect();
-            graph.insert(name, imports);
+            let imports: Vec<String> = crate_paths(&code).filter(|m| *m != name).collect();
+            graph.entry(name).or_default().extend(imports);
         }
         graph
     }
@@ -127,6 +144,10 @@ mod tests {
     fn the_modules_import_each_other_without_a_cycle() {
         let graph = module_imports();
         assert!(graph.contains_key("study") && graph["study"].contains("dag"));
+        assert!(
+            graph["front"].contains("record"),
+            "directory modules are read"
+        );
         assert_eq!(find_cycle(&graph), None, "an import cycle in pipeline/src");
     }
 }

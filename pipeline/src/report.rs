@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::record::{EvaluationRow, STATUS_OK};
 use anyhow::{bail, Context, Result};
 use arrow::array::{Array, StringArray};
-use cache::ledger::{EvaluationRow, STATUS_OK};
 use stages::design::Design;
 use stages::optimizer::hypervolume::hypervolume;
 use stages::ppa;
@@ -24,10 +24,10 @@ use stages::ppa;
 use crate::config::StudyConfig;
 use crate::dag::{self, EvalSummary, LoadedData};
 use crate::front;
-use crate::objectives::OBJECTIVES;
 use crate::plot::{
     bar_chart_svg, line_chart_svg, parallel_coordinates_svg, scatter_svg, ScatterPoint, Series,
 };
+use crate::record::objectives::OBJECTIVES;
 use crate::runner::Runner;
 
 /// A study's ledger for the report.

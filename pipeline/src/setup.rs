@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::record::{EvaluationRow, Ledger};
 use anyhow::{bail, Result};
-use cache::ledger::{EvaluationRow, Ledger};
 use clap::Args;
 
 use crate::config::{Paths, StudyConfig};

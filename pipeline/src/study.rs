@@ -26,8 +26,8 @@
 //! evaluations after the initial design, `seconds` sums the rows' measured `cost_s` (so
 //! a study with a seconds budget is not exactly replayable).
 
+use crate::record::{EvaluationRow, Ledger};
 use anyhow::{Context, Result};
-use cache::ledger::{EvaluationRow, Ledger};
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -46,7 +46,7 @@ use crate::executor::Executor;
 use crate::fidelity::is_full_z;
 use crate::front;
 use crate::interrupt::check_interrupt;
-use crate::objectives::{fidelity_dependence, OBJECTIVES};
+use crate::record::objectives::{fidelity_dependence, OBJECTIVES};
 use crate::runner::Runner;
 use crate::worker::{self, TaskSpec};
 

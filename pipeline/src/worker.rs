@@ -147,7 +147,7 @@ pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
     let (object, meta) = dag::dataset_node(cfg, &mut runner)?;
     let data = LoadedData::new(object, meta);
     let baseline = dag::baseline_node(cfg, &data, &mut runner, &bar)?;
-    let mut evaluator = Evaluator::new(cfg, data, baseline, cache::ledger::Ledger::new(study))?;
+    let mut evaluator = Evaluator::new(cfg, data, baseline, crate::record::Ledger::new(study))?;
     let key = evaluator.eval_key(&mut runner, &spec.design, spec.epochs)?;
     if key != spec.eval_key {
         bail!(

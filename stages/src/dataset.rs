@@ -360,8 +360,17 @@ fn decode(bytes: &[u8], what: &str) -> Result<(Vec<u8>, usize, usize)> {
     Ok((chw, h, w))
 }
 
+/// Every record batch of a Parquet file's bytes.
+fn read_parquet_bytes(bytes: Vec<u8>) -> Result<Vec<arrow::array::RecordBatch>> {
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        bytes::Bytes::from(bytes),
+    )?
+    .build()?;
+    Ok(reader.collect::<std::result::Result<Vec<_>, _>>()?)
+}
+
 fn load_hf_parquet(bytes: Vec<u8>, what: &str) -> Result<ImageSet> {
-    let batches = cache::table::read_parquet_bytes(bytes)
+    let batches = read_parquet_bytes(bytes)
         .with_context(|| format!("data file {what} is not a readable Parquet file"))?;
     let mut set = ImageSet::empty();
     let mut row = 0usize;
@@ -651,7 +660,11 @@ mod tests {
         ]));
         let batch =
             RecordBatch::try_new(schema.clone(), vec![Arc::new(img), Arc::new(labels)]).unwrap();
-        cache::table::write_parquet_atomic(path, &schema, &[batch]).unwrap();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(fs::File::create(path).unwrap(), schema, None)
+                .unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
     }
 
     #[test]

@@ -118,8 +118,8 @@ pub fn counts(out: &str, stage: &str) -> (usize, usize) {
 }
 
 /// The ledger's rows without their timing columns, in decision order.
-pub fn ledger(study: &Path) -> Vec<cache::ledger::EvaluationRow> {
-    let mut rows = cache::ledger::Ledger::new(study)
+pub fn ledger(study: &Path) -> Vec<pipeline::record::EvaluationRow> {
+    let mut rows = pipeline::record::Ledger::new(study)
         .evaluations()
         .unwrap()
         .rows;

@@ -3,7 +3,7 @@
 //! hypervolume, `status`, the report and the optimiser's inputs all read this list;
 //! a new objective (say TOPS/W) is one more entry here plus the code that computes it.
 
-use cache::ledger::EvaluationRow;
+use crate::record::EvaluationRow;
 
 /// Whether an objective is better large or small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,0 +1,376 @@
+//! The study's record, defined once: the evaluation row (one per evaluated (design,
+//! fidelity) pair), its explicit Parquet schema, the per-epoch metric row, the study's
+//! ledger of both, and the objectives ([`objectives`]) read from a row.
+//!
+//! The ledger is two part-file tables ([`cache::ledger::PartTable`]) under the study
+//! directory, each part named by its evaluation's key, so that
+//! `pl.scan_parquet("<study>/evaluations/*.parquet")` reads the study:
+//! - `evaluations/`: [`EvaluationRow`];
+//! - `metrics/`: [`MetricRow`], the per-epoch curves in long form
+//!   (`eval_key, epoch, name, value`).
+
+pub mod objectives;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Result;
+use arrow::array::{
+    ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
+    TimestampMillisecondArray, UInt64Array,
+};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use cache::ledger::{PartTable, ReadOutcome, Row};
+use cache::table::Columns;
+
+/// The status of an evaluation row.
+pub const STATUS_OK: &str = "ok";
+/// The status of an evaluation that failed; `error` says why.
+pub const STATUS_FAILED: &str = "failed";
+
+/// One evaluation of a (design, fidelity) pair: a row of `evaluations/`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluationRow {
+    /// The evaluation's cache key, hex.
+    pub eval_key: String,
+    /// The study's name.
+    pub study: String,
+    /// The optimiser iteration that proposed it.
+    pub iteration: i64,
+    /// The strategy that proposed it (`cf_mesmo`, `mesmo`, `nsga2`, `random`, `initial`).
+    pub strategy: String,
+    /// The DNN model.
+    pub model: String,
+    /// Bits per cell.
+    pub cell_bits: i32,
+    /// Crossbar size (rows = columns).
+    pub xbar_size: i32,
+    /// Operating frequency, Hz.
+    pub freq_hz: f64,
+    /// Temperature, K.
+    pub temp_k: f64,
+    /// ADC resolution, bits.
+    pub adc_bits: i32,
+    /// Read voltage, V.
+    pub read_voltage: f64,
+    /// Fidelity as training epochs.
+    pub fidelity_epochs: i32,
+    /// Fidelity normalised to (0, 1].
+    pub fidelity_z: f64,
+    /// Mean top-1 test accuracy under noise (fraction), over noise draws.
+    pub accuracy_mean: Option<f64>,
+    /// Standard deviation of that accuracy over noise draws.
+    pub accuracy_std: Option<f64>,
+    /// Accuracy of the quantised model without noise.
+    pub accuracy_clean: Option<f64>,
+    /// Chip area, um^2.
+    pub area_um2: Option<f64>,
+    /// Latency of one inference, ns.
+    pub latency_ns: Option<f64>,
+    /// Energy of one inference, pJ.
+    pub energy_pj: Option<f64>,
+    /// Measured compute cost of the evaluation, seconds.
+    pub cost_s: f64,
+    /// [`STATUS_OK`] or [`STATUS_FAILED`].
+    pub status: String,
+    /// The error message of a failed evaluation.
+    pub error: Option<String>,
+    /// Start, Unix milliseconds.
+    pub started_at_ms: i64,
+    /// End, Unix milliseconds.
+    pub finished_at_ms: i64,
+    /// Host that ran it.
+    pub host: String,
+    /// Version of xbar-opt that ran it.
+    pub code_version: String,
+    /// The study seed.
+    pub seed: u64,
+}
+
+impl Row for EvaluationRow {
+    fn schema() -> Arc<Schema> {
+        let ts = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
+        let f = |n: &str, t: DataType, null: bool| Field::new(n, t, null);
+        Arc::new(Schema::new(vec![
+            f("eval_key", DataType::Utf8, false),
+            f("study", DataType::Utf8, false),
+            f("iteration", DataType::Int64, false),
+            f("strategy", DataType::Utf8, false),
+            f("model", DataType::Utf8, false),
+            f("cell_bits", DataType::Int32, false),
+            f("xbar_size", DataType::Int32, false),
+            f("freq_hz", DataType::Float64, false),
+            f("temp_k", DataType::Float64, false),
+            f("adc_bits", DataType::Int32, false),
+            f("read_voltage", DataType::Float64, false),
+            f("fidelity_epochs", DataType::Int32, false),
+            f("fidelity_z", DataType::Float64, false),
+            f("accuracy_mean", DataType::Float64, true),
+            f("accuracy_std", DataType::Float64, true),
+            f("accuracy_clean", DataType::Float64, true),
+            f("area_um2", DataType::Float64, true),
+            f("latency_ns", DataType::Float64, true),
+            f("energy_pj", DataType::Float64, true),
+            f("cost_s", DataType::Float64, false),
+            f("status", DataType::Utf8, false),
+            f("error", DataType::Utf8, true),
+            f("started_at", ts.clone(), false),
+            f("finished_at", ts, false),
+            f("host", DataType::Utf8, false),
+            f("code_version", DataType::Utf8, false),
+            f("seed", DataType::UInt64, false),
+        ]))
+    }
+
+    fn to_batch(rows: &[Self]) -> Result<RecordBatch> {
+        type R = EvaluationRow;
+        fn s<'a>(rows: &'a [R], f: impl Fn(&'a R) -> &'a str) -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
+        }
+        fn i32s(rows: &[R], f: impl Fn(&R) -> i32) -> ArrayRef {
+            Arc::new(Int32Array::from_iter_values(rows.iter().map(f)))
+        }
+        fn f64s(rows: &[R], f: impl Fn(&R) -> f64) -> ArrayRef {
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(f)))
+        }
+        fn opt(rows: &[R], f: impl Fn(&R) -> Option<f64>) -> ArrayRef {
+            Arc::new(rows.iter().map(f).collect::<Float64Array>())
+        }
+        fn ts(rows: &[R], f: impl Fn(&R) -> i64) -> ArrayRef {
+            Arc::new(
+                TimestampMillisecondArray::from_iter_values(rows.iter().map(f))
+                    .with_timezone("UTC"),
+            )
+        }
+        let columns: Vec<ArrayRef> = vec![
+            s(rows, |r| &r.eval_key),
+            s(rows, |r| &r.study),
+            Arc::new(Int64Array::from_iter_values(
+                rows.iter().map(|r| r.iteration),
+            )),
+            s(rows, |r| &r.strategy),
+            s(rows, |r| &r.model),
+            i32s(rows, |r| r.cell_bits),
+            i32s(rows, |r| r.xbar_size),
+            f64s(rows, |r| r.freq_hz),
+            f64s(rows, |r| r.temp_k),
+            i32s(rows, |r| r.adc_bits),
+            f64s(rows, |r| r.read_voltage),
+            i32s(rows, |r| r.fidelity_epochs),
+            f64s(rows, |r| r.fidelity_z),
+            opt(rows, |r| r.accuracy_mean),
+            opt(rows, |r| r.accuracy_std),
+            opt(rows, |r| r.accuracy_clean),
+            opt(rows, |r| r.area_um2),
+            opt(rows, |r| r.latency_ns),
+            opt(rows, |r| r.energy_pj),
+            f64s(rows, |r| r.cost_s),
+            s(rows, |r| &r.status),
+            Arc::new(
+                rows.iter()
+                    .map(|r| r.error.as_deref())
+                    .collect::<StringArray>(),
+            ),
+            ts(rows, |r| r.started_at_ms),
+            ts(rows, |r| r.finished_at_ms),
+            s(rows, |r| &r.host),
+            s(rows, |r| &r.code_version),
+            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.seed))),
+        ];
+        Ok(RecordBatch::try_new(Self::schema(), columns)?)
+    }
+
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>> {
+        let c = Columns::new(batch);
+        (0..batch.num_rows())
+            .map(|i| {
+                Ok(EvaluationRow {
+                    eval_key: c.str("eval_key", i)?,
+                    study: c.str("study", i)?,
+                    iteration: c.i64("iteration", i)?,
+                    strategy: c.str("strategy", i)?,
+                    model: c.str("model", i)?,
+                    cell_bits: c.i32("cell_bits", i)?,
+                    xbar_size: c.i32("xbar_size", i)?,
+                    freq_hz: c.f64("freq_hz", i)?,
+                    temp_k: c.f64("temp_k", i)?,
+                    adc_bits: c.i32("adc_bits", i)?,
+                    read_voltage: c.f64("read_voltage", i)?,
+                    fidelity_epochs: c.i32("fidelity_epochs", i)?,
+                    fidelity_z: c.f64("fidelity_z", i)?,
+                    accuracy_mean: c.opt_f64("accuracy_mean", i)?,
+                    accuracy_std: c.opt_f64("accuracy_std", i)?,
+                    accuracy_clean: c.opt_f64("accuracy_clean", i)?,
+                    area_um2: c.opt_f64("area_um2", i)?,
+                    latency_ns: c.opt_f64("latency_ns", i)?,
+                    energy_pj: c.opt_f64("energy_pj", i)?,
+                    cost_s: c.f64("cost_s", i)?,
+                    status: c.str("status", i)?,
+                    error: c.opt_str("error", i)?,
+                    started_at_ms: c.timestamp_ms("started_at", i)?,
+                    finished_at_ms: c.timestamp_ms("finished_at", i)?,
+                    host: c.str("host", i)?,
+                    code_version: c.str("code_version", i)?,
+                    seed: c.u64("seed", i)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// One per-epoch measurement: a row of `metrics/`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricRow {
+    /// The evaluation it belongs to.
+    pub eval_key: String,
+    /// Absolute epoch (1-based).
+    pub epoch: i32,
+    /// What was measured, e.g. `train_loss`.
+    pub name: String,
+    /// The value.
+    pub value: f64,
+}
+
+impl Row for MetricRow {
+    fn schema() -> Arc<Schema> {
+        Arc::new(Schema::new(vec![
+            Field::new("eval_key", DataType::Utf8, false),
+            Field::new("epoch", DataType::Int32, false),
+            Field::new("name", DataType::Utf8, false),
+            Field::new("value", DataType::Float64, false),
+        ]))
+    }
+
+    fn to_batch(rows: &[Self]) -> Result<RecordBatch> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values(
+                rows.iter().map(|r| &r.eval_key),
+            )),
+            Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.epoch))),
+            Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.name))),
+            Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.value))),
+        ];
+        Ok(RecordBatch::try_new(Self::schema(), columns)?)
+    }
+
+    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>> {
+        let c = Columns::new(batch);
+        (0..batch.num_rows())
+            .map(|i| {
+                Ok(MetricRow {
+                    eval_key: c.str("eval_key", i)?,
+                    epoch: c.i32("epoch", i)?,
+                    name: c.str("name", i)?,
+                    value: c.f64("value", i)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A study's ledger: its evaluations and their per-epoch metrics.
+#[derive(Debug, Clone)]
+pub struct Ledger {
+    /// `<study>/evaluations`: one part per evaluation.
+    pub evaluations: PartTable<EvaluationRow>,
+    /// `<study>/metrics`: one part per evaluation's curves.
+    pub metrics: PartTable<MetricRow>,
+}
+
+impl Ledger {
+    /// The ledger of the study at `study_dir`.
+    pub fn new(study_dir: &Path) -> Ledger {
+        Ledger {
+            evaluations: PartTable::new(study_dir.join("evaluations")),
+            metrics: PartTable::new(study_dir.join("metrics")),
+        }
+    }
+
+    /// Writes (or atomically replaces) the row of one evaluation.
+    pub fn record_evaluation(&self, row: &EvaluationRow) -> Result<()> {
+        self.evaluations
+            .write(&row.eval_key, std::slice::from_ref(row))
+    }
+
+    /// Writes (or atomically replaces) the per-epoch metrics of one evaluation.
+    pub fn record_metrics(&self, eval_key: &str, rows: &[MetricRow]) -> Result<()> {
+        self.metrics.write(eval_key, rows)
+    }
+
+    /// Every evaluation row; corrupted parts are skipped and named in `skipped`.
+    pub fn evaluations(&self) -> Result<ReadOutcome<EvaluationRow>> {
+        self.evaluations.read()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A plausible finished evaluation row.
+    pub fn sample_row(key: &str) -> EvaluationRow {
+        EvaluationRow {
+            eval_key: key.to_string(),
+            study: "s".into(),
+            iteration: 3,
+            strategy: "random".into(),
+            model: "cnn_small".into(),
+            cell_bits: 4,
+            xbar_size: 64,
+            freq_hz: 5e8,
+            temp_k: 350.0,
+            adc_bits: 5,
+            read_voltage: 0.2,
+            fidelity_epochs: 2,
+            fidelity_z: 0.5,
+            accuracy_mean: Some(0.61),
+            accuracy_std: Some(0.01),
+            accuracy_clean: Some(0.65),
+            area_um2: Some(1.5e6),
+            latency_ns: None,
+            energy_pj: Some(3.0e5),
+            cost_s: 12.5,
+            status: STATUS_OK.into(),
+            error: None,
+            started_at_ms: 1_700_000_000_000,
+            finished_at_ms: 1_700_000_012_500,
+            host: "h".into(),
+            code_version: "0.1.0".into(),
+            seed: u64::MAX,
+        }
+    }
+
+    #[test]
+    fn rows_round_trip_through_parquet_and_rewrites_replace() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::new(dir.path());
+        let a = sample_row("aa");
+        let mut b = sample_row("bb");
+        b.status = STATUS_FAILED.into();
+        b.error = Some("NaN loss at epoch 1".into());
+        ledger.record_evaluation(&a).unwrap();
+        ledger.record_evaluation(&b).unwrap();
+        ledger.record_evaluation(&a).unwrap();
+        let read = ledger.evaluations().unwrap();
+        assert_eq!(read.rows, vec![a, b]);
+        assert!(read.skipped.is_empty());
+        assert!(dir.path().join("evaluations/part-aa.parquet").exists());
+    }
+
+    #[test]
+    fn metrics_round_trip_with_their_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::new(dir.path());
+        let rows = vec![MetricRow {
+            eval_key: "aa".into(),
+            epoch: 1,
+            name: "train_loss".into(),
+            value: 1.25,
+        }];
+        ledger.record_metrics("aa", &rows).unwrap();
+        let path = dir.path().join("metrics/part-aa.parquet");
+        let batches = cache::table::read_parquet(&path).unwrap();
+        assert_eq!(batches[0].schema(), MetricRow::schema());
+        assert_eq!(ledger.metrics.read().unwrap().rows, rows);
+    }
+}
