@@ -17,7 +17,7 @@ use stages::models::Network;
 use stages::noise_probe::{probe, LayerProbe};
 use stages::training::batches::{make_batch, Normalisation};
 
-use crate::dag;
+use crate::dag::{self, Graph};
 use crate::runner::Runner;
 use crate::setup::study_setup;
 use crate::setup::StudyArgs;
@@ -100,16 +100,14 @@ pub fn noise(a: &NoiseArgs) -> Result<()> {
         "--images must be in 1..=10000, got {images}"
     );
     let store = cache::Store::open(&paths.cache)?;
-    let mut runner = Runner::new(store, BTreeSet::new());
-    let (object, meta) = dag::dataset_node(&cfg, &mut runner)?;
-    let loaded = dag::LoadedData::new(object, meta);
-    let data = loaded.get()?;
+    let mut graph = Graph::open(&cfg, Runner::new(store, BTreeSet::new()))?;
+    let baseline = graph.cached_baseline()?;
+    let data = graph.data()?;
     let images = images.min(data.test.len());
-    let baseline_key = dag::baseline_key(&cfg, &loaded.object)?.key();
-    let (net, weights) = match runner.cached(&baseline_key) {
+    let (net, weights) = match baseline {
         Some(object) => (
-            dag::read_network(&cfg, &object, data)?.net,
-            format!("baseline {}", &baseline_key.hex()[..12]),
+            graph.network(&object)?.net,
+            format!("baseline {}", object.key().short()),
         ),
         None => (
             Network::new(

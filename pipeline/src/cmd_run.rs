@@ -13,12 +13,13 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::batch::Batch;
 use crate::config::{Paths, StudyConfig, DEFAULT_CONFIG};
+use crate::dag::{Graph, STAGES};
 use crate::executor::Executor;
 use crate::front;
 use crate::interrupt::{install_interrupt_handler, Interrupted};
 use crate::record::objectives::OBJECTIVES;
 use crate::runner::Runner;
-use crate::setup::{record_run, study_setup, StudyArgs, STAGES};
+use crate::setup::{record_run, study_setup, StudyArgs};
 use crate::slurm::SlurmOptions;
 use crate::study::{self, Bars, Execution, StudyOutcome};
 
@@ -168,10 +169,10 @@ pub fn run(
     let execution = execution.execution(&paths.cache)?;
     let _lock = StudyLock::acquire(&paths.study)?;
     let store = Store::open(&paths.cache)?;
-    let mut runner = Runner::new(store, recompute.iter().cloned().collect::<BTreeSet<_>>());
+    let runner = Runner::new(store, recompute.iter().cloned().collect::<BTreeSet<_>>());
     // The data set and the model are checked before the study's own state (its
     // snapshot, or an archive of an older problem) changes.
-    let data = crate::dag::open_data(&cfg, &mut runner)?;
+    let graph = Graph::open(&cfg, runner)?;
     check_study_snapshot(&cfg, &paths.study, new_study)?;
     install_interrupt_handler();
     let started = Instant::now();
@@ -192,10 +193,10 @@ pub fn run(
             ),
         ),
     };
-    let outcome = study::run_study(&cfg, data, &mut runner, &paths.study, &execution, &bars);
+    let (mut graph, outcome) = study::run_study(graph, &paths.study, &execution, &bars);
     bars.train.finish_and_clear();
     bars.study.finish_and_clear();
-    let record = record_run(&paths.study, &runner);
+    let record = record_run(&paths.study, graph.runner());
     let outcome = match outcome {
         Err(e) if e.downcast_ref::<Interrupted>().is_some() => {
             record?;
@@ -212,11 +213,11 @@ pub fn run(
     print_summary(
         &cfg,
         &paths,
-        &runner,
+        graph.runner(),
         &outcome,
         started.elapsed().as_secs_f64(),
     );
-    let report = crate::report::write_report(&cfg, &paths.study, &mut runner, &[])?;
+    let report = crate::report::write_report(&mut graph, &paths.study, &[])?;
     println!("report:    {}", report.join("index.html").display());
     Ok(())
 }
@@ -232,8 +233,8 @@ pub fn report(args: &StudyArgs, compare: &[std::path::PathBuf]) -> Result<()> {
     };
     let paths = Paths::resolve(args.study.clone(), args.cache.clone(), &cfg);
     let store = Store::open(&paths.cache)?;
-    let mut runner = Runner::new(store, BTreeSet::new());
-    let dir = crate::report::write_report(&cfg, &paths.study, &mut runner, compare)?;
+    let mut graph = Graph::open(&cfg, Runner::new(store, BTreeSet::new()))?;
+    let dir = crate::report::write_report(&mut graph, &paths.study, compare)?;
     println!("report: {}", dir.join("index.html").display());
     println!("        {}", dir.join("summary.md").display());
     println!("        {}", dir.join("pareto.csv").display());
@@ -291,27 +292,21 @@ fn print_summary(
         cfg.model.name,
         pareto.len()
     );
-    println!(
-        "  {:<32} {:>9} {:>9} {:>11} {:>11} {:>11}",
-        "design", "accuracy", "+- std", "area mm^2", "latency us", "energy uJ"
-    );
+    let heads: String = OBJECTIVES
+        .iter()
+        .map(|ob| format!(" {:>14}", ob.label()))
+        .collect();
+    println!("  {:<32}{heads}", "design");
     for i in pareto {
         let r = &rows[i];
         if !seen.insert(r.eval_key.clone()) {
             continue;
         }
-        let design = format!(
-            "{}b/{}x{}/{:.3e}Hz/{:.1}K",
-            r.cell_bits, r.xbar_size, r.xbar_size, r.freq_hz, r.temp_k
-        );
-        println!(
-            "  {design:<32} {:>9.4} {:>9.4} {:>11.3} {:>11.3} {:>11.3}",
-            r.accuracy_mean.unwrap_or(f64::NAN),
-            r.accuracy_std.unwrap_or(f64::NAN),
-            r.area_um2.unwrap_or(f64::NAN) / 1e6,
-            r.latency_ns.unwrap_or(f64::NAN) / 1e3,
-            r.energy_pj.unwrap_or(f64::NAN) / 1e6
-        );
+        let values: String = OBJECTIVES
+            .iter()
+            .map(|ob| format!(" {:>14}", ob.display_text(r)))
+            .collect();
+        println!("  {:<32}{values}", r.label());
     }
     println!("study dir: {}", paths.study.display());
     println!("ledger:    {}", paths.study.join("evaluations").display());

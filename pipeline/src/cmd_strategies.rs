@@ -16,7 +16,7 @@ use stages::design::Design;
 use stages::training::params::NoiseStrategy;
 
 use crate::config::StudyConfig;
-use crate::dag::{self, EvalSummary, LoadedData, TrainSummary};
+use crate::dag::{read_train_summary, DatasetMeta, Graph, TrainSummary};
 use crate::runner::Runner;
 use crate::setup::study_setup;
 use crate::setup::StudyArgs;
@@ -101,58 +101,47 @@ pub fn strategies(a: &StrategiesArgs) -> Result<()> {
     let store = cache::Store::open(&paths.cache)?;
     let mut runner = Runner::new(store, BTreeSet::new());
     let bar = ProgressBar::new(0);
-    let (object, meta) = dag::dataset_node(&cfg, &mut runner)?;
-    let data = LoadedData::new(object, meta);
-    let baseline = dag::baseline_node(&cfg, &data, &mut runner, &bar)?;
     let epochs = cfg.fidelity.full().epochs;
-    let mut table = Vec::new();
-    for design in &designs {
-        let characterisation = dag::crossbar_node(&cfg, design, &mut runner)?;
-        let mut cells = Vec::new();
-        for (strategy, vote) in ROWS {
-            let mut c = cfg.clone();
-            c.training.strategy = strategy;
-            c.training.majority_vote = vote;
-            let checkpoint = dag::train_node(
-                &c,
-                design,
-                if strategy.fine_tunes() { epochs } else { 0 },
-                (&data, &baseline, &characterisation),
-                &mut runner,
-                &bar,
-            )?;
-            let eval = dag::eval_node(
-                &c,
-                design,
-                (&data, &checkpoint, &characterisation),
-                &mut runner,
-                &bar,
-            )?;
-            let s: EvalSummary = serde_json::from_slice(&eval.read(dag::SUMMARY)?)?;
-            let train_seconds = if strategy.fine_tunes() {
-                let t: TrainSummary = serde_json::from_slice(&checkpoint.read(dag::SUMMARY)?)?;
-                t.cost_s
-            } else {
-                0.0
-            };
+    let mut cells: Vec<Vec<Cell>> = vec![Vec::new(); designs.len()];
+    let mut shape = None;
+    // One graph per training strategy; the nodes they share (the data set, the
+    // baseline, the crossbar and PPA nodes) are cache hits after the first.
+    for (strategy, vote) in ROWS {
+        let mut c = cfg.clone();
+        c.training.strategy = strategy;
+        c.training.majority_vote = vote;
+        let mut graph = Graph::open(&c, runner)?;
+        let baseline = graph.baseline(&bar)?;
+        for (design, cells) in designs.iter().zip(&mut cells) {
+            let fidelity = c
+                .fidelity
+                .at(if strategy.fine_tunes() { epochs } else { 0 });
+            let planned = graph.plan(design, fidelity)?;
+            let e = graph.evaluate(&planned, &bar)?;
             cells.push(Cell {
                 strategy: strategy.as_str().to_string(),
                 majority_vote: vote,
-                accuracy_mean: s.accuracy_mean,
-                accuracy_std: s.accuracy_std,
-                accuracy_clean: s.accuracy_clean,
-                draws: s.draws,
-                train_seconds,
+                accuracy_mean: e.eval.accuracy_mean,
+                accuracy_std: e.eval.accuracy_std,
+                accuracy_clean: e.eval.accuracy_clean,
+                draws: e.eval.draws,
+                train_seconds: if e.fine_tuned { e.train.cost_s } else { 0.0 },
             });
         }
-        table.push(Corner {
-            design: *design,
-            cells,
-        });
+        shape = Some((graph.meta().clone(), read_train_summary(&baseline)?));
+        runner = graph.into_runner();
     }
     bar.finish_and_clear();
-    let base: TrainSummary = serde_json::from_slice(&baseline.read(dag::SUMMARY)?)?;
-    let md = markdown(&cfg, &table, &data, &base, epochs);
+    let table: Vec<Corner> = designs
+        .iter()
+        .zip(cells)
+        .map(|(design, cells)| Corner {
+            design: *design,
+            cells,
+        })
+        .collect();
+    let (meta, base) = shape.expect("at least one strategy");
+    let md = markdown(&cfg, &table, &meta, &base, epochs);
     print!("{md}");
     if let Some(out) = &a.out {
         let md_path = out.with_extension("md");
@@ -172,7 +161,7 @@ pub fn strategies(a: &StrategiesArgs) -> Result<()> {
 fn markdown(
     cfg: &StudyConfig,
     table: &[Corner],
-    data: &LoadedData,
+    meta: &DatasetMeta,
     base: &TrainSummary,
     epochs: usize,
 ) -> String {
@@ -185,8 +174,8 @@ fn markdown(
          epochs (lr {} x {}^e, layer-wise noise scale conv {} / FC {}); accuracy under \
          noise = mean +- std over {} noise draws; noise model `{}`, {}-bit ADC.\n",
         cfg.model.name,
-        data.meta.train_images,
-        data.meta.test_images,
+        meta.train_images,
+        meta.test_images,
         cfg.dataset.format,
         t.baseline_epochs,
         100.0 * base.epochs.last().map(|e| e.accuracy).unwrap_or(f64::NAN),

@@ -69,7 +69,7 @@ pub fn pareto(rows: &[EvaluationRow], objectives: &[Objective]) -> (Vec<usize>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::objectives::{Direction, OBJECTIVES};
+    use crate::record::objectives::OBJECTIVES;
 
     /// A finished full-fidelity row with these objectives.
     fn row(accuracy: f64, area: f64, latency: f64, energy: f64) -> EvaluationRow {
@@ -139,14 +139,8 @@ mod tests {
             name: "accuracy_clean",
             column: "accuracy_clean",
             title: "clean accuracy",
-            unit: "",
-            display_unit: "%",
-            display_scale: 100.0,
-            direction: Direction::Maximise,
-            fidelity_dependent: true,
-            log_scale: false,
-            reference: Some(0.0),
             value: |r| r.accuracy_clean,
+            ..OBJECTIVES[0]
         };
         let five: Vec<_> = OBJECTIVES.iter().copied().chain([clean]).collect();
         let mut rows = vec![

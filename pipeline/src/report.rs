@@ -14,21 +14,19 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::record::{EvaluationRow, STATUS_OK};
 use anyhow::{bail, Context, Result};
 use arrow::array::{Array, StringArray};
-use stages::design::Design;
+use cache::ledger::Row;
 use stages::optimizer::hypervolume::hypervolume;
-use stages::ppa;
 
 use crate::config::StudyConfig;
-use crate::dag::{self, EvalSummary, LoadedData};
+use crate::dag::Graph;
 use crate::front;
 use crate::plot::{
     bar_chart_svg, line_chart_svg, parallel_coordinates_svg, scatter_svg, ScatterPoint, Series,
 };
 use crate::record::objectives::OBJECTIVES;
-use crate::runner::Runner;
+use crate::record::{EvaluationRow, STATUS_OK};
 
 /// A study's ledger for the report.
 struct StudyRows {
@@ -109,26 +107,6 @@ fn hv_trace(rows: &[EvaluationRow], reference: &[f64]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn design_of(cfg: &StudyConfig, r: &EvaluationRow) -> Design {
-    Design {
-        cell_bits: r.cell_bits as u8,
-        xbar_size: r.xbar_size as u32,
-        freq_hz: r.freq_hz,
-        temp_k: r.temp_k,
-        adc_bits: r.adc_bits as u8,
-        read_voltage: r.read_voltage,
-        g_min: cfg.design_space.g_min,
-        g_max: cfg.design_space.g_max,
-    }
-}
-
-fn label(r: &EvaluationRow) -> String {
-    format!(
-        "{}b/{}x{}/{:.3e}Hz/{:.1}K",
-        r.cell_bits, r.xbar_size, r.xbar_size, r.freq_hz, r.temp_k
-    )
-}
-
 /// The unique Pareto rows of `rows`, most accurate first.
 fn pareto_rows(rows: &[EvaluationRow]) -> Vec<&EvaluationRow> {
     let (idx, _) = front::pareto(rows, OBJECTIVES);
@@ -177,164 +155,221 @@ fn cache_hits(study: &Path) -> BTreeMap<String, (usize, usize)> {
     out
 }
 
-/// The noise-unaware accuracy of each Pareto design: the baseline checkpoint under the
-/// design's noise (cached `noisy_eval` nodes).
-fn noise_unaware_accuracy(
-    cfg: &StudyConfig,
-    data: &LoadedData,
-    runner: &mut Runner,
-    designs: &[Design],
-) -> Result<Vec<f64>> {
-    let hidden = indicatif::ProgressBar::hidden();
-    let baseline = dag::baseline_node(cfg, data, runner, &hidden)?;
-    designs
-        .iter()
-        .map(|d| {
-            let characterisation = dag::crossbar_node(cfg, d, runner)?;
-            let eval = dag::eval_node(
-                cfg,
-                d,
-                (data, &baseline, &characterisation),
-                runner,
-                &hidden,
-            )?;
-            let s: EvalSummary = serde_json::from_slice(&eval.read(dag::SUMMARY)?)?;
-            Ok(s.accuracy_mean)
-        })
-        .collect()
-}
-
 fn html_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
 }
 
+/// The report's text so far: the HTML body and the Markdown summary.
+#[derive(Default)]
+struct Page {
+    html: String,
+    md: String,
+}
+
+/// What every section reads: the studies (the reported one first), and the reported
+/// study's full-fidelity rows and Pareto rows.
+struct Studies<'r> {
+    all: &'r [StudyRows],
+    rows: &'r [EvaluationRow],
+    full: Vec<&'r EvaluationRow>,
+    pareto: Vec<&'r EvaluationRow>,
+}
+
+impl<'r> Studies<'r> {
+    fn new(all: &'r [StudyRows]) -> Studies<'r> {
+        let rows = &all[0].rows;
+        Studies {
+            all,
+            rows,
+            full: rows
+                .iter()
+                .filter(|r| front::minimised(r, OBJECTIVES).is_some())
+                .collect(),
+            pareto: pareto_rows(rows),
+        }
+    }
+
+    fn is_pareto(&self, r: &EvaluationRow) -> bool {
+        self.pareto.iter().any(|p| p.eval_key == r.eval_key)
+    }
+}
+
 /// Writes the report of `study` (compared with the studies in `compare`) and returns its
-/// directory.
-pub fn write_report(
-    cfg: &StudyConfig,
-    study: &Path,
-    runner: &mut Runner,
-    compare: &[PathBuf],
-) -> Result<PathBuf> {
-    let main = describe(study, read_rows(study)?);
-    let mut all = vec![main];
+/// directory. The noise-unaware accuracies and the per-layer PPA come from the graph's
+/// cached nodes.
+pub fn write_report(graph: &mut Graph, study: &Path, compare: &[PathBuf]) -> Result<PathBuf> {
+    let cfg = graph.cfg();
+    let mut all = vec![describe(study, read_rows(study)?)];
     for other in compare {
         all.push(describe(other, read_rows(other)?));
     }
-    let rows = &all[0].rows;
-    let pareto = pareto_rows(rows);
-    let full: Vec<&EvaluationRow> = rows
-        .iter()
-        .filter(|r| front::minimised(r, OBJECTIVES).is_some())
-        .collect();
-    let is_pareto = |r: &EvaluationRow| pareto.iter().any(|p| p.eval_key == r.eval_key);
-    let mut html = String::new();
-    let mut md = String::new();
+    let s = Studies::new(&all);
+    let mut page = Page::default();
+    summary_section(&s, &mut page)?;
+    front_section(&s, &mut page)?;
+    parallel_coordinates_section(&s, &mut page)?;
+    hypervolume_section(&s, &mut page)?;
+    fidelity_section(&s, &mut page)?;
+    if cfg.training.strategy.fine_tunes() && !s.pareto.is_empty() {
+        let hidden = indicatif::ProgressBar::hidden();
+        let unaware = s
+            .pareto
+            .iter()
+            .map(|r| {
+                Ok(graph
+                    .noise_unaware(&r.design(&cfg.design_space), &hidden)?
+                    .accuracy_mean)
+            })
+            .collect::<Result<Vec<f64>>>()?;
+        noise_unaware_section(cfg, &s.pareto, &unaware, &mut page)?;
+    }
+    pareto_section(&s, &mut page)?;
+    if let Some(r) = s.pareto.first() {
+        let report = graph.ppa(&r.design(&cfg.design_space))?;
+        layers_section(cfg, r, &report, &mut page)?;
+    }
+    provenance_section(cfg, &cache_hits(study), &mut page)?;
+
     let out_dir = study.join("report");
     std::fs::create_dir_all(&out_dir)?;
+    let html = html_page(&all[0].name, &page.html);
+    cache::atomic::write_atomic(&out_dir.join("index.html"), html.as_bytes())?;
+    cache::atomic::write_atomic(&out_dir.join("summary.md"), page.md.as_bytes())?;
+    cache::atomic::write_atomic(&out_dir.join("pareto.csv"), &pareto_csv(&s.pareto)?)?;
+    Ok(out_dir)
+}
 
-    // The front: scatter matrix of the objectives.
+/// The title and the study's counts, budget and hypervolume.
+fn summary_section(s: &Studies, page: &mut Page) -> Result<()> {
+    let rows = s.rows;
+    let (_, hv) = front::pareto(rows, OBJECTIVES);
+    let cost: f64 = rows.iter().map(epochs_cost).sum();
+    let cost_s: f64 = rows.iter().map(|r| r.cost_s).sum();
+    let failed = rows.iter().filter(|r| r.status != STATUS_OK).count();
+    let minimised: Vec<String> = OBJECTIVES
+        .iter()
+        .map(|ob| match ob.direction {
+            crate::record::objectives::Direction::Maximise => format!("-{}", ob.title),
+            crate::record::objectives::Direction::Minimise => ob.title.to_string(),
+        })
+        .collect();
+    let name = &s.all[0].name;
+    writeln!(
+        page.html,
+        "<h1>xbar-opt study {}</h1><p>{} evaluations ({} at full fidelity, {failed} failed), \
+         {cost:.0} epochs of budget, {cost_s:.1} s of measured compute; full-fidelity \
+         hypervolume {hv:.4e} (minimised objectives {}; reference: each objective's \
+         natural worst where it has one, else 1.1x the worst value seen).</p>",
+        html_escape(name),
+        rows.len(),
+        s.full.len(),
+        minimised.join(", ")
+    )?;
+    writeln!(
+        page.md,
+        "# xbar-opt study {name}\n\n{} evaluations ({} at full fidelity, {failed} failed), \
+         {cost:.0} epochs of budget, {cost_s:.1} s measured; hypervolume {hv:.4e}.\n",
+        rows.len(),
+        s.full.len()
+    )?;
+    Ok(())
+}
+
+/// The front: a scatter plot of every pair of objectives, Pareto designs in red.
+fn front_section(s: &Studies, page: &mut Page) -> Result<()> {
     let objectives = OBJECTIVES;
     let mut matrix = String::new();
     for i in 0..objectives.len() {
         for j in (i + 1)..objectives.len() {
-            let pts: Vec<ScatterPoint> = full
+            let pts: Vec<ScatterPoint> = s
+                .full
                 .iter()
                 .map(|r| ScatterPoint {
                     x: objectives[j].display(r),
                     y: objectives[i].display(r),
-                    highlight: is_pareto(r),
+                    highlight: s.is_pareto(r),
                 })
                 .collect();
-            let title = format!("{} vs {}", objectives[i].label(), objectives[j].label());
+            let (x, y) = (objectives[j].label(), objectives[i].label());
             matrix.push_str(&scatter_svg(
-                &title,
-                &objectives[j].label(),
-                &objectives[i].label(),
+                &format!("{y} vs {x}"),
+                &x,
+                &y,
                 &pts,
                 (440, 330),
             )?);
         }
     }
-    let (_, hv) = front::pareto(rows, OBJECTIVES);
-    let cost: f64 = rows.iter().map(epochs_cost).sum();
-    let cost_s: f64 = rows.iter().map(|r| r.cost_s).sum();
-    let failed = rows.iter().filter(|r| r.status != STATUS_OK).count();
     writeln!(
-        html,
-        "<h1>xbar-opt study {}</h1><p>{} evaluations ({} at full fidelity, {failed} failed), \
-         {cost:.0} epochs of budget, {cost_s:.1} s of measured compute; full-fidelity \
-         hypervolume {hv:.4e} (minimised objectives -accuracy, area, latency, energy; \
-         reference: accuracy 0 and 1.1x the worst of the others).</p>",
-        html_escape(&all[0].name),
-        rows.len(),
-        full.len()
-    )?;
-    writeln!(
-        md,
-        "# xbar-opt study {}\n\n{} evaluations ({} at full fidelity, {failed} failed), \
-         {cost:.0} epochs of budget, {cost_s:.1} s measured; hypervolume {hv:.4e}.\n",
-        all[0].name,
-        rows.len(),
-        full.len()
-    )?;
-    writeln!(
-        html,
+        page.html,
         "<h2>Pareto front</h2><p>Every full-fidelity evaluation; the Pareto designs in \
          red.</p><div class=\"grid\">{matrix}</div>"
     )?;
+    Ok(())
+}
 
-    // Parallel coordinates.
-    let axes: Vec<String> = ["cell bits", "crossbar size", "log10 freq (Hz)", "temp (K)"]
-        .into_iter()
-        .map(String::from)
+/// A design parameter's parallel-coordinates axis: its name and its value in a row.
+type DesignAxis = (&'static str, fn(&EvaluationRow) -> f64);
+
+/// The design parameters on the parallel-coordinates axes.
+const DESIGN_AXES: [DesignAxis; 4] = [
+    ("cell bits", |r| f64::from(r.cell_bits)),
+    ("crossbar size", |r| f64::from(r.xbar_size)),
+    ("log10 freq (Hz)", |r| r.freq_hz.log10()),
+    ("temp (K)", |r| r.temp_k),
+];
+
+/// Parallel coordinates of the design parameters and the objectives.
+fn parallel_coordinates_section(s: &Studies, page: &mut Page) -> Result<()> {
+    let axes: Vec<String> = DESIGN_AXES
+        .iter()
+        .map(|(name, _)| name.to_string())
         .chain(OBJECTIVES.iter().map(|ob| ob.axis_label()))
         .collect();
     let axes: Vec<&str> = axes.iter().map(String::as_str).collect();
-    let lines: Vec<(Vec<f64>, bool)> = full
+    let lines: Vec<(Vec<f64>, bool)> = s
+        .full
         .iter()
         .map(|r| {
-            let design = [
-                f64::from(r.cell_bits),
-                f64::from(r.xbar_size),
-                r.freq_hz.log10(),
-                r.temp_k,
-            ];
-            let values = design
-                .into_iter()
+            let values = DESIGN_AXES
+                .iter()
+                .map(|(_, value)| value(r))
                 .chain(OBJECTIVES.iter().map(|ob| ob.axis_value(r)))
                 .collect();
-            (values, is_pareto(r))
+            (values, s.is_pareto(r))
         })
         .collect();
+    let title = "parallel coordinates (full fidelity; Pareto in red)";
     writeln!(
-        html,
+        page.html,
         "<h2>Designs and objectives</h2>{}",
-        parallel_coordinates_svg(
-            "parallel coordinates (full fidelity; Pareto in red)",
-            &axes,
-            &lines
-        )?
+        parallel_coordinates_svg(title, &axes, &lines)?
     )?;
+    Ok(())
+}
 
-    // Hypervolume against cost, one curve per study.
-    let union: Vec<Vec<f64>> = all
+/// Hypervolume against cost, one curve per study, on one reference point over all of
+/// them; and the cost each needs to reach the best baseline strategy's final value.
+fn hypervolume_section(s: &Studies, page: &mut Page) -> Result<()> {
+    let union: Vec<Vec<f64>> = s
+        .all
         .iter()
-        .flat_map(|s| {
-            s.rows
+        .flat_map(|st| {
+            st.rows
                 .iter()
                 .filter_map(|r| front::minimised(r, OBJECTIVES))
         })
         .collect();
     let reference = front::reference_point(&union, OBJECTIVES);
-    let traces: Vec<(String, Vec<(f64, f64)>)> = all
+    let traces: Vec<(String, Vec<(f64, f64)>)> = s
+        .all
         .iter()
-        .map(|s| {
+        .map(|st| {
             (
-                format!("{} ({})", s.name, s.strategy),
-                hv_trace(&s.rows, &reference),
+                format!("{} ({})", st.name, st.strategy),
+                hv_trace(&st.rows, &reference),
             )
         })
         .collect();
@@ -348,7 +383,7 @@ pub fn write_report(
         })
         .collect();
     writeln!(
-        html,
+        page.html,
         "<h2>Hypervolume against cost</h2>{}",
         line_chart_svg(
             "hypervolume of the full-fidelity front",
@@ -357,37 +392,45 @@ pub fn write_report(
             &series
         )?
     )?;
-    let target = all
+    let target = s
+        .all
         .iter()
         .zip(&traces)
-        .filter(|(s, _)| s.strategy != "cf_mesmo")
+        .filter(|(st, _)| st.strategy != "cf_mesmo")
         .filter_map(|(_, (_, t))| t.last().map(|p| p.1))
         .fold(None, |m: Option<f64>, v| Some(m.map_or(v, |m| m.max(v))));
-    if let Some(target) = target {
-        writeln!(html, "<p>Cost to reach the best baseline strategy's final hypervolume ({target:.4e}):</p><ul>")?;
-        writeln!(
-            md,
-            "## Cost to reach the best baseline's final hypervolume ({target:.4e})\n"
-        )?;
-        for (name, t) in &traces {
-            let reached = t
-                .iter()
-                .find(|p| p.1 >= target * (1.0 - 1e-12))
-                .map(|p| p.0);
-            let text = reached.map_or("not reached".to_string(), |c| format!("{c:.0} epochs"));
-            writeln!(html, "<li>{}: {text}</li>", html_escape(name))?;
-            writeln!(md, "- {name}: {text}")?;
-        }
-        writeln!(html, "</ul>")?;
-        writeln!(md)?;
+    let Some(target) = target else {
+        return Ok(());
+    };
+    writeln!(
+        page.html,
+        "<p>Cost to reach the best baseline strategy's final hypervolume ({target:.4e}):</p><ul>"
+    )?;
+    writeln!(
+        page.md,
+        "## Cost to reach the best baseline's final hypervolume ({target:.4e})\n"
+    )?;
+    for (name, t) in &traces {
+        let reached = t
+            .iter()
+            .find(|p| p.1 >= target * (1.0 - 1e-12))
+            .map(|p| p.0);
+        let text = reached.map_or("not reached".to_string(), |c| format!("{c:.0} epochs"));
+        writeln!(page.html, "<li>{}: {text}</li>", html_escape(name))?;
+        writeln!(page.md, "- {name}: {text}")?;
     }
+    writeln!(page.html, "</ul>")?;
+    writeln!(page.md)?;
+    Ok(())
+}
 
-    // Accuracy against fidelity, and the clean-versus-noisy gap.
+/// Accuracy against fidelity (a line per design) and the clean-versus-noisy gap.
+fn fidelity_section(s: &Studies, page: &mut Page) -> Result<()> {
     let mut by_design: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-    for r in rows.iter().filter(|r| r.status == STATUS_OK) {
+    for r in s.rows.iter().filter(|r| r.status == STATUS_OK) {
         if let Some(a) = r.accuracy_mean {
             by_design
-                .entry(label(r))
+                .entry(r.label())
                 .or_default()
                 .push((f64::from(r.fidelity_epochs), 100.0 * a));
         }
@@ -405,18 +448,19 @@ pub fn write_report(
             }
         })
         .collect();
-    let gap: Vec<ScatterPoint> = rows
+    let gap: Vec<ScatterPoint> = s
+        .rows
         .iter()
         .filter_map(|r| {
             Some(ScatterPoint {
                 x: 100.0 * r.accuracy_clean?,
                 y: 100.0 * r.accuracy_mean?,
-                highlight: is_pareto(r),
+                highlight: s.is_pareto(r),
             })
         })
         .collect();
     writeln!(
-        html,
+        page.html,
         "<h2>Accuracy and fidelity</h2><div class=\"grid\">{}{}</div>",
         line_chart_svg(
             "noisy accuracy against fidelity, one line per design",
@@ -432,64 +476,73 @@ pub fn write_report(
             (900, 520)
         )?
     )?;
+    Ok(())
+}
 
-    // ReSNA's gain over the noise-unaware baseline on the Pareto designs.
-    // The data set node, once: its key fingerprints the input files.
-    let (object, meta) = dag::dataset_node(cfg, runner)?;
-    let data = LoadedData::new(object, meta);
-    let designs: Vec<Design> = pareto.iter().map(|r| design_of(cfg, r)).collect();
-    if cfg.training.strategy.fine_tunes() && !designs.is_empty() {
-        let unaware = noise_unaware_accuracy(cfg, &data, runner, &designs)?;
-        writeln!(
-            html,
-            "<h2>{} against the noise-unaware baseline</h2><table><tr><th>design</th>\
-             <th>{} accuracy (%)</th><th>noise-unaware (%)</th><th>gain (points)</th></tr>",
-            cfg.training.strategy.as_str(),
-            cfg.training.strategy.as_str()
-        )?;
-        writeln!(md, "## {} against the noise-unaware baseline\n\n| design | accuracy (%) | noise-unaware (%) | gain |\n|---|---|---|---|", cfg.training.strategy.as_str())?;
-        for (r, u) in pareto.iter().zip(&unaware) {
-            let a = 100.0 * r.accuracy_mean.unwrap_or(f64::NAN);
-            let gain = a - 100.0 * u;
-            writeln!(
-                html,
-                "<tr><td>{}</td><td>{a:.2}</td><td>{:.2}</td><td>{gain:+.2}</td></tr>",
-                label(r),
-                100.0 * u
-            )?;
-            writeln!(
-                md,
-                "| {} | {a:.2} | {:.2} | {gain:+.2} |",
-                label(r),
-                100.0 * u
-            )?;
-        }
-        writeln!(html, "</table>")?;
-        writeln!(md)?;
-    }
-
-    // The Pareto table.
-    let header = "<tr><th>eval_key</th><th>cell bits</th><th>crossbar</th><th>freq (Hz)</th>\
-                  <th>temp (K)</th><th>ADC bits</th><th>read V</th><th>epochs</th>\
-                  <th>accuracy (%)</th><th>+- std</th><th>clean (%)</th><th>area (mm^2)</th>\
-                  <th>latency (us)</th><th>energy (uJ)</th></tr>";
+/// The training strategy's gain over the noise-unaware baseline (`unaware`, one
+/// accuracy per Pareto row) on the Pareto designs.
+fn noise_unaware_section(
+    cfg: &StudyConfig,
+    pareto: &[&EvaluationRow],
+    unaware: &[f64],
+    page: &mut Page,
+) -> Result<()> {
+    let strategy = cfg.training.strategy.as_str();
     writeln!(
-        html,
-        "<h2>Pareto designs ({})</h2><table>{header}",
-        pareto.len()
+        page.html,
+        "<h2>{strategy} against the noise-unaware baseline</h2><table><tr><th>design</th>\
+         <th>{strategy} accuracy (%)</th><th>noise-unaware (%)</th><th>gain (points)</th></tr>"
     )?;
-    writeln!(md, "## Pareto designs ({})\n\n| eval_key | design | epochs | accuracy (%) | area (mm^2) | latency (us) | energy (uJ) |\n|---|---|---|---|---|---|---|", pareto.len())?;
-    let mut csv = String::from(
-        "eval_key,cell_bits,xbar_size,freq_hz,temp_k,adc_bits,read_voltage,fidelity_epochs,\
-         accuracy_mean,accuracy_std,accuracy_clean,area_um2,latency_ns,energy_pj\n",
-    );
-    for r in &pareto {
-        let f = |v: Option<f64>, k: f64| v.map_or(f64::NAN, |v| v * k);
+    writeln!(
+        page.md,
+        "## {strategy} against the noise-unaware baseline\n\n| design | accuracy (%) | \
+         noise-unaware (%) | gain |\n|---|---|---|---|"
+    )?;
+    for (r, u) in pareto.iter().zip(unaware) {
+        let a = 100.0 * r.accuracy_mean.unwrap_or(f64::NAN);
+        let (u, gain) = (100.0 * u, a - 100.0 * u);
+        let label = r.label();
         writeln!(
-            html,
+            page.html,
+            "<tr><td>{label}</td><td>{a:.2}</td><td>{u:.2}</td><td>{gain:+.2}</td></tr>"
+        )?;
+        writeln!(page.md, "| {label} | {a:.2} | {u:.2} | {gain:+.2} |")?;
+    }
+    writeln!(page.html, "</table>")?;
+    writeln!(page.md)?;
+    Ok(())
+}
+
+/// The Pareto designs: their parameters, fidelity, accuracy spread and every objective
+/// in its display unit.
+fn pareto_section(s: &Studies, page: &mut Page) -> Result<()> {
+    let objective_heads: String = OBJECTIVES
+        .iter()
+        .map(|ob| format!("<th>{}</th>", html_escape(&ob.label())))
+        .collect();
+    writeln!(
+        page.html,
+        "<h2>Pareto designs ({})</h2><table><tr><th>eval_key</th><th>cell bits</th>\
+         <th>crossbar</th><th>freq (Hz)</th><th>temp (K)</th><th>ADC bits</th><th>read V</th>\
+         <th>epochs</th><th>+- std (%)</th><th>clean (%)</th>{objective_heads}</tr>",
+        s.pareto.len()
+    )?;
+    let md_heads: Vec<String> = OBJECTIVES.iter().map(|ob| ob.label()).collect();
+    writeln!(
+        page.md,
+        "## Pareto designs ({})\n\n| eval_key | design | epochs | {} |\n|---|---|---|{}",
+        s.pareto.len(),
+        md_heads.join(" | "),
+        "---|".repeat(OBJECTIVES.len())
+    )?;
+    let percent = |v: Option<f64>| v.map_or(f64::NAN, |v| 100.0 * v);
+    for r in &s.pareto {
+        let values: Vec<String> = OBJECTIVES.iter().map(|ob| ob.display_text(r)).collect();
+        let cells: String = values.iter().map(|v| format!("<td>{v}</td>")).collect();
+        writeln!(
+            page.html,
             "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{:.4e}</td><td>{:.1}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{:.2}</td>\
-             <td>{:.4}</td><td>{:.3}</td><td>{:.4}</td></tr>",
+             <td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td>{cells}</tr>",
             short_key(&r.eval_key),
             r.cell_bits,
             r.xbar_size,
@@ -498,110 +551,202 @@ pub fn write_report(
             r.adc_bits,
             r.read_voltage,
             r.fidelity_epochs,
-            f(r.accuracy_mean, 100.0),
-            f(r.accuracy_std, 100.0),
-            f(r.accuracy_clean, 100.0),
-            f(r.area_um2, 1e-6),
-            f(r.latency_ns, 1e-3),
-            f(r.energy_pj, 1e-6)
+            percent(r.accuracy_std),
+            percent(r.accuracy_clean),
         )?;
         writeln!(
-            md,
-            "| `{}` | {} | {} | {:.2} | {:.4} | {:.3} | {:.4} |",
+            page.md,
+            "| `{}` | {} | {} | {} |",
             short_key(&r.eval_key),
-            label(r),
+            r.label(),
             r.fidelity_epochs,
-            f(r.accuracy_mean, 100.0),
-            f(r.area_um2, 1e-6),
-            f(r.latency_ns, 1e-3),
-            f(r.energy_pj, 1e-6)
-        )?;
-        writeln!(
-            csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            r.eval_key,
-            r.cell_bits,
-            r.xbar_size,
-            r.freq_hz,
-            r.temp_k,
-            r.adc_bits,
-            r.read_voltage,
-            r.fidelity_epochs,
-            f(r.accuracy_mean, 1.0),
-            f(r.accuracy_std, 1.0),
-            f(r.accuracy_clean, 1.0),
-            f(r.area_um2, 1.0),
-            f(r.latency_ns, 1.0),
-            f(r.energy_pj, 1.0)
+            values.join(" | ")
         )?;
     }
-    writeln!(html, "</table>")?;
-    writeln!(md)?;
+    writeln!(page.html, "</table>")?;
+    writeln!(page.md)?;
+    Ok(())
+}
 
-    // Per-layer PPA of the most accurate Pareto design.
-    if let (Some(r), Some(d)) = (pareto.first(), designs.first()) {
-        let meta = &data.meta;
-        let report = ppa::estimate(cfg.model.name, meta.height, meta.classes.len(), d, &cfg.ppa)?;
+/// `pareto.csv`: the Pareto rows with the ledger's own columns (as `pipeline export --what
+/// pareto` writes them).
+fn pareto_csv(pareto: &[&EvaluationRow]) -> Result<Vec<u8>> {
+    let rows: Vec<EvaluationRow> = pareto.iter().map(|r| (*r).clone()).collect();
+    let mut out = Vec::new();
+    let mut writer = arrow::csv::Writer::new(&mut out);
+    writer.write(&EvaluationRow::to_batch(&rows)?)?;
+    drop(writer);
+    Ok(out)
+}
+
+/// The per-layer PPA of the most accurate Pareto design.
+fn layers_section(
+    cfg: &StudyConfig,
+    r: &EvaluationRow,
+    report: &stages::ppa::PpaReport,
+    page: &mut Page,
+) -> Result<()> {
+    writeln!(
+        page.html,
+        "<h2>Per-layer PPA of {} ({})</h2><table><tr><th>layer</th><th>tiles</th>\
+         <th>area (um^2)</th><th>latency (ns)</th><th>energy (pJ)</th></tr>",
+        r.label(),
+        cfg.model.name
+    )?;
+    for l in &report.layers {
         writeln!(
-            html,
-            "<h2>Per-layer PPA of {} ({})</h2><table><tr><th>layer</th><th>tiles</th>\
-             <th>area (um^2)</th><th>latency (ns)</th><th>energy (pJ)</th></tr>",
-            label(r),
-            cfg.model.name
-        )?;
-        for l in &report.layers {
-            writeln!(
-                html,
-                "<tr><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.1}</td><td>{:.1}</td></tr>",
-                l.name, l.tiles, l.area_um2, l.latency_ns, l.energy_pj
-            )?;
-        }
-        writeln!(html, "</table>")?;
-        let bars: Vec<(String, f64)> = report
-            .layers
-            .iter()
-            .map(|l| (l.name.clone(), l.energy_pj))
-            .collect();
-        writeln!(
-            html,
-            "{}",
-            bar_chart_svg("dynamic energy per layer", "energy (pJ)", &bars)?
+            page.html,
+            "<tr><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.1}</td><td>{:.1}</td></tr>",
+            l.name, l.tiles, l.area_um2, l.latency_ns, l.energy_pj
         )?;
     }
+    writeln!(page.html, "</table>")?;
+    let bars: Vec<(String, f64)> = report
+        .layers
+        .iter()
+        .map(|l| (l.name.clone(), l.energy_pj))
+        .collect();
+    writeln!(
+        page.html,
+        "{}",
+        bar_chart_svg("dynamic energy per layer", "energy (pJ)", &bars)?
+    )?;
+    Ok(())
+}
 
-    // Provenance.
-    let hits = cache_hits(study);
-    writeln!(html, "<h2>Provenance</h2><p>seed {}, training code version {}, stage outputs over all runs of this study:</p><table><tr><th>stage</th><th>cached</th><th>computed</th></tr>", cfg.study.seed, stages::training::CODE_VERSION)?;
-    writeln!(md, "## Provenance\n\nseed {}, training code version {}.\n\n| stage | cached | computed |\n|---|---|---|", cfg.study.seed, stages::training::CODE_VERSION)?;
-    for (stage, (c, n)) in &hits {
-        writeln!(html, "<tr><td>{stage}</td><td>{c}</td><td>{n}</td></tr>")?;
-        writeln!(md, "| {stage} | {c} | {n} |")?;
+/// The seed, the code version, the cache hits per stage (`hits`) and the config.
+fn provenance_section(
+    cfg: &StudyConfig,
+    hits: &BTreeMap<String, (usize, usize)>,
+    page: &mut Page,
+) -> Result<()> {
+    let (seed, version) = (cfg.study.seed, stages::training::CODE_VERSION);
+    writeln!(
+        page.html,
+        "<h2>Provenance</h2><p>seed {seed}, training code version {version}, stage outputs \
+         over all runs of this study:</p><table><tr><th>stage</th><th>cached</th>\
+         <th>computed</th></tr>"
+    )?;
+    writeln!(
+        page.md,
+        "## Provenance\n\nseed {seed}, training code version {version}.\n\n\
+         | stage | cached | computed |\n|---|---|---|"
+    )?;
+    for (stage, (c, n)) in hits {
+        writeln!(
+            page.html,
+            "<tr><td>{stage}</td><td>{c}</td><td>{n}</td></tr>"
+        )?;
+        writeln!(page.md, "| {stage} | {c} | {n} |")?;
     }
     let toml = toml::to_string(cfg).unwrap_or_default();
     writeln!(
-        html,
+        page.html,
         "</table><h3>Config</h3><pre>{}</pre>",
         html_escape(&toml)
     )?;
-    writeln!(md, "\n## Config\n\n```toml\n{toml}```")?;
+    writeln!(page.md, "\n## Config\n\n```toml\n{toml}```")?;
+    Ok(())
+}
 
-    let page = format!(
+/// The self-contained HTML page of `body`.
+fn html_page(name: &str, body: &str) -> String {
+    format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>xbar-opt: {}</title>\
          <style>body{{font-family:sans-serif;margin:2em;max-width:1400px}}\
          table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #bbb;\
          padding:3px 8px;text-align:right}}.grid{{display:flex;flex-wrap:wrap;gap:8px}}\
-         pre{{background:#f4f4f4;padding:1em}}</style></head><body>{html}</body></html>",
-        html_escape(&all[0].name)
-    );
-    cache::atomic::write_atomic(&out_dir.join("index.html"), page.as_bytes())?;
-    cache::atomic::write_atomic(&out_dir.join("summary.md"), md.as_bytes())?;
-    cache::atomic::write_atomic(&out_dir.join("pareto.csv"), csv.as_bytes())?;
-    Ok(out_dir)
+         pre{{background:#f4f4f4;padding:1em}}</style></head><body>{body}</body></html>",
+        html_escape(name)
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::tests::sample_row;
+
+    /// A study of three full-fidelity rows: `a` and `c` on the front, `b` dominated by
+    /// `a`, and a failed `d`.
+    fn study() -> Vec<StudyRows> {
+        let mut rows: Vec<EvaluationRow> = ["a", "b", "c", "d"]
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let mut r = sample_row(key);
+                r.iteration = i as i64;
+                r.fidelity_z = 1.0;
+                r.latency_ns = Some(10.0);
+                r
+            })
+            .collect();
+        rows[1].accuracy_mean = Some(0.5);
+        rows[2].accuracy_mean = Some(0.4);
+        rows[2].area_um2 = Some(1.0e6);
+        rows[3].status = crate::record::STATUS_FAILED.into();
+        rows[3].accuracy_mean = None;
+        vec![StudyRows {
+            name: "s".into(),
+            strategy: "cf_mesmo".into(),
+            rows,
+        }]
+    }
+
+    #[test]
+    fn the_summary_counts_the_evaluations_and_the_failures() {
+        let all = study();
+        let s = Studies::new(&all);
+        let mut page = Page::default();
+        summary_section(&s, &mut page).unwrap();
+        assert!(
+            page.html
+                .contains("4 evaluations (3 at full fidelity, 1 failed)"),
+            "{}",
+            page.html
+        );
+        assert!(page.md.starts_with("# xbar-opt study s"));
+    }
+
+    #[test]
+    fn the_pareto_table_has_every_objective_and_every_pareto_row() {
+        let all = study();
+        let s = Studies::new(&all);
+        assert_eq!(
+            s.pareto
+                .iter()
+                .map(|r| r.eval_key.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "c"],
+            "most accurate first"
+        );
+        let mut page = Page::default();
+        pareto_section(&s, &mut page).unwrap();
+        for ob in OBJECTIVES {
+            assert!(page.html.contains(&html_escape(&ob.label())), "{}", ob.name);
+            assert!(page.md.contains(&ob.label()), "{}", ob.name);
+        }
+        assert_eq!(page.html.matches("<tr><td><code>").count(), 2);
+        assert!(page.md.contains("| `a` |") && page.md.contains("61.00"));
+        let csv = String::from_utf8(pareto_csv(&s.pareto).unwrap()).unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 3, "{csv}");
+        assert!(lines[0].starts_with("eval_key,study,iteration,"));
+        assert!(lines[1].starts_with("a,") && lines[2].starts_with("c,"));
+    }
+
+    #[test]
+    fn the_hypervolume_trace_grows_with_the_front() {
+        let all = study();
+        let reference = vec![0.0, 2.0e6, 20.0, 1.0e6];
+        let trace = hv_trace(&all[0].rows, &reference);
+        assert_eq!(trace.len(), 4);
+        assert_eq!(
+            trace.iter().map(|p| p.0).collect::<Vec<_>>(),
+            [2.0, 4.0, 6.0, 8.0]
+        );
+        assert!(trace[0].1 > 0.0 && trace[1].1 == trace[0].1 && trace[2].1 > trace[1].1);
+        assert_eq!(trace[3].1, trace[2].1, "a failed row adds nothing");
+    }
 
     #[test]
     fn short_keys_never_panic() {

@@ -1,5 +1,5 @@
 //! What every study command starts from: its arguments, the config and paths they
-//! resolve to, the stage names, the ledger's rows, and the record of a run's nodes.
+//! resolve to, the ledger's rows, and the record of a run's nodes.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -25,17 +25,6 @@ pub struct StudyArgs {
     #[arg(long, env = "XBAR_CACHE")]
     pub cache: Option<PathBuf>,
 }
-
-/// The stages `--recompute` accepts.
-pub const STAGES: [&str; 7] = [
-    stages::dataset::STAGE,
-    stages::crossbar::STAGE,
-    stages::ppa::STAGE,
-    stages::training::BASELINE_STAGE,
-    stages::training::RESNA_STAGE,
-    stages::training::EVAL_STAGE,
-    crate::dag::GP_FIT_STAGE,
-];
 
 /// Loads the config and resolves the paths of a study command.
 pub fn study_setup(args: &StudyArgs) -> Result<(StudyConfig, Paths)> {

@@ -40,14 +40,14 @@ use stages::optimizer::sampling::latin_hypercube;
 
 use crate::batch::Batch;
 use crate::config::{DesignSpace, Strategy, StudyConfig};
-use crate::dag::{self, LoadedData};
+use crate::dag::{self, Graph};
 use crate::evaluation::{Evaluated, Evaluator};
 use crate::executor::Executor;
 use crate::fidelity::is_full_z;
 use crate::front;
 use crate::interrupt::check_interrupt;
+use crate::record::build::Proposal;
 use crate::record::objectives::{fidelity_dependence, OBJECTIVES};
-use crate::runner::Runner;
 use crate::worker::{self, TaskSpec};
 
 /// How a study's evaluations are run.
@@ -88,40 +88,41 @@ pub struct Bars {
     pub train: ProgressBar,
 }
 
-/// Runs (or resumes) the study in `study_dir`.
-pub fn run_study(
-    cfg: &StudyConfig,
-    data: LoadedData,
-    runner: &mut Runner,
+/// Runs (or resumes) the study in `study_dir` on its graph, and hands the graph back
+/// (with its node runs) whatever the outcome.
+pub fn run_study<'a>(
+    mut graph: Graph<'a>,
     study_dir: &std::path::Path,
     execution: &Execution,
     bars: &Bars,
-) -> Result<StudyOutcome> {
-    let meta = data.meta.clone();
-    let baseline = dag::baseline_node(cfg, &data, runner, &bars.train)?;
-    let evaluator = Evaluator::new(cfg, data, baseline, Ledger::new(study_dir))?;
+) -> (Graph<'a>, Result<StudyOutcome>) {
+    if let Err(e) = graph.baseline(&bars.train) {
+        return (graph, Err(e));
+    }
+    let dataset = Some(graph.meta().clone());
     let mut driver = Driver {
-        cfg,
-        runner,
-        evaluator,
+        cfg: graph.cfg(),
+        evaluator: Evaluator::new(graph, Ledger::new(study_dir)),
         execution,
         bars,
         study_dir,
         outcome: StudyOutcome {
-            dataset: Some(meta),
+            dataset,
             ..StudyOutcome::default()
         },
         observations: Vec::new(),
         initial: 0,
     };
-    driver.run()?;
-    Ok(driver.outcome)
+    let result = driver.evaluator.reload().and_then(|()| driver.run());
+    let Driver {
+        evaluator, outcome, ..
+    } = driver;
+    (evaluator.graph, result.map(|()| outcome))
 }
 
 /// The decision sequence and its bookkeeping.
 struct Driver<'a, 'b> {
     cfg: &'a StudyConfig,
-    runner: &'b mut Runner,
     evaluator: Evaluator<'a>,
     execution: &'b Execution,
     bars: &'b Bars,
@@ -244,7 +245,7 @@ impl Driver<'_, '_> {
     /// node, then the GPs conditioned on them (the same path on a first run and a resumed
     /// one, so both decide the same).
     fn fit(&mut self, problem: &StepProblem) -> Result<FittedSurrogates> {
-        let thetas = dag::gp_fit_node(self.cfg, &self.observations, problem, self.runner)?;
+        let thetas = self.evaluator.graph.gp_fit(&self.observations, problem)?;
         Ok(fit_surrogates(
             &self.observations,
             problem,
@@ -278,7 +279,7 @@ impl Driver<'_, '_> {
                 self.bars.train.set_message("fitting the surrogates");
                 let t = match &thetas {
                     Some(t) => t.clone(),
-                    None => dag::gp_fit_node(self.cfg, &self.observations, &problem, self.runner)?,
+                    None => self.evaluator.graph.gp_fit(&self.observations, &problem)?,
                 };
                 let f = fit_surrogates(&believed, &problem, &self.cfg.optimizer.cf_mesmo, Some(&t))
                     .context("the CF-MESMO step")?;
@@ -464,114 +465,156 @@ impl Driver<'_, '_> {
     /// Evaluates a batch of designs `u` (snapped onto the design space) at their epochs:
     /// those in the ledger are read back, the others run as worker tasks through the
     /// executor. The rows come back in the batch's order.
-    fn evaluate_batch(&mut self, batch: Vec<(Vec<f64>, usize, &str)>) -> Result<Vec<Evaluated>> {
+    fn evaluate_batch(
+        &mut self,
+        batch: Vec<(Vec<f64>, usize, &'static str)>,
+    ) -> Result<Vec<Evaluated>> {
         check_interrupt()?;
-        let space = &self.cfg.design_space;
         let first = self.outcome.rows.len();
-        let mut planned = Vec::with_capacity(batch.len());
-        let mut tasks: Vec<String> = Vec::new();
-        for (k, (u, epochs, strategy)) in batch.into_iter().enumerate() {
-            let design: Design = space.decode(&u);
-            let key = self.evaluator.eval_key(self.runner, &design, epochs)?;
-            let known = self.evaluator.known(&key).is_some();
-            let id = worker::task_id(&key);
-            if !known && !tasks.contains(&id) {
-                worker::write_task(
-                    self.study_dir,
-                    &TaskSpec {
-                        id: id.clone(),
-                        config: self.cfg.clone(),
-                        design,
-                        epochs,
-                        iteration: (first + k) as i64,
-                        strategy: strategy.to_string(),
-                        eval_key: key.clone(),
-                    },
-                )?;
-                tasks.push(id.clone());
-            }
-            planned.push((design, epochs, strategy, key, id, known));
-        }
+        let (planned, tasks) = self.plan_tasks(batch)?;
         if !tasks.is_empty() {
-            let label = dag::design_label(&planned[0].0);
+            let label = dag::design_label(&planned[0].design);
             self.bars.train.set_message(if tasks.len() == 1 {
-                format!("{label} @{}", planned[0].1)
+                format!("{label} @{}", planned[0].epochs)
             } else {
                 format!("{} evaluations in parallel", tasks.len())
             });
-            let batch = Batch {
-                study: std::path::absolute(self.study_dir)?,
-                cache: self.execution.cache.clone(),
-                name: format!("b{first:05}"),
-                tasks,
-            };
-            self.execution
-                .executor
-                .run(&batch, self.execution.retries)?;
-            check_interrupt()?;
-            if batch.unfinished().len() == batch.tasks.len() {
-                // Not one worker got through: the workers cannot run (a binary or store
-                // the nodes cannot reach, a different build), not a bad design.
-                anyhow::bail!(
-                    "no worker of batch {} produced a result ({} tasks, {} attempts each); \
-                     see the workers' output above, or their logs under {} and {}",
-                    batch.name,
-                    batch.tasks.len(),
-                    self.execution.retries + 1,
-                    self.study_dir.join("tasks").display(),
-                    self.study_dir.join("slurm/logs").display()
-                );
-            }
+            self.run_tasks(format!("b{first:05}"), tasks)?;
             self.evaluator.reload()?;
         }
         let mut done = Vec::with_capacity(planned.len());
         let mut counted = std::collections::BTreeSet::new();
-        for (k, (design, epochs, strategy, key, id, known)) in planned.into_iter().enumerate() {
-            let result = worker::read_result(self.study_dir, &id);
-            let first_of_task = counted.insert(id.clone());
-            let e = match (known, self.evaluator.known(&key), &result) {
-                (true, Some(row), _) => Evaluated {
-                    row: row.clone(),
-                    from_ledger: true,
-                    reused: true,
-                },
-                (false, Some(row), Some(r)) => {
-                    if first_of_task {
-                        self.runner.worker_runs.extend(r.node_runs());
-                    }
-                    Evaluated {
-                        row: row.clone(),
-                        from_ledger: false,
-                        reused: r.reused,
-                    }
-                }
-                _ => {
-                    let message = format!(
-                        "the worker of task {id} ended without a result {} times; see its \
-                         output, or its log under {} or {}",
-                        self.execution.retries + 1,
-                        self.study_dir.join("tasks").display(),
-                        self.study_dir.join("slurm/logs").display()
-                    );
-                    tracing::warn!("{message}");
-                    let row = self.evaluator.record_failure(
-                        self.runner,
-                        &design,
-                        epochs,
-                        ((first + k) as i64, strategy),
-                        &message,
-                    )?;
-                    Evaluated {
-                        row,
-                        from_ledger: false,
-                        reused: false,
-                    }
-                }
-            };
-            self.record(&design, &e);
+        for (k, p) in planned.into_iter().enumerate() {
+            let first_of_task = counted.insert(p.task.clone());
+            let e = self.collect(&p, (first + k) as i64, first_of_task)?;
+            self.record(&p.design, &e);
             done.push(e);
         }
         Ok(done)
+    }
+
+    /// The batch's evaluations with their keys, and the task files written for those the
+    /// ledger lacks (one task per distinct key).
+    fn plan_tasks(
+        &mut self,
+        batch: Vec<(Vec<f64>, usize, &'static str)>,
+    ) -> Result<(Vec<PlannedEvaluation>, Vec<String>)> {
+        let first = self.outcome.rows.len();
+        let mut planned = Vec::with_capacity(batch.len());
+        let mut tasks: Vec<String> = Vec::new();
+        for (k, (u, epochs, strategy)) in batch.into_iter().enumerate() {
+            let design: Design = self.cfg.design_space.decode(&u);
+            let key = self
+                .evaluator
+                .eval_key(&design, self.cfg.fidelity.at(epochs))?;
+            let known = self.evaluator.known(&key).is_some();
+            let task = worker::task_id(&key);
+            if !known && !tasks.contains(&task) {
+                let spec = TaskSpec {
+                    id: task.clone(),
+                    config: self.cfg.clone(),
+                    design,
+                    epochs,
+                    iteration: (first + k) as i64,
+                    strategy: strategy.to_string(),
+                    eval_key: key.clone(),
+                };
+                worker::write_task(self.study_dir, &spec)?;
+                tasks.push(task.clone());
+            }
+            planned.push(PlannedEvaluation {
+                design,
+                epochs,
+                strategy,
+                key,
+                task,
+                known,
+            });
+        }
+        Ok((planned, tasks))
+    }
+
+    /// Runs the worker tasks `tasks` as batch `name` through the executor. Fails when
+    /// not one worker produced a result: the workers cannot run (a binary or store the
+    /// nodes cannot reach, a different build), which says nothing of the designs.
+    fn run_tasks(&self, name: String, tasks: Vec<String>) -> Result<()> {
+        let batch = Batch {
+            study: std::path::absolute(self.study_dir)?,
+            cache: self.execution.cache.clone(),
+            name,
+            tasks,
+        };
+        self.execution
+            .executor
+            .run(&batch, self.execution.retries)?;
+        check_interrupt()?;
+        if batch.unfinished().len() == batch.tasks.len() {
+            anyhow::bail!(
+                "no worker of batch {} produced a result ({} tasks, {} attempts each); \
+                 see the workers' output above, or their logs under {} and {}",
+                batch.name,
+                batch.tasks.len(),
+                self.execution.retries + 1,
+                self.study_dir.join("tasks").display(),
+                self.study_dir.join("slurm/logs").display()
+            );
+        }
+        Ok(())
+    }
+
+    /// The outcome of one planned evaluation at `iteration`: its ledger row (read back,
+    /// or written by its worker, whose node runs are counted once per task), or a failed
+    /// row when its worker never finished.
+    fn collect(
+        &mut self,
+        p: &PlannedEvaluation,
+        iteration: i64,
+        first_of_task: bool,
+    ) -> Result<Evaluated> {
+        let result = worker::read_result(self.study_dir, &p.task);
+        let row = self.evaluator.known(&p.key).cloned();
+        Ok(match (p.known, row, &result) {
+            (true, Some(row), _) => Evaluated {
+                row,
+                from_ledger: true,
+                reused: true,
+            },
+            (false, Some(row), Some(r)) => {
+                if first_of_task {
+                    let runner = self.evaluator.graph.runner_mut();
+                    runner.worker_runs.extend(r.node_runs());
+                }
+                Evaluated {
+                    row,
+                    from_ledger: false,
+                    reused: r.reused,
+                }
+            }
+            _ => {
+                let message = format!(
+                    "the worker of task {} ended without a result {} times; see its \
+                     output, or its log under {} or {}",
+                    p.task,
+                    self.execution.retries + 1,
+                    self.study_dir.join("tasks").display(),
+                    self.study_dir.join("slurm/logs").display()
+                );
+                tracing::warn!("{message}");
+                let proposal = Proposal {
+                    iteration,
+                    strategy: p.strategy,
+                };
+                let fidelity = self.cfg.fidelity.at(p.epochs);
+                let row = self
+                    .evaluator
+                    .record_failure(&p.design, fidelity, proposal, &message)?;
+                Evaluated {
+                    row,
+                    from_ledger: false,
+                    reused: false,
+                }
+            }
+        })
     }
 
     /// Adds an evaluation to the decision sequence.
@@ -647,6 +690,17 @@ impl Driver<'_, '_> {
             }
         }
     }
+}
+
+/// One evaluation of a batch, planned: its design and fidelity, who proposed it, its
+/// key, its worker task, and whether the ledger already has it.
+struct PlannedEvaluation {
+    design: Design,
+    epochs: usize,
+    strategy: &'static str,
+    key: String,
+    task: String,
+    known: bool,
 }
 
 /// A digest of the observations (fantasies included) and the batch size a step is

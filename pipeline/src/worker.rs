@@ -21,8 +21,10 @@ use serde::{Deserialize, Serialize};
 use stages::design::Design;
 
 use crate::config::StudyConfig;
-use crate::dag::{self, LoadedData};
+use crate::dag::{self, Graph};
 use crate::evaluation::Evaluator;
+use crate::record::build::Proposal;
+use crate::record::Ledger;
 use crate::runner::{NodeRun, Outcome, Runner};
 
 /// One pending evaluation, as the coordinator hands it to a worker.
@@ -63,7 +65,7 @@ impl TaskResult {
         self.nodes
             .iter()
             .filter_map(|(stage, cached)| {
-                let stage = crate::setup::STAGES.iter().find(|s| **s == stage)?;
+                let stage = dag::STAGES.iter().find(|s| **s == stage)?;
                 // The coordinator prepared these before the batch; they are cache hits.
                 if [stages::dataset::STAGE, stages::training::BASELINE_STAGE].contains(stage) {
                     return None;
@@ -142,13 +144,13 @@ pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
     crate::interrupt::install_interrupt_handler();
     let cfg = &spec.config;
     let store = Store::open(cache_dir)?;
-    let mut runner = Runner::new(store, Default::default());
+    let mut graph = Graph::open(cfg, Runner::new(store, Default::default()))?;
     let bar = worker_bar();
-    let (object, meta) = dag::dataset_node(cfg, &mut runner)?;
-    let data = LoadedData::new(object, meta);
-    let baseline = dag::baseline_node(cfg, &data, &mut runner, &bar)?;
-    let mut evaluator = Evaluator::new(cfg, data, baseline, crate::record::Ledger::new(study))?;
-    let key = evaluator.eval_key(&mut runner, &spec.design, spec.epochs)?;
+    graph.baseline(&bar)?;
+    let mut evaluator = Evaluator::new(graph, Ledger::new(study));
+    evaluator.reload()?;
+    let fidelity = cfg.fidelity.at(spec.epochs);
+    let key = evaluator.eval_key(&spec.design, fidelity)?;
     if key != spec.eval_key {
         bail!(
             "task {id}: this worker computes evaluation key {key}, the coordinator {}: \
@@ -156,16 +158,14 @@ pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
             spec.eval_key
         );
     }
-    let outcome = evaluator.evaluate(
-        &mut runner,
-        &spec.design,
-        spec.epochs,
-        spec.iteration,
-        &spec.strategy,
-        &bar,
-    );
+    let proposal = Proposal {
+        iteration: spec.iteration,
+        strategy: &spec.strategy,
+    };
+    let outcome = evaluator.evaluate(&spec.design, fidelity, proposal, &bar);
     bar.finish_and_clear();
-    crate::setup::record_run(study, &runner)?;
+    let runner = evaluator.graph.runner();
+    crate::setup::record_run(study, runner)?;
     let e = outcome?;
     let result = TaskResult {
         eval_key: e.row.eval_key.clone(),

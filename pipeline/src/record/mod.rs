@@ -1,6 +1,7 @@
 //! The study's record, defined once: the evaluation row (one per evaluated (design,
 //! fidelity) pair), its explicit Parquet schema, the per-epoch metric row, the study's
-//! ledger of both, and the objectives ([`objectives`]) read from a row.
+//! ledger of both, the objectives ([`objectives`]) read from a row, and how a row is
+//! built from what the graph computed ([`build`]).
 //!
 //! The ledger is two part-file tables ([`cache::ledger::PartTable`]) under the study
 //! directory, each part named by its evaluation's key, so that
@@ -9,6 +10,7 @@
 //! - `metrics/`: [`MetricRow`], the per-epoch curves in long form
 //!   (`eval_key, epoch, name, value`).
 
+pub mod build;
 pub mod objectives;
 
 use std::path::Path;
@@ -85,6 +87,30 @@ pub struct EvaluationRow {
     pub code_version: String,
     /// The study seed.
     pub seed: u64,
+}
+
+impl EvaluationRow {
+    /// The row's design, with the study's conductance range.
+    pub fn design(&self, space: &crate::config::DesignSpace) -> stages::design::Design {
+        stages::design::Design {
+            cell_bits: self.cell_bits as u8,
+            xbar_size: self.xbar_size as u32,
+            freq_hz: self.freq_hz,
+            temp_k: self.temp_k,
+            adc_bits: self.adc_bits as u8,
+            read_voltage: self.read_voltage,
+            g_min: space.g_min,
+            g_max: space.g_max,
+        }
+    }
+
+    /// A short label of the row's design: bits, crossbar, frequency, temperature.
+    pub fn label(&self) -> String {
+        format!(
+            "{}b/{}x{}/{:.3e}Hz/{:.1}K",
+            self.cell_bits, self.xbar_size, self.xbar_size, self.freq_hz, self.temp_k
+        )
+    }
 }
 
 impl Row for EvaluationRow {

@@ -3,7 +3,7 @@
 //! hypervolume, `status`, the report and the optimiser's inputs all read this list;
 //! a new objective (say TOPS/W) is one more entry here plus the code that computes it.
 
-use crate::record::EvaluationRow;
+use super::EvaluationRow;
 
 /// Whether an objective is better large or small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,8 @@ pub struct Objective {
     pub display_unit: &'static str,
     /// Stored value times this is the display unit's value.
     pub display_scale: f64,
+    /// Digits after the point when shown in the display unit.
+    pub decimals: usize,
     /// Better large or small.
     pub direction: Direction,
     /// Whether it changes with the fidelity (ReSNA epochs); the others are the design's.
@@ -96,6 +98,11 @@ impl Objective {
     pub fn display(&self, r: &EvaluationRow) -> f64 {
         (self.value)(r).unwrap_or(f64::NAN) * self.display_scale
     }
+
+    /// The row's value in the display unit, as text with [`Objective::decimals`].
+    pub fn display_text(&self, r: &EvaluationRow) -> String {
+        format!("{:.*}", self.decimals, self.display(r))
+    }
 }
 
 /// The study's objectives: noisy accuracy, and the design's area, latency and energy.
@@ -106,6 +113,7 @@ pub const OBJECTIVES: &[Objective] = &[
         title: "accuracy",
         unit: "",
         display_unit: "%",
+        decimals: 2,
         display_scale: 100.0,
         direction: Direction::Maximise,
         fidelity_dependent: true,
@@ -119,6 +127,7 @@ pub const OBJECTIVES: &[Objective] = &[
         title: "area",
         unit: "um^2",
         display_unit: "mm^2",
+        decimals: 4,
         display_scale: 1e-6,
         direction: Direction::Minimise,
         fidelity_dependent: false,
@@ -132,6 +141,7 @@ pub const OBJECTIVES: &[Objective] = &[
         title: "latency",
         unit: "ns",
         display_unit: "us",
+        decimals: 3,
         display_scale: 1e-3,
         direction: Direction::Minimise,
         fidelity_dependent: false,
@@ -145,6 +155,7 @@ pub const OBJECTIVES: &[Objective] = &[
         title: "energy",
         unit: "pJ",
         display_unit: "uJ",
+        decimals: 4,
         display_scale: 1e-6,
         direction: Direction::Minimise,
         fidelity_dependent: false,

@@ -1,0 +1,299 @@
+//! The study's graph, in one place: [`Graph`] alone knows every node, its key and its
+//! edges; the study loop, the workers, the report and the commands all go through it.
+//!
+//! ```text
+//!  config ──> dataset_prep ──> baseline_train ─────────────┐
+//!  design ──> crossbar ────────────────────────────┬───────┼──> resna_train(epochs) ──> noisy_eval ─┐
+//!    │          (the design's simulated chip)      │       │     (warm start: the same design     │
+//!    │                                             │       │      at fewer epochs)                │
+//!    │                                             └───────┴──> noisy_eval (noise-unaware: the    │
+//!    │                                                           baseline on the design's chip)   │
+//!    └──────> ppa(model, input shape) ───────────────────────────────────────────> evaluation <───┘
+//!                                                                                      │
+//!                                                                          ledger row (record)
+//!                                                                                      │
+//!     next (design, fidelity) <── cf_mesmo_step <── gp_fit(the ledger's rows) <────────┘
+//! ```
+//!
+//! Each node is a cached stage output keyed on one typed parameter struct, its inputs'
+//! keys, its stage's code version and (where it draws random numbers) the seed
+//! ([`nodes`]); [`crate::runner::Runner`] reuses verified outputs and computes the rest.
+//! The evaluation node stores nothing: its key, over the noisy-inference and PPA keys,
+//! is the ledger row's `eval_key`, known before anything is trained. The loop closes in
+//! [`crate::study`], which turns ledger rows into observations for [`Graph::gp_fit`].
+//! A node's outputs are read back typed ([`outputs`]).
+
+mod nodes;
+pub mod outputs;
+
+use anyhow::Result;
+use cache::Object;
+use indicatif::ProgressBar;
+use stages::design::Design;
+use stages::optimizer::cf_mesmo::{Observation, StepProblem};
+use stages::ppa::PpaReport;
+use stages::training::train::TrainState;
+
+pub use nodes::GP_FIT_STAGE;
+pub use outputs::{
+    design_label, device, read_train_summary, DatasetMeta, EvalSummary, LoadedData, TrainSummary,
+};
+
+use crate::config::StudyConfig;
+use crate::fidelity::Fidelity;
+use crate::runner::Runner;
+use nodes::Upstream;
+
+/// The stages `--recompute` accepts: every node that stores an output.
+pub const STAGES: [&str; 7] = [
+    stages::dataset::STAGE,
+    stages::crossbar::STAGE,
+    stages::ppa::STAGE,
+    stages::training::BASELINE_STAGE,
+    stages::training::RESNA_STAGE,
+    stages::training::EVAL_STAGE,
+    GP_FIT_STAGE,
+];
+
+/// The graph of one study: its config, the store's runner, the data set (prepared
+/// once) and the baseline (trained once, on first use).
+pub struct Graph<'a> {
+    cfg: &'a StudyConfig,
+    runner: Runner,
+    data: LoadedData,
+    baseline: Option<Object>,
+}
+
+/// An evaluation planned: the design at a fidelity, its cheap nodes (crossbar, PPA) and
+/// its key, known before anything is trained.
+pub struct Planned {
+    /// The design.
+    pub design: Design,
+    /// The fidelity.
+    pub fidelity: Fidelity,
+    /// The ledger row's key.
+    pub eval_key: String,
+    /// The design's PPA.
+    pub ppa: PpaReport,
+    chip: Object,
+}
+
+/// What one evaluation of a (design, fidelity) pair produced.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The evaluated checkpoint's training curves and cost: the baseline's for a
+    /// strategy that does not fine-tune.
+    pub train: TrainSummary,
+    /// Whether the checkpoint was fine-tuned for this design (else its training cost
+    /// belongs to the shared baseline).
+    pub fine_tuned: bool,
+    /// Noisy-inference accuracy.
+    pub eval: EvalSummary,
+}
+
+impl<'a> Graph<'a> {
+    /// Opens the graph of `cfg`: prepares (or reads from the store) the data set and
+    /// checks it against the model and the training memory, so that every input of a
+    /// study is checked before its own stored state is touched.
+    pub fn open(cfg: &'a StudyConfig, mut runner: Runner) -> Result<Graph<'a>> {
+        let (object, meta) = nodes::dataset(cfg, &mut runner)?;
+        let model = cfg.model.name;
+        stages::arch::check_input(model, meta.height, meta.width, meta.classes.len())
+            .map_err(|e| anyhow::anyhow!("model.name = {:?} and dataset: {e}", model.as_str()))?;
+        cfg.training
+            .check_memory(model, meta.height, meta.classes.len())?;
+        Ok(Graph {
+            cfg,
+            runner,
+            data: LoadedData::new(object, meta),
+            baseline: None,
+        })
+    }
+
+    /// The study's config.
+    pub fn cfg(&self) -> &'a StudyConfig {
+        self.cfg
+    }
+
+    /// The data set's shape.
+    pub fn meta(&self) -> &DatasetMeta {
+        &self.data.meta
+    }
+
+    /// The prepared data set's images.
+    pub fn data(&self) -> Result<&stages::dataset::PreparedDataset> {
+        self.data.get()
+    }
+
+    /// The node runs so far.
+    pub fn runner(&self) -> &Runner {
+        &self.runner
+    }
+
+    /// The runner, to count the node runs workers report.
+    pub fn runner_mut(&mut self) -> &mut Runner {
+        &mut self.runner
+    }
+
+    /// The runner back, with every node run of this graph.
+    pub fn into_runner(self) -> Runner {
+        self.runner
+    }
+
+    /// The baseline node: trained (or read from the store) on first use.
+    pub fn baseline(&mut self, bar: &ProgressBar) -> Result<Object> {
+        if let Some(b) = &self.baseline {
+            return Ok(b.clone());
+        }
+        let b = nodes::baseline(self.cfg, &self.data, &mut self.runner, bar)?;
+        self.baseline = Some(b.clone());
+        Ok(b)
+    }
+
+    /// The baseline node if the store has it, without training it.
+    pub fn cached_baseline(&mut self) -> Result<Option<Object>> {
+        let key = nodes::baseline_key(self.cfg, &self.data.object)?.key();
+        Ok(self.runner.cached(&key))
+    }
+
+    /// The network of a baseline (or training) node, ready for inference.
+    pub fn network(&self, object: &Object) -> Result<TrainState> {
+        outputs::read_network(self.cfg, object, self.data.get()?, true)
+    }
+
+    /// The evaluation of `design` at `fidelity`, planned: its crossbar and PPA nodes
+    /// (cheap) and its key; nothing is trained.
+    pub fn plan(&mut self, design: &Design, fidelity: Fidelity) -> Result<Planned> {
+        let baseline = nodes::baseline_key(self.cfg, &self.data.object)?.key();
+        let chip = nodes::crossbar(self.cfg, design, &mut self.runner)?;
+        let ppa = nodes::ppa(self.cfg, design, &self.data.meta, &mut self.runner)?;
+        let upstream = (baseline, chip.key());
+        let checkpoint = nodes::checkpoint_key(self.cfg, design, fidelity.epochs, upstream)?;
+        let eval = nodes::eval_input(self.cfg, design, &checkpoint, &chip)?;
+        let eval_key = nodes::evaluation_key(self.cfg, fidelity.epochs, &eval, &ppa)?.hex();
+        Ok(Planned {
+            design: *design,
+            fidelity,
+            eval_key,
+            ppa: outputs::read_ppa(&ppa)?,
+            chip,
+        })
+    }
+
+    /// The key of `design`'s evaluation at `fidelity` (its ledger row's `eval_key`),
+    /// known before anything is trained.
+    pub fn eval_key(&mut self, design: &Design, fidelity: Fidelity) -> Result<String> {
+        Ok(self.plan(design, fidelity)?.eval_key)
+    }
+
+    /// The PPA of the study's model on `design` (a cached node).
+    pub fn ppa(&mut self, design: &Design) -> Result<PpaReport> {
+        let object = nodes::ppa(self.cfg, design, &self.data.meta, &mut self.runner)?;
+        outputs::read_ppa(&object)
+    }
+
+    /// Runs a planned evaluation: fine-tuning (warm-started) under the design's noise,
+    /// then noisy inference.
+    pub fn evaluate(&mut self, planned: &Planned, bar: &ProgressBar) -> Result<Evaluation> {
+        let baseline = self.baseline(bar)?;
+        let up = Upstream {
+            data: &self.data,
+            baseline: &baseline,
+            chip: &planned.chip,
+        };
+        let (design, epochs) = (&planned.design, planned.fidelity.epochs);
+        let checkpoint = nodes::train(self.cfg, design, epochs, &up, &mut self.runner, bar)?;
+        let train = read_train_summary(&checkpoint)?;
+        let eval = nodes::noisy_eval(
+            self.cfg,
+            design,
+            (&self.data, &checkpoint, &planned.chip),
+            &mut self.runner,
+            bar,
+        )?;
+        Ok(Evaluation {
+            train,
+            fine_tuned: self.cfg.training.strategy.fine_tunes(),
+            eval,
+        })
+    }
+
+    /// The noise-unaware accuracy of `design`: the baseline checkpoint under the design's
+    /// noise (a cached noisy-inference node).
+    pub fn noise_unaware(&mut self, design: &Design, bar: &ProgressBar) -> Result<EvalSummary> {
+        let baseline = self.baseline(bar)?;
+        let chip = nodes::crossbar(self.cfg, design, &mut self.runner)?;
+        nodes::noisy_eval(
+            self.cfg,
+            design,
+            (&self.data, &baseline, &chip),
+            &mut self.runner,
+            bar,
+        )
+    }
+
+    /// The GP fit node: the surrogates' hyperparameters on `observations`.
+    pub fn gp_fit(
+        &mut self,
+        observations: &[Observation],
+        problem: &StepProblem,
+    ) -> Result<Vec<Vec<f64>>> {
+        nodes::gp_fit(self.cfg, observations, problem, &mut self.runner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The default study on a small subset of the embedded data, in a fresh store.
+    fn small_config() -> StudyConfig {
+        let mut cfg = StudyConfig::default_config();
+        cfg.dataset.train_subset = Some(64);
+        cfg.dataset.test_subset = Some(32);
+        cfg
+    }
+
+    #[test]
+    fn an_evaluation_s_key_is_known_before_anything_trains_and_covers_its_inputs() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = small_config();
+        let store = cache::Store::open(dir.path()).unwrap();
+        let mut graph = Graph::open(&cfg, Runner::new(store, BTreeSet::new())).unwrap();
+        let design = cfg.design_space.decode(&[0.5; 4]);
+        let mut fewer_bits = design;
+        fewer_bits.cell_bits = design.cell_bits - 1;
+        let (low, full) = (cfg.fidelity.at(1), cfg.fidelity.full());
+        let key = graph.eval_key(&design, full).unwrap();
+        assert_eq!(graph.eval_key(&design, full).unwrap(), key, "deterministic");
+        assert_ne!(graph.eval_key(&design, low).unwrap(), key, "the fidelity");
+        assert_ne!(graph.eval_key(&fewer_bits, full).unwrap(), key, "cell_bits");
+        let stages: BTreeSet<&str> = graph.runner().runs.iter().map(|r| r.stage).collect();
+        assert_eq!(
+            stages,
+            BTreeSet::from([
+                stages::dataset::STAGE,
+                stages::crossbar::STAGE,
+                stages::ppa::STAGE
+            ]),
+            "planning trains nothing"
+        );
+        let planned = graph.plan(&design, full).unwrap();
+        assert_eq!(planned.eval_key, key);
+        assert_eq!(planned.ppa.area_um2, graph.ppa(&design).unwrap().area_um2);
+        assert!(planned.ppa.area_um2 > 0.0);
+    }
+
+    #[test]
+    fn a_batch_too_big_for_the_memory_is_refused_when_the_graph_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = small_config();
+        cfg.training.max_memory_gib = 1e-6;
+        let store = cache::Store::open(dir.path()).unwrap();
+        let err = Graph::open(&cfg, Runner::new(store, BTreeSet::new()))
+            .err()
+            .expect("refused");
+        assert!(format!("{err:#}").contains("max_memory_gib"), "{err:#}");
+    }
+}
