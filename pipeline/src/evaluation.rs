@@ -6,7 +6,7 @@ use anyhow::Result;
 use indicatif::ProgressBar;
 use stages::design::Design;
 
-use crate::dag::{design_label, Graph};
+use crate::dag::{design_label, Graph, Planned};
 use crate::fidelity::Fidelity;
 use crate::interrupt::Interrupted;
 use crate::record::build::{self, Proposal};
@@ -75,20 +75,35 @@ impl<'a> Evaluator<'a> {
         proposal: Proposal,
         message: &str,
     ) -> Result<EvaluationRow> {
+        let (planned, mut row) = match self.plan(design, fidelity, proposal)? {
+            Err(known) => return Ok(known),
+            Ok(new) => new,
+        };
+        build::fail(&mut row, message, true);
+        self.ledger.record_evaluation(&row)?;
+        self.known.insert(planned.eval_key, row.clone());
+        Ok(row)
+    }
+
+    /// The evaluation of `design` at `fidelity` planned, with its new row (PPA, no
+    /// accuracy yet); or, as the error, the ledger's row of it.
+    fn plan(
+        &mut self,
+        design: &Design,
+        fidelity: Fidelity,
+        proposal: Proposal,
+    ) -> Result<std::result::Result<(Planned, EvaluationRow), EvaluationRow>> {
         let planned = self.graph.plan(design, fidelity)?;
         if let Some(row) = self.known.get(&planned.eval_key) {
-            return Ok(row.clone());
+            return Ok(Err(row.clone()));
         }
-        let mut row = build::planned_row(
+        let row = build::planned_row(
             self.graph.cfg(),
             (design, fidelity),
             (&planned.eval_key, &planned.ppa),
             proposal,
         );
-        build::fail(&mut row, message, true);
-        self.ledger.record_evaluation(&row)?;
-        self.known.insert(planned.eval_key, row.clone());
-        Ok(row)
+        Ok(Ok((planned, row)))
     }
 
     /// Evaluates `design` at `fidelity` (proposed as `proposal`), or returns its ledger
@@ -100,21 +115,17 @@ impl<'a> Evaluator<'a> {
         proposal: Proposal,
         bar: &ProgressBar,
     ) -> Result<Evaluated> {
-        let planned = self.graph.plan(design, fidelity)?;
+        let (planned, mut row) = match self.plan(design, fidelity, proposal)? {
+            Err(row) => {
+                return Ok(Evaluated {
+                    row,
+                    from_ledger: true,
+                    reused: true,
+                })
+            }
+            Ok(new) => new,
+        };
         let eval_key = planned.eval_key.clone();
-        if let Some(row) = self.known.get(&eval_key) {
-            return Ok(Evaluated {
-                row: row.clone(),
-                from_ledger: true,
-                reused: true,
-            });
-        }
-        let mut row = build::planned_row(
-            self.graph.cfg(),
-            (design, fidelity),
-            (&planned.eval_key, &planned.ppa),
-            proposal,
-        );
         let before = self.graph.runner().runs.len();
         let outcome = self.graph.evaluate(&planned, bar);
         let reused = self.graph.runner().runs[before..]
