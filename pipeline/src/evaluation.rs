@@ -9,7 +9,7 @@ use stages::design::Design;
 use crate::dag::{design_label, Graph, Planned};
 use crate::fidelity::Fidelity;
 use crate::interrupt::Interrupted;
-use crate::record::build::{self, Proposal};
+use crate::record::build::{self, Ended, Proposal};
 use crate::record::{EvaluationRow, Ledger};
 use crate::runner::Outcome;
 
@@ -75,35 +75,17 @@ impl<'a> Evaluator<'a> {
         proposal: Proposal,
         message: &str,
     ) -> Result<EvaluationRow> {
-        let (planned, mut row) = match self.plan(design, fidelity, proposal)? {
-            Err(known) => return Ok(known),
-            Ok(new) => new,
-        };
-        build::fail(&mut row, message, true);
-        self.ledger.record_evaluation(&row)?;
-        self.known.insert(planned.eval_key, row.clone());
-        Ok(row)
-    }
-
-    /// The evaluation of `design` at `fidelity` planned, with its new row (PPA, no
-    /// accuracy yet); or, as the error, the ledger's row of it.
-    fn plan(
-        &mut self,
-        design: &Design,
-        fidelity: Fidelity,
-        proposal: Proposal,
-    ) -> Result<std::result::Result<(Planned, EvaluationRow), EvaluationRow>> {
         let planned = self.graph.plan(design, fidelity)?;
         if let Some(row) = self.known.get(&planned.eval_key) {
-            return Ok(Err(row.clone()));
+            return Ok(row.clone());
         }
-        let row = build::planned_row(
-            self.graph.cfg(),
-            (design, fidelity),
-            (&planned.eval_key, &planned.ppa),
-            proposal,
-        );
-        Ok(Ok((planned, row)))
+        let now = build::now_ms();
+        let ended = Ended {
+            result: Err(message.to_string()),
+            started_at_ms: now,
+            finished_at_ms: now,
+        };
+        self.record(&planned, proposal, &ended)
     }
 
     /// Evaluates `design` at `fidelity` (proposed as `proposal`), or returns its ledger
@@ -115,29 +97,23 @@ impl<'a> Evaluator<'a> {
         proposal: Proposal,
         bar: &ProgressBar,
     ) -> Result<Evaluated> {
-        let (planned, mut row) = match self.plan(design, fidelity, proposal)? {
-            Err(row) => {
-                return Ok(Evaluated {
-                    row,
-                    from_ledger: true,
-                    reused: true,
-                })
-            }
-            Ok(new) => new,
-        };
-        let eval_key = planned.eval_key.clone();
+        let planned = self.graph.plan(design, fidelity)?;
+        if let Some(row) = self.known.get(&planned.eval_key) {
+            return Ok(Evaluated {
+                row: row.clone(),
+                from_ledger: true,
+                reused: true,
+            });
+        }
+        let started_at_ms = build::now_ms();
         let before = self.graph.runner().runs.len();
         let outcome = self.graph.evaluate(&planned, bar);
         let reused = self.graph.runner().runs[before..]
             .iter()
             .all(|r| r.outcome == Outcome::Cached);
-        match outcome {
-            Ok(e) => {
-                build::complete(&mut row, &e);
-                self.ledger
-                    .record_metrics(&eval_key, &build::metric_rows(&eval_key, &e, fidelity))?;
-            }
-            Err(e) if e.downcast_ref::<Interrupted>().is_some() => return Err(e),
+        let result = match &outcome {
+            Ok(e) => Ok(e),
+            Err(e) if e.downcast_ref::<Interrupted>().is_some() => return Err(outcome.unwrap_err()),
             Err(e) => {
                 let message = format!("{e:#}");
                 tracing::warn!(
@@ -145,15 +121,42 @@ impl<'a> Evaluator<'a> {
                     design_label(design),
                     fidelity.epochs
                 );
-                build::fail(&mut row, &message, false);
+                Err(message)
             }
+        };
+        let ended = Ended {
+            result,
+            started_at_ms,
+            finished_at_ms: build::now_ms(),
+        };
+        if let Ok(e) = ended.result {
+            let metrics = build::metric_rows(&planned.eval_key, e, fidelity);
+            self.ledger.record_metrics(&planned.eval_key, &metrics)?;
         }
-        self.ledger.record_evaluation(&row)?;
-        self.known.insert(eval_key, row.clone());
+        let row = self.record(&planned, proposal, &ended)?;
         Ok(Evaluated {
             row,
             from_ledger: false,
             reused,
         })
+    }
+
+    /// Builds the row of a planned evaluation that `ended`, and writes it to the ledger.
+    fn record(
+        &mut self,
+        planned: &Planned,
+        proposal: Proposal,
+        ended: &Ended,
+    ) -> Result<EvaluationRow> {
+        let row = build::row(
+            self.graph.cfg(),
+            (&planned.design, planned.fidelity),
+            (&planned.eval_key, &planned.ppa),
+            proposal,
+            ended,
+        );
+        self.ledger.record_evaluation(&row)?;
+        self.known.insert(row.eval_key.clone(), row.clone());
+        Ok(row)
     }
 }

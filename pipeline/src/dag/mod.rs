@@ -196,21 +196,17 @@ impl<'a> Graph<'a> {
     /// then noisy inference.
     pub fn evaluate(&mut self, planned: &Planned, bar: &ProgressBar) -> Result<Evaluation> {
         let baseline = self.baseline(bar)?;
+        let sim = outputs::read_chip(&planned.chip)?;
         let up = Upstream {
             data: &self.data,
             baseline: &baseline,
             chip: &planned.chip,
+            sim: &sim,
         };
         let (design, epochs) = (&planned.design, planned.fidelity.epochs);
         let checkpoint = nodes::train(self.cfg, design, epochs, &up, &mut self.runner, bar)?;
         let train = read_train_summary(&checkpoint)?;
-        let eval = nodes::noisy_eval(
-            self.cfg,
-            design,
-            (&self.data, &checkpoint, &planned.chip),
-            &mut self.runner,
-            bar,
-        )?;
+        let eval = nodes::noisy_eval(self.cfg, design, (&up, &checkpoint), &mut self.runner, bar)?;
         Ok(Evaluation {
             train,
             fine_tuned: self.cfg.training.strategy.fine_tunes(),
@@ -223,13 +219,14 @@ impl<'a> Graph<'a> {
     pub fn noise_unaware(&mut self, design: &Design, bar: &ProgressBar) -> Result<EvalSummary> {
         let baseline = self.baseline(bar)?;
         let chip = nodes::crossbar(self.cfg, design, &mut self.runner)?;
-        nodes::noisy_eval(
-            self.cfg,
-            design,
-            (&self.data, &baseline, &chip),
-            &mut self.runner,
-            bar,
-        )
+        let sim = outputs::read_chip(&chip)?;
+        let up = Upstream {
+            data: &self.data,
+            baseline: &baseline,
+            chip: &chip,
+            sim: &sim,
+        };
+        nodes::noisy_eval(self.cfg, design, (&up, &baseline), &mut self.runner, bar)
     }
 
     /// The GP fit node: the surrogates' hyperparameters on `observations`.

@@ -2,6 +2,7 @@
 //! reads) and whose key is built from one typed parameter struct. Only
 //! [`super::Graph`] calls them.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -9,6 +10,7 @@ use cache::{CacheKey, KeyInput, Object};
 use indicatif::ProgressBar;
 use serde::Serialize;
 use stages::crossbar::{self, NoiseParams};
+use stages::crossbar_sim::Chip;
 use stages::dataset;
 use stages::design::Design;
 use stages::optimizer::cf_mesmo::{fit_surrogates, Observation, StepProblem};
@@ -19,7 +21,7 @@ use stages::training::params::NoiseStrategy;
 use stages::training::{self, train::TrainState};
 
 use super::outputs::{
-    read_chip, read_json, read_network, read_train_summary, DatasetMeta, EpochSummary, EvalSummary,
+    read_json, read_network, read_train_summary, DatasetMeta, EpochSummary, EvalSummary,
     LoadedData, TrainSummary, CHARACTERISATION, CHECKPOINT, DATASET_META, DATASET_TENSORS,
     PPA_LAYERS, PPA_REPORT, SUMMARY, THETAS,
 };
@@ -267,11 +269,12 @@ fn train_key(
 }
 
 /// The inputs a design's training and inference read: the data set, the baseline
-/// checkpoint and the design's crossbar node.
+/// checkpoint, and the design's crossbar node with the chip it stores (read once).
 pub(super) struct Upstream<'a> {
     pub data: &'a LoadedData,
     pub baseline: &'a Object,
     pub chip: &'a Object,
+    pub sim: &'a Arc<Chip>,
 }
 
 /// The key of the checkpoint a design at `epochs` is evaluated with: its training node's,
@@ -330,7 +333,7 @@ pub(super) fn train(
             &mut state,
             data,
             t,
-            &read_chip(up.chip)?,
+            up.sim,
             epochs,
             cfg.study.seed,
             &bar_progress(bar),
@@ -383,21 +386,21 @@ pub(super) fn eval_input(
 pub(super) fn noisy_eval(
     cfg: &StudyConfig,
     design: &Design,
-    (data, checkpoint, chip): (&LoadedData, &Object, &Object),
+    (up, checkpoint): (&Upstream, &Object),
     runner: &mut Runner,
     bar: &ProgressBar,
 ) -> Result<EvalSummary> {
     let t = &cfg.training;
-    let input = eval_input(cfg, design, &checkpoint.key(), chip)?;
+    let input = eval_input(cfg, design, &checkpoint.key(), up.chip)?;
     let object = runner.ensure(input, super::design_label(design), |w| {
         let start = Instant::now();
-        let data = data.get()?;
+        let data = up.data.get()?;
         let state = read_network(cfg, checkpoint, data, true)?;
         bar.set_message(format!("noisy inference {}", super::design_label(design)));
         let acc = training::evaluate::evaluate(
             &state.net,
             data,
-            &read_chip(chip)?,
+            up.sim,
             (t.eval_draws, t.majority_vote),
             t.batch_size,
             cfg.study.seed,

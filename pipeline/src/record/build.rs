@@ -20,16 +20,30 @@ pub struct Proposal<'s> {
     pub strategy: &'s str,
 }
 
-/// The row of `design` at `fidelity` under `eval_key`, with its PPA and no accuracy yet,
-/// started now.
-pub fn planned_row(
+/// How an evaluation ended: its result (or the error message of a failure), and when
+/// it started and finished (Unix milliseconds).
+#[derive(Debug, Clone)]
+pub struct Ended<'e> {
+    /// What the graph computed, or why it failed.
+    pub result: std::result::Result<&'e Evaluation, String>,
+    /// Start.
+    pub started_at_ms: i64,
+    /// End.
+    pub finished_at_ms: i64,
+}
+
+/// The ledger row of `design` at `fidelity` under `eval_key`: its design, fidelity and
+/// PPA, and how it ended (accuracy and cost, or the failure).
+pub fn row(
     cfg: &StudyConfig,
     (design, fidelity): (&Design, Fidelity),
     (eval_key, ppa): (&str, &PpaReport),
     proposal: Proposal,
+    ended: &Ended,
 ) -> EvaluationRow {
     // A strategy that trains nothing is evaluated as the baseline: no fidelity.
     let fine_tunes = cfg.training.strategy.fine_tunes();
+    let done = ended.result.as_ref().ok();
     EvaluationRow {
         eval_key: eval_key.to_string(),
         study: cfg.study.name.clone(),
@@ -48,42 +62,29 @@ pub fn planned_row(
             0
         },
         fidelity_z: if fine_tunes { fidelity.z() } else { 1.0 },
-        accuracy_mean: None,
-        accuracy_std: None,
-        accuracy_clean: None,
+        accuracy_mean: done.map(|e| e.eval.accuracy_mean),
+        accuracy_std: done.map(|e| e.eval.accuracy_std),
+        accuracy_clean: done.map(|e| e.eval.accuracy_clean),
         area_um2: Some(ppa.area_um2),
         latency_ns: Some(ppa.latency_ns),
         energy_pj: Some(ppa.energy_pj),
-        cost_s: 0.0,
-        status: STATUS_OK.to_string(),
-        error: None,
-        started_at_ms: now_ms(),
-        finished_at_ms: 0,
+        // The shared baseline's training is not this row's cost.
+        cost_s: done.map_or(0.0, |e| {
+            (if e.fine_tuned { e.train.cost_s } else { 0.0 }) + e.eval.cost_s
+        }),
+        status: if done.is_some() {
+            STATUS_OK
+        } else {
+            STATUS_FAILED
+        }
+        .to_string(),
+        error: ended.result.as_ref().err().cloned(),
+        started_at_ms: ended.started_at_ms,
+        finished_at_ms: ended.finished_at_ms,
         host: cache::store::host_name(),
         code_version: format!("{}", stages::training::CODE_VERSION),
         seed: cfg.study.seed,
     }
-}
-
-/// Fills `row` with a finished evaluation's accuracy and cost.
-pub fn complete(row: &mut EvaluationRow, e: &Evaluation) {
-    row.accuracy_mean = Some(e.eval.accuracy_mean);
-    row.accuracy_std = Some(e.eval.accuracy_std);
-    row.accuracy_clean = Some(e.eval.accuracy_clean);
-    row.cost_s = if e.fine_tuned { e.train.cost_s } else { 0.0 } + e.eval.cost_s;
-    row.finished_at_ms = now_ms();
-}
-
-/// Marks `row` failed with `message`; `at_start` for a failure recorded without running
-/// (its end is its start).
-pub fn fail(row: &mut EvaluationRow, message: &str, at_start: bool) {
-    row.status = STATUS_FAILED.to_string();
-    row.error = Some(message.to_string());
-    row.finished_at_ms = if at_start {
-        row.started_at_ms
-    } else {
-        now_ms()
-    };
 }
 
 /// The per-epoch curves of an evaluation at `fidelity`: training loss, accuracy and
@@ -115,7 +116,8 @@ pub fn metric_rows(eval_key: &str, e: &Evaluation, fidelity: Fidelity) -> Vec<Me
     rows
 }
 
-fn now_ms() -> i64 {
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64)
@@ -154,6 +156,14 @@ mod tests {
         }
     }
 
+    fn ended(result: std::result::Result<&Evaluation, String>) -> Ended<'_> {
+        Ended {
+            result,
+            started_at_ms: 1_000,
+            finished_at_ms: 3_000,
+        }
+    }
+
     #[test]
     fn a_row_holds_its_fidelity_ppa_accuracy_and_cost() {
         let cfg = StudyConfig::default_config();
@@ -163,17 +173,23 @@ mod tests {
             iteration: 7,
             strategy: "cf_mesmo",
         };
-        let mut row = planned_row(&cfg, (&design, fidelity), ("k", &ppa), proposal);
-        assert_eq!((row.iteration, row.strategy.as_str()), (7, "cf_mesmo"));
-        assert_eq!((row.fidelity_epochs, row.fidelity_z), (2, 0.5));
-        assert_eq!(
-            (row.eval_key.as_str(), row.area_um2),
-            ("k", Some(ppa.area_um2))
+        let e = evaluation(true);
+        let r = row(
+            &cfg,
+            (&design, fidelity),
+            ("k", &ppa),
+            proposal,
+            &ended(Ok(&e)),
         );
-        assert_eq!(row.accuracy_mean, None);
-        complete(&mut row, &evaluation(true));
-        assert_eq!((row.accuracy_mean, row.cost_s), (Some(0.4), 12.0));
-        let metrics = metric_rows("k", &evaluation(true), fidelity);
+        assert_eq!((r.iteration, r.strategy.as_str()), (7, "cf_mesmo"));
+        assert_eq!((r.fidelity_epochs, r.fidelity_z), (2, 0.5));
+        assert_eq!((r.eval_key.as_str(), r.area_um2), ("k", Some(ppa.area_um2)));
+        assert_eq!(
+            (r.accuracy_mean, r.cost_s, r.status.as_str()),
+            (Some(0.4), 12.0, STATUS_OK)
+        );
+        assert_eq!((r.started_at_ms, r.finished_at_ms), (1_000, 3_000));
+        let metrics = metric_rows("k", &e, fidelity);
         assert_eq!(
             metrics.len(),
             2 * 3 + 2,
@@ -183,9 +199,21 @@ mod tests {
             (metrics[6].epoch, metrics[6].name.as_str()),
             (2, "noisy_accuracy_draw0")
         );
-        fail(&mut row, "boom", true);
-        assert_eq!(row.status, STATUS_FAILED);
-        assert_eq!(row.finished_at_ms, row.started_at_ms);
+        let failed = row(
+            &cfg,
+            (&design, fidelity),
+            ("k", &ppa),
+            proposal,
+            &ended(Err("boom".into())),
+        );
+        assert_eq!(
+            (failed.status.as_str(), failed.error.as_deref()),
+            (STATUS_FAILED, Some("boom"))
+        );
+        assert_eq!(
+            (failed.accuracy_mean, failed.area_um2),
+            (None, Some(ppa.area_um2))
+        );
     }
 
     #[test]
@@ -197,12 +225,12 @@ mod tests {
             iteration: 0,
             strategy: "initial",
         };
-        let full = cfg.fidelity.full();
-        let mut row = planned_row(&cfg, (&design, full), ("k", &ppa(&cfg, &design)), proposal);
-        assert_eq!((row.fidelity_epochs, row.fidelity_z), (0, 1.0));
-        complete(&mut row, &evaluation(false));
+        let (full, ppa) = (cfg.fidelity.full(), ppa(&cfg, &design));
+        let e = evaluation(false);
+        let r = row(&cfg, (&design, full), ("k", &ppa), proposal, &ended(Ok(&e)));
+        assert_eq!((r.fidelity_epochs, r.fidelity_z), (0, 1.0));
         assert_eq!(
-            row.cost_s, 2.0,
+            r.cost_s, 2.0,
             "the shared baseline's training is not this row's"
         );
     }
