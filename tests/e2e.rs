@@ -192,6 +192,27 @@ fn a_failed_evaluation_is_recorded_and_the_study_goes_on() {
         );
         assert!(r.accuracy_mean.is_none() && r.area_um2.is_some());
     }
+    // A failed row counts as done...
+    let again = s.run(&["run"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains("0 computed now"),
+        "{}",
+        stdout(&again)
+    );
+    // ...unless --retry-failed asks for its design again.
+    let retried = s.run(&["run", "--retry-failed"]);
+    assert!(retried.status.success(), "{}", stderr(&retried));
+    let out = stdout(&retried);
+    assert!(
+        out.contains(&format!("{} computed now", rows.len())) && out.contains(" 0 already in"),
+        "{out}"
+    );
+    assert_eq!(
+        ledger(&s.path("study")).len(),
+        rows.len(),
+        "rows replaced, not added"
+    );
 }
 
 /// Runs the analysis script on a study; `None` when python3 with polars is missing
@@ -505,7 +526,23 @@ fn a_changed_problem_is_refused_unless_new_study() {
     assert!(stderr(&out).contains("--new-study"), "{}", stderr(&out));
     let out = s.run(&["run", "--new-study"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(s.path("study/archive").is_dir());
+    // The whole state of the old study moved into one archive directory.
+    let archives: Vec<PathBuf> = std::fs::read_dir(s.path("study/archive"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(archives.len(), 1, "{archives:?}");
+    for entry in [
+        "study.json",
+        "evaluations",
+        "metrics",
+        "runs",
+        "proposals",
+        "tasks",
+    ] {
+        assert!(archives[0].join(entry).exists(), "{entry} archived");
+    }
+    assert!(ledger(&s.path("study")).iter().all(|r| r.seed == 43));
     // The budget is not part of the problem.
     std::fs::write(
         s.path("study.toml"),
@@ -515,6 +552,23 @@ fn a_changed_problem_is_refused_unless_new_study() {
     )
     .unwrap();
     assert!(s.run(&["run"]).status.success());
+
+    // A kill in the middle of an archive (the ledger moved, study.json not yet): the next
+    // run completes the archive before it looks at the study.
+    let partial = s.path("study/archive/99.partial");
+    std::fs::create_dir_all(&partial).unwrap();
+    std::fs::rename(s.path("study/evaluations"), partial.join("evaluations")).unwrap();
+    let out = s.run(&["run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("completed the interrupted archive"),
+        "{}",
+        stderr(&out)
+    );
+    let done = s.path("study/archive/99");
+    assert!(!partial.exists() && done.join("evaluations").is_dir());
+    assert!(done.join("study.json").is_file() && done.join("metrics").is_dir());
+    assert!(!ledger(&s.path("study")).is_empty(), "a fresh study ran");
 }
 
 #[test]
@@ -714,45 +768,6 @@ fn noise_and_strategies_commands() {
     assert!(!bad.status.success() && stderr(&bad).contains("--corner"));
 }
 
-/// The tiny study's ledger as text, a line per row in decision order, without the
-/// columns that vary from run to run (cost, timestamps, host).
-fn ledger_text(study: &Path) -> String {
-    ledger(study)
-        .iter()
-        .map(|r| {
-            let opt = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.9e}"));
-            format!(
-                "{} {} {} {} {} b={} xbar={} f={:e} T={} adc={} v={} e={} z={:.9} \
-                 acc={}/{}/{} area={} lat={} energy={} {} {:?} code={} seed={}",
-                r.eval_key,
-                r.study,
-                r.iteration,
-                r.strategy,
-                r.model,
-                r.cell_bits,
-                r.xbar_size,
-                r.freq_hz,
-                r.temp_k,
-                r.adc_bits,
-                r.read_voltage,
-                r.fidelity_epochs,
-                r.fidelity_z,
-                opt(r.accuracy_mean),
-                opt(r.accuracy_std),
-                opt(r.accuracy_clean),
-                opt(r.area_um2),
-                opt(r.latency_ns),
-                opt(r.energy_pj),
-                r.status,
-                r.error,
-                r.code_version,
-                r.seed,
-            )
-        })
-        .map(|line| line + "\n")
-        .collect()
-}
-
 /// The tiny study's ledger, up to its timing and host columns, is the one committed in
 /// `tests/fixtures/tiny_study_ledger.txt` (written before the graph refactor): a change
 /// of a key, of a design chosen or of a value fails here. A change meant to change the
@@ -760,12 +775,11 @@ fn ledger_text(study: &Path) -> String {
 /// `XBAR_BLESS=1 cargo test -p pipeline --test e2e the_tiny_study_s_ledger`.
 #[test]
 fn the_tiny_study_s_ledger_is_the_committed_one() {
-    let fixture =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tiny_study_ledger.txt");
+    let fixture = common::tiny_ledger_fixture();
     let s = Scratch::new(&tiny_config());
     let out = s.run(&["run"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let text = ledger_text(&s.path("study"));
+    let text = common::ledger_text(&s.path("study"));
     if std::env::var_os("XBAR_BLESS").is_some() {
         std::fs::create_dir_all(fixture.parent().unwrap()).unwrap();
         std::fs::write(&fixture, &text).unwrap();

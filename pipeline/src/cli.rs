@@ -29,8 +29,9 @@ enum Command {
         /// baseline_train, resna_train, noisy_eval, gp_fit.
         #[arg(long, value_name = "STAGE")]
         recompute: Vec<String>,
-        /// Start afresh when the config's problem changed: the old ledger is archived
-        /// under <study>/archive/, never deleted.
+        /// Start afresh when the config's problem changed: the old study's whole state
+        /// (ledger, metrics, proposals, tasks, Slurm records) is archived under
+        /// <study>/archive/<unix time>/, never deleted.
         #[arg(long)]
         new_study: bool,
         #[command(flatten)]
@@ -161,6 +162,8 @@ pub fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .with_target(false)
+        // Colour only on a terminal: a log file or a pipe gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
     let result = match cli.command {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
@@ -88,17 +88,27 @@ pub struct ExecutionArgs {
     /// differently (what is in the ledger is kept).
     #[arg(long)]
     batch_size: Option<usize>,
-    /// Extra attempts of a task whose worker ended without a result.
+    /// Extra attempts of a task whose worker ended without a result (an infrastructure
+    /// fault: the study stops, recording nothing for it, once they are spent).
     #[arg(long, default_value_t = 2)]
     retries: usize,
+    /// Evaluate the designs of failed rows again (a failed row otherwise counts as done).
+    #[arg(long)]
+    retry_failed: bool,
     #[command(flatten)]
     slurm: SlurmArgs,
 }
 
 impl ExecutionArgs {
     fn execution(&self, cache: &Path) -> Result<Execution> {
-        if self.jobs == 0 || self.slurm.max_parallel == 0 || self.batch_size == Some(0) {
-            bail!("--jobs, --max-parallel and --batch-size must be at least 1");
+        for (flag, value) in [
+            ("--jobs", Some(self.jobs)),
+            ("--max-parallel", Some(self.slurm.max_parallel)),
+            ("--batch-size", self.batch_size),
+        ] {
+            if value == Some(0) {
+                bail!("{flag} must be at least 1, got 0");
+            }
         }
         if !self.slurm.poll_s.is_finite() || self.slurm.poll_s <= 0.0 {
             bail!("--poll-s must be > 0, got {}", self.slurm.poll_s);
@@ -111,6 +121,7 @@ impl ExecutionArgs {
             batch_size: self.batch_size.unwrap_or(executor.parallelism()),
             executor,
             retries: self.retries,
+            retry_failed: self.retry_failed,
             cache: std::path::absolute(cache)?,
         })
     }
@@ -315,8 +326,9 @@ fn print_summary(
 
 /// The study's problem is fixed at its first run (`study.json`); a later run whose config
 /// changes it is refused, or, with `--new-study`, starts afresh after archiving the old
-/// ledger under `archive/<unix time>/`.
+/// study's whole state under `archive/<unix time>/`.
 fn check_study_snapshot(cfg: &StudyConfig, study: &Path, new_study: bool) -> Result<()> {
+    finish_interrupted_archives(study)?;
     let path = study.join("study.json");
     let snapshot = serde_json::json!({
         "problem": cfg.problem_fingerprint(),
@@ -336,16 +348,77 @@ fn check_study_snapshot(cfg: &StudyConfig, study: &Path, new_study: bool) -> Res
                 study.display()
             );
         }
-        let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-        let archive = study.join("archive").join(stamp.to_string());
-        fs::create_dir_all(&archive)?;
-        for entry in ["study.json", "evaluations", "metrics", "runs"] {
-            let from = study.join(entry);
-            if from.exists() {
-                fs::rename(&from, archive.join(entry))?;
-            }
-        }
+        let archive = archive_study(study)?;
         println!("archived the previous study under {}", archive.display());
     }
     cache::atomic::write_atomic(&path, &serde_json::to_vec_pretty(&snapshot)?)
+}
+
+/// What a study directory holds besides its lock and its archive: everything
+/// `--new-study` archives. `study.json` is last, so a study is archived before it
+/// loses its identity.
+const STUDY_STATE: [&str; 8] = [
+    "evaluations",
+    "metrics",
+    "runs",
+    "proposals",
+    "tasks",
+    "slurm",
+    "report",
+    "study.json",
+];
+
+/// Suffix of an archive being written: it holds what has been moved so far.
+const PARTIAL: &str = ".partial";
+
+/// Moves the study's whole state into `archive/<unix time>/`: into a `.partial`
+/// directory first, then renamed whole, so that a kill at any moment leaves either the
+/// study as it was plus a partial archive that the next run completes
+/// ([`finish_interrupted_archives`]), or the finished archive.
+fn archive_study(study: &Path) -> Result<PathBuf> {
+    let stamp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let root = study.join("archive");
+    let mut name = stamp.to_string();
+    while root.join(&name).exists() || root.join(format!("{name}{PARTIAL}")).exists() {
+        name.push('b');
+    }
+    let partial = root.join(format!("{name}{PARTIAL}"));
+    fs::create_dir_all(&partial)
+        .with_context(|| format!("creating the archive {}", partial.display()))?;
+    cache::atomic::sync_dir(&root)?;
+    complete_archive(study, &partial)
+}
+
+/// Moves what is left of the study's state into the partial archive `partial`, then
+/// renames it to its final name.
+fn complete_archive(study: &Path, partial: &Path) -> Result<PathBuf> {
+    for entry in STUDY_STATE {
+        let from = study.join(entry);
+        if from.exists() {
+            fs::rename(&from, partial.join(entry))
+                .with_context(|| format!("archiving {}", from.display()))?;
+        }
+    }
+    cache::atomic::sync_dir(study)?;
+    let name = partial.file_name().unwrap_or_default().to_string_lossy();
+    let done = partial.with_file_name(name.trim_end_matches(PARTIAL));
+    fs::rename(partial, &done)
+        .with_context(|| format!("finishing the archive {}", done.display()))?;
+    cache::atomic::sync_dir(partial.parent().unwrap_or(study))?;
+    Ok(done)
+}
+
+/// Completes an archive that a killed `--new-study` run left partial.
+fn finish_interrupted_archives(study: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(study.join("archive")) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry?.path();
+        if path.to_string_lossy().ends_with(PARTIAL) && path.is_dir() {
+            let done = complete_archive(study, &path)?;
+            eprintln!("completed the interrupted archive {}", done.display());
+        }
+    }
+    Ok(())
 }

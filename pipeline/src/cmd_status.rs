@@ -114,10 +114,8 @@ pub fn export(args: &StudyArgs, what: ExportTable, out: &Path) -> Result<()> {
             )
         }
         ExportTable::Metrics => {
+            // Unreadable parts are skipped with a warning naming each (as the ledger's).
             let read = Ledger::new(&paths.study).metrics.read()?;
-            for s in &read.skipped {
-                eprintln!("warning: {s}");
-            }
             let n = read.rows.len();
             (
                 MetricRow::schema(),

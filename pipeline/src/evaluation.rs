@@ -1,16 +1,24 @@
 //! The study's ledger side of an evaluation: which (design, fidelity) pairs the ledger
 //! has, and the evaluation of one that it lacks through the [`Graph`], recorded as one
-//! ledger row with its per-epoch metrics (or as a failed row with its message).
+//! ledger row with its per-epoch metrics.
+//!
+//! Only a failure of the design itself ([`stages::DesignFailure`]: a loss that diverges
+//! under its noise) is recorded, as a `failed` row. Any other error is an
+//! infrastructure fault (I/O, a full disk, a vanished object): nothing is recorded, and
+//! the error goes up, so the task is retried and the study stops if it keeps failing.
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+use anyhow::{ensure, Context, Result};
 use indicatif::ProgressBar;
 use stages::design::Design;
+use stages::DesignFailure;
 
 use crate::dag::{design_label, Graph, Planned};
 use crate::fidelity::Fidelity;
 use crate::interrupt::Interrupted;
 use crate::record::build::{self, Ended, Proposal};
-use crate::record::{EvaluationRow, Ledger};
+use crate::record::{EvaluationRow, Ledger, STATUS_OK};
 use crate::runner::Outcome;
 
 /// What the study loop needs of one evaluation.
@@ -29,28 +37,45 @@ pub struct Evaluated {
 pub struct Evaluator<'a> {
     /// The study's graph.
     pub graph: Graph<'a>,
+    study_dir: PathBuf,
     ledger: Ledger,
+    /// Whether the failed rows the ledger held when this run began count as missing, so
+    /// their designs are evaluated again.
+    retry_failed: bool,
+    /// Those rows, by key and end time (a row written again since is kept).
+    stale: Option<std::collections::HashSet<(String, i64)>>,
     /// Rows already in the ledger, by key.
     known: std::collections::HashMap<String, EvaluationRow>,
 }
 
 impl<'a> Evaluator<'a> {
-    /// An evaluator into `ledger`, knowing none of its rows until [`Evaluator::reload`].
-    pub fn new(graph: Graph<'a>, ledger: Ledger) -> Evaluator<'a> {
+    /// An evaluator into the ledger of the study at `study_dir`, knowing none of its
+    /// rows until [`Evaluator::reload`]; with `retry_failed`, failed rows count as
+    /// missing.
+    pub fn new(graph: Graph<'a>, study_dir: &Path, retry_failed: bool) -> Evaluator<'a> {
         Evaluator {
             graph,
-            ledger,
+            study_dir: study_dir.to_path_buf(),
+            ledger: Ledger::new(study_dir),
+            retry_failed,
+            stale: None,
             known: Default::default(),
         }
     }
 
     /// Re-reads the ledger: rows written since by workers become known.
     pub fn reload(&mut self) -> Result<()> {
-        self.known = self
-            .ledger
-            .evaluations()?
-            .rows
+        let rows = self.ledger.evaluations()?.rows;
+        let retry_failed = self.retry_failed;
+        let stale = self.stale.get_or_insert_with(|| {
+            rows.iter()
+                .filter(|r| retry_failed && r.status != STATUS_OK)
+                .map(|r| (r.eval_key.clone(), r.finished_at_ms))
+                .collect()
+        });
+        self.known = rows
             .into_iter()
+            .filter(|r| !stale.contains(&(r.eval_key.clone(), r.finished_at_ms)))
             .map(|r| (r.eval_key.clone(), r))
             .collect();
         Ok(())
@@ -66,30 +91,9 @@ impl<'a> Evaluator<'a> {
         self.graph.eval_key(design, fidelity)
     }
 
-    /// Records `design` at `fidelity` as failed with `message` (a worker that never
-    /// finished), unless the ledger has its row.
-    pub fn record_failure(
-        &mut self,
-        design: &Design,
-        fidelity: Fidelity,
-        proposal: Proposal,
-        message: &str,
-    ) -> Result<EvaluationRow> {
-        let planned = self.graph.plan(design, fidelity)?;
-        if let Some(row) = self.known.get(&planned.eval_key) {
-            return Ok(row.clone());
-        }
-        let now = build::now_ms();
-        let ended = Ended {
-            result: Err(message.to_string()),
-            started_at_ms: now,
-            finished_at_ms: now,
-        };
-        self.record(&planned, proposal, &ended)
-    }
-
     /// Evaluates `design` at `fidelity` (proposed as `proposal`), or returns its ledger
-    /// row if it has one.
+    /// row if it has one. A design failure is recorded as a failed row; any other error
+    /// is returned with nothing recorded.
     pub fn evaluate(
         &mut self,
         design: &Design,
@@ -108,20 +112,28 @@ impl<'a> Evaluator<'a> {
         let started_at_ms = build::now_ms();
         let before = self.graph.runner().runs.len();
         let outcome = self.graph.evaluate(&planned, bar);
-        let reused = self.graph.runner().runs[before..]
-            .iter()
-            .all(|r| r.outcome == Outcome::Cached);
+        // A failed evaluation ran (and failed) now, whatever it found cached.
+        let reused = outcome.is_ok()
+            && self.graph.runner().runs[before..]
+                .iter()
+                .all(|r| r.outcome == Outcome::Cached);
+        let label = format!("{} @{}", design_label(design), fidelity.epochs);
         let result = match &outcome {
             Ok(e) => Ok(e),
-            Err(e) if e.downcast_ref::<Interrupted>().is_some() => return Err(outcome.unwrap_err()),
-            Err(e) => {
+            Err(e) if e.chain().any(|c| c.is::<DesignFailure>()) => {
                 let message = format!("{e:#}");
-                tracing::warn!(
-                    "evaluation of {} @{} failed: {message}",
-                    design_label(design),
-                    fidelity.epochs
-                );
+                tracing::warn!("evaluation of {label} failed: {message}");
                 Err(message)
+            }
+            Err(_) => {
+                let e = outcome.unwrap_err();
+                if e.downcast_ref::<Interrupted>().is_some() {
+                    return Err(e);
+                }
+                return Err(e.context(format!(
+                    "an infrastructure fault evaluating {label}, not a property of the \
+                     design: nothing was recorded"
+                )));
             }
         };
         let ended = Ended {
@@ -129,6 +141,7 @@ impl<'a> Evaluator<'a> {
             started_at_ms,
             finished_at_ms: build::now_ms(),
         };
+        self.check_identity()?;
         if let Ok(e) = ended.result {
             let metrics = build::metric_rows(&planned.eval_key, e, fidelity);
             self.ledger.record_metrics(&planned.eval_key, &metrics)?;
@@ -139,6 +152,23 @@ impl<'a> Evaluator<'a> {
             from_ledger: false,
             reused,
         })
+    }
+
+    /// Refuses to write into a study whose problem is no longer the one this evaluation
+    /// was planned for (a worker left over from before `--new-study`).
+    fn check_identity(&self) -> Result<()> {
+        let path = self.study_dir.join("study.json");
+        let bytes = std::fs::read(&path)
+            .with_context(|| format!("reading the study's identity {}", path.display()))?;
+        let stored: serde_json::Value = serde_json::from_slice(&bytes)
+            .with_context(|| format!("{} is corrupted", path.display()))?;
+        ensure!(
+            stored["problem"] == self.graph.cfg().problem_fingerprint(),
+            "the study in {} now holds another problem (--new-study since this task was \
+             planned): its row is not written",
+            self.study_dir.display()
+        );
+        Ok(())
     }
 
     /// Builds the row of a planned evaluation that `ended`, and writes it to the ledger.

@@ -4,13 +4,15 @@
 //! - `slurm`: one job array per batch (see [`crate::slurm`]).
 //!
 //! Either way a task counts as done once its worker wrote its result file; a task whose
-//! worker ended without one (crashed, killed, cancelled, timed out) is run again, up to
-//! `retries` more times, and then left for the coordinator to record as failed.
+//! worker ended without one (crashed, killed, cancelled, timed out, an I/O fault) is run
+//! again after a backoff ([`crate::batch::retry_backoff`]), up to `retries` more times; then the
+//! coordinator stops the study, recording nothing for it. Local workers stop when the
+//! coordinator does, whatever stopped it.
 
 use std::collections::VecDeque;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 
@@ -66,8 +68,12 @@ pub fn worker_command(exe: &Path, batch: &Batch, task: &str) -> Command {
 
 fn run_local(batch: &Batch, jobs: usize, retries: usize) -> Result<()> {
     let exe = std::env::current_exe().context("locating the pipeline binary for the workers")?;
-    let mut queue: VecDeque<(usize, usize)> =
-        batch.unfinished().into_iter().map(|i| (i, 0)).collect();
+    // (task, attempt, not before): a retry waits out its backoff.
+    let mut queue: VecDeque<(usize, usize, Instant)> = batch
+        .unfinished()
+        .into_iter()
+        .map(|i| (i, 0, Instant::now()))
+        .collect();
     let mut running: Vec<(Child, usize, usize)> = Vec::new();
     loop {
         if INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
@@ -80,14 +86,17 @@ fn run_local(batch: &Batch, jobs: usize, retries: usize) -> Result<()> {
             return Err(Interrupted.into());
         }
         while running.len() < jobs {
-            let Some((i, attempt)) = queue.pop_front() else {
+            let now = Instant::now();
+            let Some(ready) = queue.iter().position(|q| q.2 <= now) else {
                 break;
             };
+            let (i, attempt, _) = queue.remove(ready).expect("a queued task");
             let mut cmd = worker_command(&exe, batch, &batch.tasks[i]);
             cmd.stdout(Stdio::null());
             // Its own process group: a Ctrl-C at the terminal reaches the coordinator
             // only, which passes exactly one SIGINT on (a second one stops at once).
             std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+            stop_with_parent(&mut cmd);
             if std::env::var_os("RAYON_NUM_THREADS").is_none() {
                 // Share the cores between the workers instead of oversubscribing them.
                 cmd.env("RAYON_NUM_THREADS", threads_per_worker(jobs).to_string());
@@ -106,7 +115,7 @@ fn run_local(batch: &Batch, jobs: usize, retries: usize) -> Result<()> {
                 .with_context(|| format!("starting a worker ({})", exe.display()))?;
             running.push((child, i, attempt));
         }
-        if running.is_empty() {
+        if running.is_empty() && queue.is_empty() {
             return Ok(());
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -122,7 +131,8 @@ fn run_local(batch: &Batch, jobs: usize, retries: usize) -> Result<()> {
                         attempt + 1
                     );
                     if attempt < retries {
-                        queue.push_back((i, attempt + 1));
+                        let wait = crate::batch::retry_backoff(attempt + 1);
+                        queue.push_back((i, attempt + 1, Instant::now() + wait));
                     }
                 }
             } else {
@@ -130,6 +140,37 @@ fn run_local(batch: &Batch, jobs: usize, retries: usize) -> Result<()> {
             }
         }
     }
+}
+
+/// Makes the worker stop (SIGTERM, which it handles like SIGINT) when the coordinator
+/// dies, even by SIGKILL, so that no worker outlives its study's run. Linux only; on
+/// other systems a worker of a killed coordinator runs to its end.
+fn stop_with_parent(cmd: &mut std::process::Command) {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: getpid(2) is async-signal-safe.
+        let coordinator = unsafe { libc::getpid() };
+        let arm = move || {
+            // SAFETY: prctl(2) and getppid(2) are async-signal-safe and touch no memory
+            // of the parent; this runs in the forked child before exec.
+            unsafe {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The coordinator died before the signal was armed.
+                if libc::getppid() != coordinator {
+                    libc::_exit(1);
+                }
+            }
+            Ok(())
+        };
+        // SAFETY: the closure only makes async-signal-safe calls.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(cmd, arm);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
 }
 
 /// This machine's cores divided between `jobs` workers (at least one each).

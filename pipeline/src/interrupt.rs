@@ -1,11 +1,12 @@
-//! The study's stop flag: SIGINT sets it, long-running steps poll it and stop with
+//! The study's stop flag: SIGINT, SIGTERM or SIGHUP sets it (Ctrl-C, `kill`, `timeout`,
+//! a Slurm cancel, a closed terminal), long-running steps poll it and stop with
 //! [`Interrupted`] after their current write.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Result;
 
-/// Set by SIGINT: finish the current write and stop.
+/// Set by SIGINT, SIGTERM or SIGHUP: finish the current write and stop.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// The error a study stops with when interrupted.
@@ -13,7 +14,7 @@ pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 #[error("interrupted")]
 pub struct Interrupted;
 
-/// Fails with [`Interrupted`] once SIGINT has arrived.
+/// Fails with [`Interrupted`] once a stop signal has arrived.
 pub fn check_interrupt() -> Result<()> {
     if INTERRUPTED.load(Ordering::SeqCst) {
         return Err(Interrupted.into());
@@ -21,8 +22,9 @@ pub fn check_interrupt() -> Result<()> {
     Ok(())
 }
 
-/// SIGINT sets the study's stop flag (the current write finishes, then the run stops);
-/// a second one exits at once, which is safe too: every write is atomic.
+/// SIGINT, SIGTERM and SIGHUP set the study's stop flag (the current write finishes,
+/// then the run stops); a second one exits at once, which is safe too: every write is
+/// atomic.
 pub fn install_interrupt_handler() {
     let result = ctrlc::set_handler(|| {
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
@@ -31,6 +33,6 @@ pub fn install_interrupt_handler() {
         eprintln!("\nstopping after the current step (Ctrl-C again to stop at once)");
     });
     if let Err(e) = result {
-        tracing::warn!("no Ctrl-C handler: {e}");
+        tracing::warn!("no stop-signal handler: {e}");
     }
 }

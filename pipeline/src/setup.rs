@@ -36,7 +36,8 @@ pub fn study_setup(args: &StudyArgs) -> Result<(StudyConfig, Paths)> {
     Ok((cfg, paths))
 }
 
-/// A study's ledger rows; corrupted parts are skipped with a warning naming the file.
+/// A study's ledger rows; corrupted parts are skipped with a warning naming the file
+/// (and listed in the second value).
 pub fn read_ledger(study: &Path) -> Result<(Vec<EvaluationRow>, Vec<String>)> {
     if !study.is_dir() {
         bail!(
@@ -44,10 +45,8 @@ pub fn read_ledger(study: &Path) -> Result<(Vec<EvaluationRow>, Vec<String>)> {
             study.display()
         );
     }
+    // Each skipped part is logged once, as a warning, by the read itself.
     let read = Ledger::new(study).evaluations()?;
-    for s in &read.skipped {
-        eprintln!("warning: {s}");
-    }
     Ok((read.rows, read.skipped))
 }
 

@@ -198,10 +198,16 @@ pub fn run_batch(options: &SlurmOptions, batch: &Batch, retries: usize) -> Resul
             return Ok(());
         }
         if !record.submissions.is_empty() {
+            let wait = crate::batch::retry_backoff(record.submissions.len());
             eprintln!(
-                "batch {}: resubmitting tasks {:?} (no result: failed, cancelled or timed out)",
-                batch.name, retry
+                "batch {}: resubmitting tasks {:?} in {} s (no result: failed, cancelled or \
+                 timed out)",
+                batch.name,
+                retry,
+                wait.as_secs()
             );
+            std::thread::sleep(wait);
+            crate::interrupt::check_interrupt()?;
         }
         let script_path = slurm_dir(&batch.study).join(format!("{}.sh", batch.name));
         cache::atomic::write_atomic(&script_path, script(options, batch, &exe).as_bytes())?;

@@ -26,7 +26,7 @@
 //! evaluations after the initial design, `seconds` sums the rows' measured `cost_s` (so
 //! a study with a seconds budget is not exactly replayable).
 
-use crate::record::{EvaluationRow, Ledger};
+use crate::record::EvaluationRow;
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
@@ -46,7 +46,6 @@ use crate::executor::Executor;
 use crate::fidelity::is_full_z;
 use crate::front;
 use crate::interrupt::check_interrupt;
-use crate::record::build::Proposal;
 use crate::record::objectives::{fidelity_dependence, OBJECTIVES};
 use crate::worker::{self, TaskSpec};
 
@@ -59,6 +58,8 @@ pub struct Execution {
     pub batch_size: usize,
     /// Extra attempts of a task whose worker ended without a result.
     pub retries: usize,
+    /// Whether failed rows are evaluated again (`--retry-failed`).
+    pub retry_failed: bool,
     /// The store's directory, which the workers open too.
     pub cache: std::path::PathBuf,
 }
@@ -102,7 +103,7 @@ pub fn run_study<'a>(
     let dataset = Some(graph.meta().clone());
     let mut driver = Driver {
         cfg: graph.cfg(),
-        evaluator: Evaluator::new(graph, Ledger::new(study_dir)),
+        evaluator: Evaluator::new(graph, study_dir, execution.retry_failed),
         execution,
         bars,
         study_dir,
@@ -484,9 +485,9 @@ impl Driver<'_, '_> {
         }
         let mut done = Vec::with_capacity(planned.len());
         let mut counted = std::collections::BTreeSet::new();
-        for (k, p) in planned.into_iter().enumerate() {
+        for p in planned {
             let first_of_task = counted.insert(p.task.clone());
-            let e = self.collect(&p, (first + k) as i64, first_of_task)?;
+            let e = self.collect(&p, first_of_task)?;
             self.record(&p.design, &e);
             done.push(e);
         }
@@ -518,6 +519,7 @@ impl Driver<'_, '_> {
                     iteration: (first + k) as i64,
                     strategy: strategy.to_string(),
                     eval_key: key.clone(),
+                    retry_failed: self.execution.retry_failed,
                 };
                 worker::write_task(self.study_dir, &spec)?;
                 tasks.push(task.clone());
@@ -525,7 +527,6 @@ impl Driver<'_, '_> {
             planned.push(PlannedEvaluation {
                 design,
                 epochs,
-                strategy,
                 key,
                 task,
                 known,
@@ -534,9 +535,10 @@ impl Driver<'_, '_> {
         Ok((planned, tasks))
     }
 
-    /// Runs the worker tasks `tasks` as batch `name` through the executor. Fails when
-    /// not one worker produced a result: the workers cannot run (a binary or store the
-    /// nodes cannot reach, a different build), which says nothing of the designs.
+    /// Runs the worker tasks `tasks` as batch `name` through the executor. Fails, with
+    /// nothing recorded for their designs, when a task still has no result after its
+    /// retries: its worker could not run or kept dying (a binary or store the nodes cannot
+    /// reach, a full disk, the OOM killer, a lost node), which says nothing of a design.
     fn run_tasks(&self, name: String, tasks: Vec<String>) -> Result<()> {
         let batch = Batch {
             study: std::path::absolute(self.study_dir)?,
@@ -548,13 +550,18 @@ impl Driver<'_, '_> {
             .executor
             .run(&batch, self.execution.retries)?;
         check_interrupt()?;
-        if batch.unfinished().len() == batch.tasks.len() {
+        let unfinished = batch.unfinished();
+        if let Some(&first) = unfinished.first() {
             anyhow::bail!(
-                "no worker of batch {} produced a result ({} tasks, {} attempts each); \
-                 see the workers' output above, or their logs under {} and {}",
-                batch.name,
+                "{} of the {} tasks of batch {} got no result in {} attempts each (first: task \
+                 {}): an infrastructure fault, so nothing was recorded for their designs; see \
+                 the workers' output above, or their logs under {} and {}, fix the cause and \
+                 run again to resume",
+                unfinished.len(),
                 batch.tasks.len(),
+                batch.name,
                 self.execution.retries + 1,
+                batch.tasks[first],
                 self.study_dir.join("tasks").display(),
                 self.study_dir.join("slurm/logs").display()
             );
@@ -562,58 +569,35 @@ impl Driver<'_, '_> {
         Ok(())
     }
 
-    /// The outcome of one planned evaluation at `iteration`: its ledger row (read back,
-    /// or written by its worker, whose node runs are counted once per task), or a failed
-    /// row when its worker never finished.
-    fn collect(
-        &mut self,
-        p: &PlannedEvaluation,
-        iteration: i64,
-        first_of_task: bool,
-    ) -> Result<Evaluated> {
+    /// The outcome of one planned evaluation: its ledger row, read back or written by its
+    /// worker (whose node runs are counted once per task).
+    fn collect(&mut self, p: &PlannedEvaluation, first_of_task: bool) -> Result<Evaluated> {
         let result = worker::read_result(self.study_dir, &p.task);
-        let row = self.evaluator.known(&p.key).cloned();
-        Ok(match (p.known, row, &result) {
-            (true, Some(row), _) => Evaluated {
+        let Some(row) = self.evaluator.known(&p.key).cloned() else {
+            anyhow::bail!(
+                "task {} has a result but its ledger row is not readable (a stale directory \
+                 listing of a shared file system?); nothing was recorded over it: run again \
+                 to resume",
+                p.task
+            );
+        };
+        if p.known {
+            return Ok(Evaluated {
                 row,
                 from_ledger: true,
                 reused: true,
-            },
-            (false, Some(row), Some(r)) => {
-                if first_of_task {
-                    let runner = self.evaluator.graph.runner_mut();
-                    runner.worker_runs.extend(r.node_runs());
-                }
-                Evaluated {
-                    row,
-                    from_ledger: false,
-                    reused: r.reused,
-                }
+            });
+        }
+        if first_of_task {
+            if let Some(r) = &result {
+                let runner = self.evaluator.graph.runner_mut();
+                runner.worker_runs.extend(r.node_runs());
             }
-            _ => {
-                let message = format!(
-                    "the worker of task {} ended without a result {} times; see its \
-                     output, or its log under {} or {}",
-                    p.task,
-                    self.execution.retries + 1,
-                    self.study_dir.join("tasks").display(),
-                    self.study_dir.join("slurm/logs").display()
-                );
-                tracing::warn!("{message}");
-                let proposal = Proposal {
-                    iteration,
-                    strategy: p.strategy,
-                };
-                let fidelity = self.cfg.fidelity.at(p.epochs);
-                let row = self
-                    .evaluator
-                    .record_failure(&p.design, fidelity, proposal, &message)?;
-                Evaluated {
-                    row,
-                    from_ledger: false,
-                    reused: false,
-                }
-            }
+        }
+        Ok(Evaluated {
+            row,
+            from_ledger: false,
+            reused: result.is_some_and(|r| r.reused),
         })
     }
 
@@ -692,12 +676,11 @@ impl Driver<'_, '_> {
     }
 }
 
-/// One evaluation of a batch, planned: its design and fidelity, who proposed it, its
-/// key, its worker task, and whether the ledger already has it.
+/// One evaluation of a batch, planned: its design and fidelity, its key, its worker
+/// task, and whether the ledger already has it.
 struct PlannedEvaluation {
     design: Design,
     epochs: usize,
-    strategy: &'static str,
     key: String,
     task: String,
     known: bool,

@@ -24,7 +24,6 @@ use crate::config::StudyConfig;
 use crate::dag::{self, Graph};
 use crate::evaluation::Evaluator;
 use crate::record::build::Proposal;
-use crate::record::Ledger;
 use crate::runner::{NodeRun, Outcome, Runner};
 
 /// One pending evaluation, as the coordinator hands it to a worker.
@@ -44,6 +43,9 @@ pub struct TaskSpec {
     pub strategy: String,
     /// The evaluation key the coordinator computed; the worker checks it.
     pub eval_key: String,
+    /// Whether a failed row of the same key is evaluated again (`--retry-failed`).
+    #[serde(default)]
+    pub retry_failed: bool,
 }
 
 /// What a finished task reports back.
@@ -104,8 +106,15 @@ fn result_path(study: &Path, id: &str) -> PathBuf {
     tasks_dir(study).join(format!("{id}.done.json"))
 }
 
-/// Writes a task file (atomically).
+/// Writes a task file (atomically), for a task to run: a result of an earlier run of it
+/// (whose row the ledger no longer counts, as with `--retry-failed`) is removed first.
 pub fn write_task(study: &Path, spec: &TaskSpec) -> Result<()> {
+    let stale = result_path(study, &spec.id);
+    match fs::remove_file(&stale) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("removing {}", stale.display())),
+    }
     cache::atomic::write_atomic(
         &task_path(study, &spec.id),
         &serde_json::to_vec_pretty(spec)?,
@@ -147,7 +156,7 @@ pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
     let mut graph = Graph::open(cfg, Runner::new(store, Default::default()))?;
     let bar = worker_bar();
     graph.baseline(&bar)?;
-    let mut evaluator = Evaluator::new(graph, Ledger::new(study));
+    let mut evaluator = Evaluator::new(graph, study, spec.retry_failed);
     evaluator.reload()?;
     let fidelity = cfg.fidelity.at(spec.epochs);
     let key = evaluator.eval_key(&spec.design, fidelity)?;

@@ -1,5 +1,5 @@
 //! The stages of the xbar-opt pipeline as pure domain code, one module per stage.
-//! The DAG that wires them together lives in the `pipeline` crate (`dag.rs`).
+//! The graph that wires them together lives in the `pipeline` crate (`dag/`).
 //!
 //! - [`dataset`]: stage 1, dataset prep.
 //! - [`crossbar`]: stage 2, crossbar characterisation (the noise models).
@@ -29,3 +29,10 @@ pub mod optimizer;
 pub mod ppa;
 pub mod ppa_params;
 pub mod training;
+
+/// An evaluation that failed because of the design itself (a training loss that diverges
+/// under the design's noise): a result to record for the design, unlike an
+/// infrastructure fault (I/O, a full disk, a killed process), which is retried.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DesignFailure(pub String);

@@ -163,3 +163,57 @@ pub fn kills_resume_to_the_uninterrupted_ledger(args: &[&str]) {
     assert!(resumed.status.success(), "{}", stderr(&resumed));
     assert_eq!(ledger(&s.path("study")), expected);
 }
+
+/// The tiny study's ledger as text, a line per row in decision order, without the
+/// columns that vary from run to run (cost, timestamps, host).
+pub fn ledger_text(study: &Path) -> String {
+    ledger(study)
+        .iter()
+        .map(|r| {
+            let opt = |v: Option<f64>| v.map_or("null".to_string(), |v| format!("{v:.9e}"));
+            format!(
+                "{} {} {} {} {} b={} xbar={} f={:e} T={} adc={} v={} e={} z={:.9} \
+                 acc={}/{}/{} area={} lat={} energy={} {} {:?} code={} seed={}",
+                r.eval_key,
+                r.study,
+                r.iteration,
+                r.strategy,
+                r.model,
+                r.cell_bits,
+                r.xbar_size,
+                r.freq_hz,
+                r.temp_k,
+                r.adc_bits,
+                r.read_voltage,
+                r.fidelity_epochs,
+                r.fidelity_z,
+                opt(r.accuracy_mean),
+                opt(r.accuracy_std),
+                opt(r.accuracy_clean),
+                opt(r.area_um2),
+                opt(r.latency_ns),
+                opt(r.energy_pj),
+                r.status,
+                r.error,
+                r.code_version,
+                r.seed,
+            )
+        })
+        .map(|line| line + "\n")
+        .collect()
+}
+
+/// The committed ledger of the tiny study (see `the_tiny_study_s_ledger_is_the_committed_one`).
+pub fn tiny_ledger_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/tiny_study_ledger.txt")
+}
+
+/// Asserts that the study's ledger is the tiny study's committed one.
+pub fn assert_tiny_ledger(study: &Path) {
+    let expected = std::fs::read_to_string(tiny_ledger_fixture()).unwrap();
+    assert_eq!(
+        ledger_text(study),
+        expected,
+        "not the uninterrupted tiny study's ledger"
+    );
+}

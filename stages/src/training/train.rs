@@ -211,11 +211,12 @@ fn run_epochs(
             let loss = candle_nn::loss::cross_entropy(&logits, &batch.labels)?;
             let loss_value = f64::from(loss.to_scalar::<f32>()?);
             if !loss_value.is_finite() {
-                bail!(
+                return Err(crate::DesignFailure(format!(
                     "the training loss became {loss_value} in epoch {} (learning rate {lr}); \
                      the noise or the learning rate is too large",
                     epoch + 1
-                );
+                ))
+                .into());
             }
             let grads = loss.backward()?;
             state.sgd.step(&grads, lr)?;
