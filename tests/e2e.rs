@@ -787,3 +787,68 @@ fn the_tiny_study_s_ledger_is_the_committed_one() {
     let expected = std::fs::read_to_string(&fixture).unwrap();
     assert_eq!(text, expected, "the tiny study's ledger changed");
 }
+
+#[test]
+fn slurm_script_refuses_what_an_sbatch_line_cannot_carry() {
+    let s = Scratch::new(&tiny_config());
+    let out = s.run(&["slurm-script", "--partition", "debug\n#SBATCH --wrap=rm"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("error")).collect();
+    assert!(
+        errors.len() == 1 && errors[0].contains("--partition"),
+        "{err}"
+    );
+    let spaced = Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .args(["slurm-script", "--study"])
+        .arg(s.path("a study"))
+        .output()
+        .unwrap();
+    assert!(!spaced.status.success());
+    assert!(
+        stderr(&spaced).contains("the study directory"),
+        "{}",
+        stderr(&spaced)
+    );
+    let ok = s.run(&["slurm-script", "--partition", "gpu-a100,debug"]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(stdout(&ok).contains("#SBATCH --partition=gpu-a100,debug"));
+}
+
+#[test]
+fn the_report_reads_only_what_is_stored() {
+    let s = Scratch::new(&tiny_config());
+    assert!(s.run(&["run"]).status.success());
+    let store = |v: Vec<(PathBuf, Vec<u8>)>| -> Vec<PathBuf> {
+        v.into_iter()
+            .map(|(p, _)| p)
+            .filter(|p| p.starts_with(s.path("cache")))
+            .collect()
+    };
+    let before = store(s.snapshot());
+    let out = s.run(&["report"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(store(s.snapshot()), before, "the report computed nothing");
+    let html = std::fs::read_to_string(s.path("study/report/index.html")).unwrap();
+    assert!(
+        html.contains("against the noise-unaware baseline"),
+        "stored by run"
+    );
+    // Against a store without the study's nodes it computes nothing either.
+    let empty = s.path("empty-cache");
+    let out = Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .args(["report", "--study"])
+        .arg(s.path("study"))
+        .arg("--cache")
+        .arg(&empty)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("computes nothing"),
+        "{}",
+        stderr(&out)
+    );
+    let objects = std::fs::read_dir(empty.join("objects")).map_or(0, |d| d.count());
+    assert_eq!(objects, 0);
+}

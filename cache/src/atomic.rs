@@ -38,7 +38,7 @@ pub fn temp_path_beside(dest: &Path) -> PathBuf {
 /// Writes `bytes` to `dest` atomically (temp file, fsync, rename, directory fsync).
 pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
     let dir = parent_dir(dest);
-    fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
+    create_dir_all_synced(dir)?;
     let tmp = temp_path_beside(dest);
     let result = (|| -> Result<()> {
         let mut f = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
@@ -53,6 +53,28 @@ pub fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// Creates `dir` and its missing ancestors, fsyncing the parent of each directory it
+/// creates, so that a new directory survives a crash with what is renamed into it.
+pub fn create_dir_all_synced(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut missing = Vec::new();
+    let mut d = dir;
+    while !d.exists() {
+        missing.push(d.to_path_buf());
+        match d.parent() {
+            Some(p) if !p.as_os_str().is_empty() => d = p,
+            _ => break,
+        }
+    }
+    fs::create_dir_all(dir).with_context(|| format!("creating directory {}", dir.display()))?;
+    for created in missing.iter().rev() {
+        sync_dir(parent_dir(created))?;
+    }
+    Ok(())
 }
 
 /// Fsyncs a directory so that a rename inside it survives a crash.

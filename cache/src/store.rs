@@ -232,7 +232,7 @@ impl Store {
         let key = input.key();
         let dest = self.object_dir(&key);
         let parent = dest.parent().expect("object dir has a parent");
-        fs::create_dir_all(parent)?;
+        atomic::create_dir_all_synced(parent)?;
         let tmp = atomic::temp_path_beside(&dest);
         fs::create_dir(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
         Ok(ObjectWriter {

@@ -18,7 +18,7 @@ use crate::executor::Executor;
 use crate::front;
 use crate::interrupt::{install_interrupt_handler, Interrupted};
 use crate::record::objectives::OBJECTIVES;
-use crate::runner::Runner;
+use crate::runner::{NotStored, Runner};
 use crate::setup::{record_run, study_setup, StudyArgs};
 use crate::slurm::SlurmOptions;
 use crate::study::{self, Bars, Execution, StudyOutcome};
@@ -134,6 +134,9 @@ pub fn slurm_script(args: &StudyArgs, slurm: &SlurmArgs) -> Result<()> {
     if let Ok(entries) = fs::read_dir(crate::worker::tasks_dir(&paths.study)) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(cache::atomic::TEMP_PREFIX) {
+                continue; // Debris of an interrupted write, not a task.
+            }
             if let Some(id) = name.strip_suffix(".json") {
                 if !id.ends_with(".done") && crate::worker::read_result(&paths.study, id).is_none()
                 {
@@ -157,7 +160,7 @@ pub fn slurm_script(args: &StudyArgs, slurm: &SlurmArgs) -> Result<()> {
         tasks,
     };
     let exe = std::env::current_exe()?;
-    print!("{}", crate::slurm::script(&slurm.options(), &batch, &exe));
+    print!("{}", crate::slurm::script(&slurm.options(), &batch, &exe)?);
     Ok(())
 }
 
@@ -228,6 +231,7 @@ pub fn run(
         &outcome,
         started.elapsed().as_secs_f64(),
     );
+    crate::report::compute_inputs(&mut graph, &paths.study)?;
     let report = crate::report::write_report(&mut graph, &paths.study, &[])?;
     println!("report:    {}", report.join("index.html").display());
     Ok(())
@@ -244,7 +248,18 @@ pub fn report(args: &StudyArgs, compare: &[std::path::PathBuf]) -> Result<()> {
     };
     let paths = Paths::resolve(args.study.clone(), args.cache.clone(), &cfg);
     let store = Store::open(&paths.cache)?;
-    let mut graph = Graph::open(&cfg, Runner::new(store, BTreeSet::new()))?;
+    // The report reads what is stored and computes nothing.
+    let mut runner = Runner::new(store, BTreeSet::new());
+    runner.set_read_only();
+    let mut graph = Graph::open(&cfg, runner).map_err(|e| match e.downcast_ref::<NotStored>() {
+        Some(_) => anyhow::anyhow!(
+            "the data set of study {} is not in the store {}: the report computes nothing; \
+             run `pipeline run` on this store first",
+            paths.study.display(),
+            paths.cache.display()
+        ),
+        None => e,
+    })?;
     let dir = crate::report::write_report(&mut graph, &paths.study, compare)?;
     println!("report: {}", dir.join("index.html").display());
     println!("        {}", dir.join("summary.md").display());

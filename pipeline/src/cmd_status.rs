@@ -1,9 +1,8 @@
 //! `pipeline status`, `pipeline export` and `pipeline cache verify`: read-only views.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use cache::ledger::Row;
 use cache::Store;
 use serde_json::json;
@@ -127,14 +126,13 @@ pub fn export(args: &StudyArgs, what: ExportTable, out: &Path) -> Result<()> {
     match out.extension().and_then(|e| e.to_str()) {
         Some("parquet") => cache::table::write_parquet_atomic(out, &schema, &batches)?,
         Some("csv") => {
-            let tmp = cache::atomic::temp_path_beside(out);
-            let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-            let mut writer = arrow::csv::Writer::new(file);
+            let mut bytes = Vec::new();
+            let mut writer = arrow::csv::Writer::new(&mut bytes);
             for b in &batches {
                 writer.write(b)?;
             }
             drop(writer);
-            std::fs::rename(&tmp, out)?;
+            cache::atomic::write_atomic(out, &bytes)?;
         }
         _ => bail!(
             "--out {}: the file must end in .parquet or .csv",

@@ -170,13 +170,13 @@ fn markdown(
     let _ = writeln!(
         md,
         "# Noise-aware training against its baselines\n\n`{}` on {} training and {} test \
-         images ({:?}); baseline {} epochs (last training accuracy {:.1} %), fine-tuning {} \
+         images ({}); baseline {} epochs (last training accuracy {:.1} %), fine-tuning {} \
          epochs (lr {} x {}^e, layer-wise noise scale conv {} / FC {}); accuracy under \
          noise = mean +- std over {} noise draws; noise model `{}`, {}-bit ADC.\n",
         cfg.model.name,
         meta.train_images,
         meta.test_images,
-        cfg.dataset.format,
+        cfg.dataset.format.as_str(),
         t.baseline_epochs,
         100.0 * base.epochs.last().map(|e| e.accuracy).unwrap_or(f64::NAN),
         epochs,

@@ -126,6 +126,18 @@ pub enum DatasetFormat {
     ImageFolder,
 }
 
+impl DatasetFormat {
+    /// Its name in the config (`dataset.format`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatasetFormat::Embedded => "embedded",
+            DatasetFormat::HfParquet => "hf_parquet",
+            DatasetFormat::Cifar10Binary => "cifar10_binary",
+            DatasetFormat::ImageFolder => "image_folder",
+        }
+    }
+}
+
 /// `[dataset]`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -154,7 +166,10 @@ impl DatasetSection {
     pub fn params(&self) -> Result<DatasetParams> {
         let need = |p: &Option<PathBuf>, key: &str| -> Result<PathBuf> {
             let p = p.clone().with_context(|| {
-                format!("dataset.{key} is required for format {:?}", self.format)
+                format!(
+                    "dataset.{key} is required for format {:?}",
+                    self.format.as_str()
+                )
             })?;
             exists(&p, &format!("dataset.{key}"))?;
             Ok(p)
@@ -163,7 +178,7 @@ impl DatasetSection {
             ensure!(
                 p.is_none(),
                 "dataset.{key} is not used by format {:?}",
-                self.format
+                self.format.as_str()
             );
             Ok(())
         };
@@ -439,6 +454,13 @@ impl StudyConfig {
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
                 && !name.starts_with('.'),
             "study.name {name:?} must be non-empty and use only letters, digits, '-', '_' and '.'"
+        );
+        ensure!(
+            i64::try_from(self.study.seed).is_ok(),
+            "study.seed must be at most {} (the ledger stores it as a signed 64-bit integer, \
+             which every Parquet reader takes), got {}",
+            i64::MAX,
+            self.study.seed
         );
         self.noise.validate()?;
         self.training.validate()?;

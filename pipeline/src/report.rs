@@ -27,6 +27,7 @@ use crate::plot::{
 };
 use crate::record::objectives::OBJECTIVES;
 use crate::record::{EvaluationRow, STATUS_OK};
+use crate::runner::NotStored;
 
 /// A study's ledger for the report.
 struct StudyRows {
@@ -196,10 +197,45 @@ impl<'r> Studies<'r> {
     }
 }
 
+/// Computes (or finds in the store) what the report of `study` reads besides the ledger:
+/// the noise-unaware evaluation of each Pareto design and the PPA of the most accurate
+/// one. `pipeline run` calls it under the study lock, so that the report itself only
+/// reads.
+pub fn compute_inputs(graph: &mut Graph, study: &Path) -> Result<()> {
+    let cfg = graph.cfg();
+    let rows = read_rows(study)?;
+    let pareto = pareto_rows(&rows);
+    let hidden = indicatif::ProgressBar::hidden();
+    if cfg.training.strategy.fine_tunes() {
+        for r in &pareto {
+            graph.noise_unaware(&r.design(&cfg.design_space), &hidden)?;
+        }
+    }
+    if let Some(r) = pareto.first() {
+        graph.ppa(&r.design(&cfg.design_space))?;
+    }
+    Ok(())
+}
+
+/// `Some(value)`, or `None` where the node is not in the store (the report computes
+/// nothing); any other error is an error.
+fn stored<T>(value: Result<T>) -> Result<Option<T>> {
+    match value {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.downcast_ref::<NotStored>().is_some() => {
+            tracing::warn!("{e:#}; the report goes without it (`pipeline run` computes it)");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Writes the report of `study` (compared with the studies in `compare`) and returns its
-/// directory. The noise-unaware accuracies and the per-layer PPA come from the graph's
-/// cached nodes.
+/// directory. It reads only what is stored: the ledgers and, through the graph, the
+/// cached noise-unaware evaluations and PPA of the Pareto designs (see
+/// [`compute_inputs`]); a section whose nodes are not stored says so.
 pub fn write_report(graph: &mut Graph, study: &Path, compare: &[PathBuf]) -> Result<PathBuf> {
+    graph.runner_mut().set_read_only();
     let cfg = graph.cfg();
     let mut all = vec![describe(study, read_rows(study)?)];
     for other in compare {
@@ -214,21 +250,25 @@ pub fn write_report(graph: &mut Graph, study: &Path, compare: &[PathBuf]) -> Res
     fidelity_section(&s, &mut page)?;
     if cfg.training.strategy.fine_tunes() && !s.pareto.is_empty() {
         let hidden = indicatif::ProgressBar::hidden();
-        let unaware = s
+        let unaware: Option<Vec<f64>> = s
             .pareto
             .iter()
             .map(|r| {
-                Ok(graph
-                    .noise_unaware(&r.design(&cfg.design_space), &hidden)?
-                    .accuracy_mean)
+                let e = graph.noise_unaware(&r.design(&cfg.design_space), &hidden);
+                stored(e.map(|e| e.accuracy_mean))
             })
-            .collect::<Result<Vec<f64>>>()?;
-        noise_unaware_section(cfg, &s.pareto, &unaware, &mut page)?;
+            .collect::<Result<Option<Vec<f64>>>>()?;
+        match unaware {
+            Some(unaware) => noise_unaware_section(cfg, &s.pareto, &unaware, &mut page)?,
+            None => not_stored_section("the noise-unaware baseline", &mut page)?,
+        }
     }
     pareto_section(&s, &mut page)?;
     if let Some(r) = s.pareto.first() {
-        let report = graph.ppa(&r.design(&cfg.design_space))?;
-        layers_section(cfg, r, &report, &mut page)?;
+        match stored(graph.ppa(&r.design(&cfg.design_space)))? {
+            Some(report) => layers_section(cfg, r, &report, &mut page)?,
+            None => not_stored_section("Per-layer PPA", &mut page)?,
+        }
     }
     provenance_section(cfg, &cache_hits(study), &mut page)?;
 
@@ -239,6 +279,20 @@ pub fn write_report(graph: &mut Graph, study: &Path, compare: &[PathBuf]) -> Res
     cache::atomic::write_atomic(&out_dir.join("summary.md"), page.md.as_bytes())?;
     cache::atomic::write_atomic(&out_dir.join("pareto.csv"), &pareto_csv(&s.pareto)?)?;
     Ok(out_dir)
+}
+
+/// A section whose stored inputs are missing: it says so instead of computing them.
+fn not_stored_section(title: &str, page: &mut Page) -> Result<()> {
+    writeln!(
+        page.html,
+        "<h2>{title}</h2><p>Not in the store: the report computes nothing, and \
+         <code>pipeline run</code> computes it.</p>"
+    )?;
+    writeln!(
+        page.md,
+        "## {title}\n\nNot in the store (`pipeline run` computes it).\n"
+    )?;
+    Ok(())
 }
 
 /// The title and the study's counts, budget and hypervolume.

@@ -44,9 +44,21 @@ pub struct NodeRun {
     pub seconds: f64,
 }
 
+/// The error of a read-only runner asked for a node the store does not have.
+#[derive(Debug, thiserror::Error)]
+#[error("{stage} ({label}) is not in the store, and this command computes nothing")]
+pub struct NotStored {
+    /// The node's stage.
+    pub stage: &'static str,
+    /// Which instance.
+    pub label: String,
+}
+
 /// Runs nodes against a store.
 pub struct Runner {
     store: Store,
+    /// Whether it only reads: a missing node is a [`NotStored`] error.
+    read_only: bool,
     recompute: BTreeSet<String>,
     recomputed: BTreeSet<String>,
     /// Every node run so far, in order.
@@ -61,6 +73,7 @@ impl Runner {
     pub fn new(store: Store, recompute: BTreeSet<String>) -> Runner {
         Runner {
             store,
+            read_only: false,
             recompute,
             recomputed: BTreeSet::new(),
             runs: Vec::new(),
@@ -68,8 +81,14 @@ impl Runner {
         }
     }
 
+    /// From now on computes nothing: a node that is not stored is a [`NotStored`] error.
+    pub fn set_read_only(&mut self) {
+        self.read_only = true;
+    }
+
     /// Returns the object for `input`: cached if present and verified (unless its stage
-    /// is forced, once per run), else computed by `compute`, which puts the files.
+    /// is forced, once per run), else computed by `compute`, which puts the files (a
+    /// read-only runner fails with [`NotStored`] instead).
     pub fn ensure(
         &mut self,
         input: KeyInput,
@@ -78,7 +97,9 @@ impl Runner {
     ) -> Result<Object> {
         let start = Instant::now();
         let key = input.key();
-        let forced = self.recompute.contains(input.stage) && self.recomputed.insert(key.hex());
+        let forced = !self.read_only
+            && self.recompute.contains(input.stage)
+            && self.recomputed.insert(key.hex());
         let cached = if forced {
             self.store.evict(&key)?;
             None
@@ -87,6 +108,13 @@ impl Runner {
         };
         let (object, outcome) = match cached {
             Some(o) => (o, Outcome::Cached),
+            None if self.read_only => {
+                return Err(NotStored {
+                    stage: input.stage,
+                    label,
+                }
+                .into())
+            }
             None => {
                 tracing::info!("{} {label}: computing", input.stage);
                 let mut writer = self.store.writer(&input)?;
@@ -193,5 +221,24 @@ mod tests {
             .unwrap_err();
         assert!(format!("{err:#}").contains("stage b (y): boom"));
         assert!(store.keys().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_read_only_runner_reads_what_is_stored_and_computes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut r = Runner::new(store.clone(), BTreeSet::from(["a".to_string()]));
+        r.ensure(input("a", 1), "x".into(), |w| w.put("f", b"1"))
+            .unwrap();
+        r.set_read_only();
+        let o = r
+            .ensure(input("a", 1), "x".into(), |_| panic!("computed"))
+            .unwrap();
+        assert_eq!(o.read("f").unwrap(), b"1", "read, not recomputed");
+        let err = r
+            .ensure(input("a", 2), "z".into(), |_| panic!("computed"))
+            .unwrap_err();
+        assert!(err.downcast_ref::<NotStored>().is_some(), "{err:#}");
+        assert_eq!(store.keys().unwrap().len(), 1);
     }
 }

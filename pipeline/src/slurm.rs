@@ -84,9 +84,28 @@ fn job_name(batch: &Batch) -> String {
     format!("xbar-{}-{}", &hash[..8], batch.name)
 }
 
-/// The sbatch script of a batch: the array index selects the task.
-pub fn script(options: &SlurmOptions, batch: &Batch, exe: &Path) -> String {
+/// Refuses a value for an `#SBATCH` line that could break out of it (a newline would
+/// start a line of its own) or that sbatch would split: only letters, digits and
+/// `/._-+,:=@%` pass.
+fn check_directive(what: &str, value: &str) -> Result<()> {
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+,:=@%".contains(c);
+    if let Some(c) = value.chars().find(|&c| !safe(c)) {
+        bail!(
+            "{what} {value:?} holds {c:?}, which an sbatch script line cannot carry; use only \
+             letters, digits and /._-+,:=@%"
+        );
+    }
+    Ok(())
+}
+
+/// The sbatch script of a batch: the array index selects the task. Fails on a
+/// partition or study path that an `#SBATCH` line cannot carry safely.
+pub fn script(options: &SlurmOptions, batch: &Batch, exe: &Path) -> Result<String> {
     let logs = slurm_dir(&batch.study).join("logs");
+    check_directive("the study directory", &logs.display().to_string())?;
+    if let Some(p) = &options.partition {
+        check_directive("--partition", p)?;
+    }
     let mut s = String::from("#!/bin/bash\n");
     s += &format!("#SBATCH --job-name={}\n", job_name(batch));
     s += &format!(
@@ -112,7 +131,7 @@ pub fn script(options: &SlurmOptions, batch: &Batch, exe: &Path) -> String {
         shell_quote(&batch.study.display().to_string()),
         shell_quote(&batch.cache.display().to_string()),
     );
-    s
+    Ok(s)
 }
 
 fn shell_quote(s: &str) -> String {
@@ -210,7 +229,7 @@ pub fn run_batch(options: &SlurmOptions, batch: &Batch, retries: usize) -> Resul
             crate::interrupt::check_interrupt()?;
         }
         let script_path = slurm_dir(&batch.study).join(format!("{}.sh", batch.name));
-        cache::atomic::write_atomic(&script_path, script(options, batch, &exe).as_bytes())?;
+        cache::atomic::write_atomic(&script_path, script(options, batch, &exe)?.as_bytes())?;
         let job_id = submit(options, &script_path, &retry)?;
         record.submissions.push(Submission {
             job_id,

@@ -60,7 +60,7 @@ pub(super) fn dataset(cfg: &StudyConfig, runner: &mut Runner) -> Result<(Object,
     };
     let seed = if subsampled { cfg.study.seed } else { 0 };
     let input = KeyInput::new(dataset::STAGE, dataset::CODE_VERSION, &key, vec![], seed)?;
-    let label = format!("{:?}", cfg.dataset.format).to_lowercase();
+    let label = cfg.dataset.format.as_str().to_string();
     let object = runner.ensure(input, label, |w| {
         let ds = dataset::prepare(&params, seed)?;
         let meta = DatasetMeta {

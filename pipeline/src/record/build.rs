@@ -82,7 +82,7 @@ pub fn row(
         started_at_ms: ended.started_at_ms,
         finished_at_ms: ended.finished_at_ms,
         host: cache::store::host_name(),
-        code_version: format!("{}", stages::training::CODE_VERSION),
+        code_version: env!("CARGO_PKG_VERSION").to_string(),
         seed: cfg.study.seed,
     }
 }

@@ -85,7 +85,7 @@ pub struct EvaluationRow {
     pub host: String,
     /// Version of xbar-opt that ran it.
     pub code_version: String,
-    /// The study seed.
+    /// The study seed (at most `i64::MAX`: stored as a signed 64-bit integer).
     pub seed: u64,
 }
 
@@ -144,7 +144,8 @@ impl Row for EvaluationRow {
             f("finished_at", ts, false),
             f("host", DataType::Utf8, false),
             f("code_version", DataType::Utf8, false),
-            f("seed", DataType::UInt64, false),
+            // Int64, not UInt64: Spark and other JVM readers have no unsigned type.
+            f("seed", DataType::Int64, false),
         ]))
     }
 
@@ -201,7 +202,10 @@ impl Row for EvaluationRow {
             ts(rows, |r| r.finished_at_ms),
             s(rows, |r| &r.host),
             s(rows, |r| &r.code_version),
-            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.seed))),
+            Arc::new(Int64Array::from_iter_values(
+                rows.iter()
+                    .map(|r| i64::try_from(r.seed).unwrap_or(i64::MAX)),
+            )),
         ];
         Ok(RecordBatch::try_new(Self::schema(), columns)?)
     }
@@ -237,10 +241,18 @@ impl Row for EvaluationRow {
                     finished_at_ms: c.timestamp_ms("finished_at", i)?,
                     host: c.str("host", i)?,
                     code_version: c.str("code_version", i)?,
-                    seed: c.u64("seed", i)?,
+                    seed: seed_of(&c, i)?,
                 })
             })
             .collect()
+    }
+}
+
+/// Row `i`'s seed: Int64, or UInt64 in a ledger written before it was signed.
+fn seed_of(c: &Columns, i: usize) -> Result<u64> {
+    match c.get::<UInt64Array>("seed") {
+        Ok(unsigned) => Ok(unsigned.value(i)),
+        Err(_) => Ok(u64::try_from(c.i64("seed", i)?)?),
     }
 }
 
@@ -362,7 +374,7 @@ pub(crate) mod tests {
             finished_at_ms: 1_700_000_012_500,
             host: "h".into(),
             code_version: "0.1.0".into(),
-            seed: u64::MAX,
+            seed: i64::MAX as u64,
         }
     }
 
@@ -381,6 +393,24 @@ pub(crate) mod tests {
         assert_eq!(read.rows, vec![a, b]);
         assert!(read.skipped.is_empty());
         assert!(dir.path().join("evaluations/part-aa.parquet").exists());
+    }
+
+    #[test]
+    fn a_ledger_written_with_an_unsigned_seed_still_reads() {
+        let row = sample_row("aa");
+        let batch = EvaluationRow::to_batch(std::slice::from_ref(&row)).unwrap();
+        let seed = batch.schema().index_of("seed").unwrap();
+        let mut fields: Vec<Field> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| (**f).clone())
+            .collect();
+        fields[seed] = Field::new("seed", DataType::UInt64, false);
+        let mut columns = batch.columns().to_vec();
+        columns[seed] = Arc::new(UInt64Array::from(vec![row.seed]));
+        let old = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+        assert_eq!(EvaluationRow::from_batch(&old).unwrap(), vec![row]);
     }
 
     #[test]
