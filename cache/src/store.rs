@@ -124,7 +124,17 @@ impl ObjectWriter {
 
     /// Writes the manifest and renames the object into place. If another process
     /// committed the same key meanwhile, its verified object is kept and returned.
-    pub fn commit(mut self) -> Result<Object> {
+    pub fn commit(self) -> Result<Object> {
+        self.finish(false)
+    }
+
+    /// Like [`ObjectWriter::commit`], but an object already under the key is replaced
+    /// (`--recompute`), never deleted before the new one is complete.
+    pub fn commit_replacing(self) -> Result<Object> {
+        self.finish(true)
+    }
+
+    fn finish(mut self, replace: bool) -> Result<Object> {
         let manifest = Manifest {
             key: self.key.hex(),
             stage: self.input.stage.to_string(),
@@ -147,20 +157,31 @@ impl ObjectWriter {
         f.sync_all()?;
         atomic::sync_dir(&self.tmp)?;
         let dest = self.store.object_dir(&self.key);
-        if dest.exists() {
-            if let Some(existing) = self.store.get(&self.key) {
-                let _ = fs::remove_dir_all(&self.tmp);
-                return Ok(existing);
+        if replace && dest.exists() {
+            // Moved aside, not deleted first: the slot is empty only between two renames,
+            // and a reader of the old object fails a read (an I/O fault, retried) instead
+            // of seeing a half-written one.
+            let old = atomic::temp_path_beside(&dest);
+            fs::rename(&dest, &old).with_context(|| format!("replacing {}", dest.display()))?;
+            let moved = fs::rename(&self.tmp, &dest);
+            let _ = fs::remove_dir_all(&old);
+            moved.with_context(|| format!("moving object into {}", dest.display()))?;
+        } else {
+            if dest.exists() {
+                if let Some(existing) = self.store.get(&self.key)? {
+                    let _ = fs::remove_dir_all(&self.tmp);
+                    return Ok(existing);
+                }
             }
-        }
-        if let Err(e) = fs::rename(&self.tmp, &dest) {
-            // Another process (a parallel worker) committed the same key between the
-            // check above and the rename: keep its object.
-            if let Some(existing) = self.store.get(&self.key) {
-                let _ = fs::remove_dir_all(&self.tmp);
-                return Ok(existing);
+            if let Err(e) = fs::rename(&self.tmp, &dest) {
+                // Another process (a parallel worker) committed the same key between the
+                // check above and the rename: keep its object.
+                if let Some(existing) = self.store.get(&self.key)? {
+                    let _ = fs::remove_dir_all(&self.tmp);
+                    return Ok(existing);
+                }
+                return Err(e).with_context(|| format!("moving object into {}", dest.display()));
             }
-            return Err(e).with_context(|| format!("moving object into {}", dest.display()));
         }
         atomic::sync_dir(dest.parent().unwrap_or(&self.store.root))?;
         Ok(Object {
@@ -198,33 +219,39 @@ impl Store {
         self.root.join("objects").join(&hex[..2]).join(hex)
     }
 
-    /// The verified object under `key`, or `None` if it is absent or fails verification
-    /// (then it is quarantined with a warning, so that it will be recomputed).
-    pub fn get(&self, key: &CacheKey) -> Option<Object> {
+    /// The verified object under `key`; `None` if it is absent or fails verification
+    /// (then it is quarantined with a warning, so that it will be recomputed). An I/O
+    /// error reading it (not a missing file, a wrong size or hash) is an error, and the
+    /// object stays: a read fault is not corruption.
+    pub fn get(&self, key: &CacheKey) -> Result<Option<Object>> {
         let dir = self.object_dir(key);
         if !dir.exists() {
-            return None;
+            return Ok(None);
         }
         match verify(key, &dir) {
-            Ok(manifest) => Some(Object {
+            Ok(manifest) => Ok(Some(Object {
                 key: *key,
                 dir,
                 manifest,
-            }),
-            Err(e) => {
+            })),
+            Err(Fault::Corrupt(e)) => {
                 tracing::warn!(
                     "cache object {} is corrupted ({e:#}); it will be recomputed",
                     key.short()
                 );
                 self.quarantine(key, &dir);
-                None
+                Ok(None)
             }
+            Err(Fault::Io(e)) => Err(anyhow::Error::new(e).context(format!(
+                "reading cache object {} (left in place)",
+                dir.display()
+            ))),
         }
     }
 
     /// Whether a verified object exists under `key`.
-    pub fn contains(&self, key: &CacheKey) -> bool {
-        self.get(key).is_some()
+    pub fn contains(&self, key: &CacheKey) -> Result<bool> {
+        Ok(self.get(key)?.is_some())
     }
 
     /// Starts writing the object for `input` (its key is `input.key()`).
@@ -244,24 +271,12 @@ impl Store {
         })
     }
 
-    /// Evicts one object (a forced recompute, or a user's clean-up). Absent keys are fine.
-    pub fn evict(&self, key: &CacheKey) -> Result<()> {
-        let dir = self.object_dir(key);
-        if !dir.exists() {
-            return Ok(());
-        }
-        // Rename first so that the slot is free at once, even if the removal is cut short.
-        let doomed = atomic::temp_path_beside(&dir);
-        fs::rename(&dir, &doomed).with_context(|| format!("evicting {}", dir.display()))?;
-        fs::remove_dir_all(&doomed).with_context(|| format!("removing {}", doomed.display()))
-    }
-
     /// Verifies every object; returns (verified, corrupted) counts. Corrupted ones are
     /// quarantined. Temporary debris of interrupted writes is not an object and is skipped.
     pub fn verify_all(&self) -> Result<(usize, usize)> {
         let (mut ok, mut bad) = (0, 0);
         for key in self.keys()? {
-            if self.get(&key).is_some() {
+            if self.get(&key)?.is_some() {
                 ok += 1;
             } else {
                 bad += 1;
@@ -329,25 +344,42 @@ impl Store {
     }
 }
 
-fn verify(key: &CacheKey, dir: &Path) -> Result<Manifest> {
-    let raw = fs::read(dir.join(MANIFEST)).context("no readable manifest")?;
-    let manifest: Manifest = serde_json::from_slice(&raw).context("manifest does not parse")?;
+/// Why an object did not verify.
+enum Fault {
+    /// Its contents are wrong or missing: quarantine it and recompute.
+    Corrupt(anyhow::Error),
+    /// Reading it failed: the store or the file system has a fault, not the object.
+    Io(std::io::Error),
+}
+
+/// Reads a file of an object: a missing file is corruption, any other error a fault.
+fn read_part(path: &Path, what: &str) -> std::result::Result<Vec<u8>, Fault> {
+    fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Fault::Corrupt(anyhow::anyhow!("{what} is missing")),
+        _ => Fault::Io(e),
+    })
+}
+
+fn verify(key: &CacheKey, dir: &Path) -> std::result::Result<Manifest, Fault> {
+    let corrupt = |msg: String| Fault::Corrupt(anyhow::anyhow!(msg));
+    let raw = read_part(&dir.join(MANIFEST), "the manifest")?;
+    let manifest: Manifest = serde_json::from_slice(&raw)
+        .map_err(|e| corrupt(format!("the manifest does not parse: {e}")))?;
     if manifest.key != key.hex() {
-        bail!("manifest names key {}", manifest.key);
+        return Err(corrupt(format!("manifest names key {}", manifest.key)));
     }
     for f in &manifest.files {
-        let bytes =
-            fs::read(dir.join(&f.name)).with_context(|| format!("file {} is missing", f.name))?;
+        let bytes = read_part(&dir.join(&f.name), &format!("file {}", f.name))?;
         if bytes.len() as u64 != f.bytes {
-            bail!(
+            return Err(corrupt(format!(
                 "file {} has {} bytes, the manifest says {}",
                 f.name,
                 bytes.len(),
                 f.bytes
-            );
+            )));
         }
         if blake3::hash(&bytes).to_hex().as_str() != f.blake3 {
-            bail!("file {} does not match its hash", f.name);
+            return Err(corrupt(format!("file {} does not match its hash", f.name)));
         }
     }
     Ok(manifest)
@@ -383,9 +415,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
         let key = input(1).key();
-        assert!(store.get(&key).is_none());
+        assert!(store.get(&key).unwrap().is_none());
         put(&store, 1, b"hello");
-        let obj = store.get(&key).unwrap();
+        let obj = store.get(&key).unwrap().unwrap();
         assert_eq!(obj.read("data.bin").unwrap(), b"hello");
         assert_eq!(obj.manifest().stage, "test_stage");
         assert!(obj.read("other").is_err());
@@ -405,14 +437,14 @@ mod tests {
                 "manifest" => fs::write(obj.path(MANIFEST), b"{not json").unwrap(),
                 _ => fs::remove_file(&path).unwrap(),
             }
-            assert!(store.get(&obj.key()).is_none(), "{damage}");
+            assert!(store.get(&obj.key()).unwrap().is_none(), "{damage}");
             assert_eq!(
                 fs::read_dir(dir.path().join("quarantine")).unwrap().count(),
                 1
             );
             // The slot is free again: recomputing stores a good object.
             put(&store, 2, b"0123456789");
-            assert!(store.get(&obj.key()).is_some(), "{damage}");
+            assert!(store.get(&obj.key()).unwrap().is_some(), "{damage}");
         }
     }
 
@@ -425,7 +457,7 @@ mod tests {
             w.put("data.bin", b"partial").unwrap();
         }
         assert!(store.keys().unwrap().is_empty());
-        assert!(store.get(&input(3).key()).is_none());
+        assert!(store.get(&input(3).key()).unwrap().is_none());
     }
 
     #[test]
@@ -457,18 +489,38 @@ mod tests {
     }
 
     #[test]
-    fn an_evicted_object_is_gone_and_can_be_rewritten() {
+    fn a_replacing_commit_swaps_the_object_whole() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path()).unwrap();
-        let obj = put(&store, 6, b"old");
-        store.evict(&obj.key()).unwrap();
-        assert!(store.get(&obj.key()).is_none());
-        store.evict(&obj.key()).unwrap();
-        put(&store, 6, b"new");
+        let old = put(&store, 6, b"old");
+        let mut w = store.writer(&input(6)).unwrap();
+        w.put("data.bin", b"new").unwrap();
         assert_eq!(
-            store.get(&obj.key()).unwrap().read("data.bin").unwrap(),
-            b"new"
+            old.read("data.bin").unwrap(),
+            b"old",
+            "there while the new one is written"
         );
+        let new = w.commit_replacing().unwrap();
+        assert_eq!(new.read("data.bin").unwrap(), b"new");
+        assert_eq!(store.keys().unwrap(), vec![old.key()]);
+        assert!(
+            store.sweep_debris(std::time::Duration::ZERO).unwrap() == 0,
+            "no debris"
+        );
+    }
+
+    #[test]
+    fn a_read_fault_is_an_error_and_leaves_the_object_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let obj = put(&store, 7, b"x");
+        // A directory where a file should be: reading it fails with an I/O error.
+        fs::remove_file(obj.path("data.bin")).unwrap();
+        fs::create_dir(obj.path("data.bin")).unwrap();
+        let err = store.get(&obj.key()).unwrap_err();
+        assert!(format!("{err:#}").contains("left in place"), "{err:#}");
+        assert!(obj.path("data.bin").is_dir(), "not quarantined");
+        assert!(!dir.path().join("quarantine").exists());
     }
 
     #[test]

@@ -100,12 +100,9 @@ impl Runner {
         let forced = !self.read_only
             && self.recompute.contains(input.stage)
             && self.recomputed.insert(key.hex());
-        let cached = if forced {
-            self.store.evict(&key)?;
-            None
-        } else {
-            self.store.get(&key)
-        };
+        // A forced node is computed anew and replaces the stored one only once complete:
+        // another study may be reading it meanwhile.
+        let cached = if forced { None } else { self.store.get(&key)? };
         let (object, outcome) = match cached {
             Some(o) => (o, Outcome::Cached),
             None if self.read_only => {
@@ -119,7 +116,11 @@ impl Runner {
                 tracing::info!("{} {label}: computing", input.stage);
                 let mut writer = self.store.writer(&input)?;
                 compute(&mut writer).with_context(|| format!("stage {} ({label})", input.stage))?;
-                let o = writer.commit()?;
+                let o = if forced {
+                    writer.commit_replacing()?
+                } else {
+                    writer.commit()?
+                };
                 (
                     o,
                     if forced {
@@ -147,7 +148,7 @@ impl Runner {
     }
 
     /// The verified cached object of `key`, if any, without running anything.
-    pub fn cached(&self, key: &CacheKey) -> Option<Object> {
+    pub fn cached(&self, key: &CacheKey) -> Result<Option<Object>> {
         self.store.get(key)
     }
 

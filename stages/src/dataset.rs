@@ -411,6 +411,7 @@ fn load_hf_parquet(bytes: Vec<u8>, what: &str) -> Result<ImageSet> {
             row += 1;
         }
     }
+    ensure!(!set.is_empty(), "data file {what} holds no images");
     Ok(set)
 }
 
@@ -706,6 +707,11 @@ mod tests {
                 let p = dir.path().join("text.parquet");
                 fs::write(&p, "this is not parquet").unwrap();
                 (p, "not a readable Parquet file")
+            },
+            {
+                let p = dir.path().join("empty.parquet");
+                hf_parquet(&p, 0, None, false);
+                (p, "holds no images")
             },
             (dir.path().join("missing.parquet"), "cannot be read"),
         ];

@@ -153,7 +153,7 @@ impl<'a> Graph<'a> {
     /// The baseline node if the store has it, without training it.
     pub fn cached_baseline(&mut self) -> Result<Option<Object>> {
         let key = nodes::baseline_key(self.cfg, &self.data.object)?.key();
-        Ok(self.runner.cached(&key))
+        self.runner.cached(&key)
     }
 
     /// The network of a baseline (or training) node, ready for inference.

@@ -311,10 +311,13 @@ pub(super) fn train(
     }
     let upstream = (up.baseline.key(), up.chip.key());
     let input = train_key(cfg, design, epochs, upstream)?;
-    let warm = (1..epochs).rev().find_map(|e| {
-        let key = train_key(cfg, design, e, upstream).ok()?;
-        runner.cached(&key.key()).map(|o| (e, o))
-    });
+    let mut warm = None;
+    for e in (1..epochs).rev() {
+        if let Some(o) = runner.cached(&train_key(cfg, design, e, upstream)?.key())? {
+            warm = Some((e, o));
+            break;
+        }
+    }
     let label = format!("{} @{epochs}", super::design_label(design));
     runner.ensure(input, label.clone(), |w| {
         let start = Instant::now();
