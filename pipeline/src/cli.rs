@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::setup::StudyArgs;
+use crate::setup::{LedgerArgs, StudyArgs};
 use crate::{
     cmd_bench, cmd_bench_train, cmd_noise, cmd_ppa, cmd_run, cmd_status, cmd_strategies, worker,
 };
@@ -79,7 +79,7 @@ enum Command {
     /// Summarise a study from its ledger.
     Status {
         #[command(flatten)]
-        study: StudyArgs,
+        study: LedgerArgs,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -87,7 +87,7 @@ enum Command {
     /// Write a study's evaluations as one Parquet or CSV file.
     Export {
         #[command(flatten)]
-        study: StudyArgs,
+        study: LedgerArgs,
         /// Output file, .parquet or .csv.
         #[arg(long)]
         out: PathBuf,
@@ -176,8 +176,8 @@ pub fn main() -> ExitCode {
         Command::Worker { study, cache, task } => worker::run_worker(&study, &cache, &task),
         Command::SlurmScript { study, slurm } => cmd_run::slurm_script(&study, &slurm),
         Command::Init { path, force } => cmd_run::init(&path, force),
-        Command::Status { study, json } => cmd_status::status(&study, json),
-        Command::Export { study, out, what } => cmd_status::export(&study, what, &out),
+        Command::Status { study, json } => cmd_status::status(&study.study_args(), json),
+        Command::Export { study, out, what } => cmd_status::export(&study.study_args(), what, &out),
         Command::Ppa(args) => cmd_ppa::ppa(&args),
         Command::Noise(args) => cmd_noise::noise(&args),
         Command::Strategies(args) => cmd_strategies::strategies(&args),

@@ -58,18 +58,19 @@ pub struct SlurmArgs {
     /// An extra sbatch argument, e.g. --sbatch-arg=--time=04:00:00 (repeatable).
     #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
     sbatch_arg: Vec<String>,
-    /// Seconds between two squeue polls.
-    #[arg(long, default_value_t = 2.0)]
-    poll_s: f64,
 }
 
+/// Seconds between two squeue polls unless `--poll-s` says otherwise.
+const POLL_S: f64 = 2.0;
+
 impl SlurmArgs {
-    fn options(&self) -> SlurmOptions {
+    /// The executor's options, polling `squeue` every `poll_s` seconds.
+    fn options(&self, poll_s: f64) -> SlurmOptions {
         SlurmOptions {
             partition: self.partition.clone(),
             max_parallel: self.max_parallel,
             sbatch_args: self.sbatch_arg.clone(),
-            poll_s: self.poll_s,
+            poll_s,
         }
     }
 }
@@ -97,6 +98,9 @@ pub struct ExecutionArgs {
     retry_failed: bool,
     #[command(flatten)]
     slurm: SlurmArgs,
+    /// Seconds between two squeue polls (the Slurm executor).
+    #[arg(long, default_value_t = POLL_S)]
+    poll_s: f64,
 }
 
 impl ExecutionArgs {
@@ -110,12 +114,12 @@ impl ExecutionArgs {
                 bail!("{flag} must be at least 1, got 0");
             }
         }
-        if !self.slurm.poll_s.is_finite() || self.slurm.poll_s <= 0.0 {
-            bail!("--poll-s must be > 0, got {}", self.slurm.poll_s);
+        if !self.poll_s.is_finite() || self.poll_s <= 0.0 {
+            bail!("--poll-s must be > 0, got {}", self.poll_s);
         }
         let executor = match self.executor {
             ExecutorKind::Local => Executor::Local { jobs: self.jobs },
-            ExecutorKind::Slurm => Executor::Slurm(self.slurm.options()),
+            ExecutorKind::Slurm => Executor::Slurm(self.slurm.options(self.poll_s)),
         };
         Ok(Execution {
             batch_size: self.batch_size.unwrap_or(executor.parallelism()),
@@ -160,7 +164,10 @@ pub fn slurm_script(args: &StudyArgs, slurm: &SlurmArgs) -> Result<()> {
         tasks,
     };
     let exe = std::env::current_exe()?;
-    print!("{}", crate::slurm::script(&slurm.options(), &batch, &exe)?);
+    print!(
+        "{}",
+        crate::slurm::script(&slurm.options(POLL_S), &batch, &exe)?
+    );
     Ok(())
 }
 

@@ -26,6 +26,29 @@ pub struct StudyArgs {
     pub cache: Option<PathBuf>,
 }
 
+/// Where a study's ledger is, for the commands that read only the ledger (no store).
+#[derive(Args, Debug, Clone)]
+pub struct LedgerArgs {
+    /// Study config (TOML), for the default study directory. Default: the embedded
+    /// default.
+    #[arg(long, env = "XBAR_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Study directory. Default: ./studies/<study.name>.
+    #[arg(long, env = "XBAR_STUDY")]
+    pub study: Option<PathBuf>,
+}
+
+impl LedgerArgs {
+    /// As study arguments, with the default store.
+    pub fn study_args(&self) -> StudyArgs {
+        StudyArgs {
+            config: self.config.clone(),
+            study: self.study.clone(),
+            cache: None,
+        }
+    }
+}
+
 /// Loads the config and resolves the paths of a study command.
 pub fn study_setup(args: &StudyArgs) -> Result<(StudyConfig, Paths)> {
     let cfg = match &args.config {

@@ -28,10 +28,12 @@ impl Scratch {
             .arg("--config")
             .arg(self.path("study.toml"))
             .arg("--study")
-            .arg(self.path("study"))
-            .arg("--cache")
-            .arg(self.path("cache"))
-            .current_dir(self.dir.path())
+            .arg(self.path("study"));
+        // The ledger-only commands take no store.
+        if !matches!(args.first(), Some(&"status") | Some(&"export")) {
+            c.arg("--cache").arg(self.path("cache"));
+        }
+        c.current_dir(self.dir.path())
             .env_remove("XBAR_CONFIG")
             .env_remove("XBAR_STUDY")
             .env_remove("XBAR_CACHE");
