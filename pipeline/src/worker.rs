@@ -127,6 +127,33 @@ pub fn read_result(study: &Path, id: &str) -> Option<TaskResult> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// How long a worker waits for another worker's lock on the same task. A lock that
+/// outlives its holder (as a shared file system can leave one) would otherwise hold the
+/// worker forever; giving up leaves no result, so the task is retried after a backoff.
+const TASK_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Takes the task's lock, waiting at most [`TASK_LOCK_WAIT`].
+fn lock_task(lock: &fs::File, id: &str, path: &Path) -> Result<()> {
+    let deadline = std::time::Instant::now() + TASK_LOCK_WAIT;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            Err(fs::TryLockError::WouldBlock) => bail!(
+                "task {id}: {} has been held by another worker for {} s; giving up (the \
+                 task is retried)",
+                path.display(),
+                TASK_LOCK_WAIT.as_secs()
+            ),
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("task {id}: locking {}", path.display()))
+            }
+        }
+    }
+}
+
 /// `pipeline worker --study DIR --cache DIR --task ID`.
 pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
     let path = task_path(study, id);
@@ -144,8 +171,7 @@ pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
     let lock_path = tasks_dir(study).join(format!("{id}.lock"));
     let lock = fs::File::create(&lock_path)
         .with_context(|| format!("task {id}: creating {}", lock_path.display()))?;
-    lock.lock()
-        .with_context(|| format!("task {id}: locking {}", lock_path.display()))?;
+    lock_task(&lock, id, &lock_path)?;
     if let Some(done) = read_result(study, id) {
         println!("task {id} was already done: {}", done.status);
         return Ok(());
