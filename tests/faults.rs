@@ -79,17 +79,22 @@ fn no_failed_row(study: &Path) {
     assert!(rows.iter().all(|r| r.status == "ok"), "{rows:?}");
 }
 
-#[test]
-fn a_killed_worker_is_retried_and_never_recorded_as_a_failed_design() {
-    let s = Scratch::new(&tiny_config());
+/// `pipeline run` with `args` on the scratch study, its first worker SIGKILLed.
+fn run_killing_a_worker(s: &Scratch, args: &[&str]) -> std::process::Output {
     let child = s
-        .cmd(&["run", "--retries", "1"])
+        .cmd(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     signal(a_worker(&child, Duration::ZERO), "-KILL");
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_killed_worker_is_retried_and_never_recorded_as_a_failed_design() {
+    let s = Scratch::new(&tiny_config());
+    let out = run_killing_a_worker(&s, &["run", "--retries", "1"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("ended without a result"),
@@ -102,14 +107,7 @@ fn a_killed_worker_is_retried_and_never_recorded_as_a_failed_design() {
 #[test]
 fn a_worker_that_keeps_dying_stops_the_study_with_nothing_recorded() {
     let s = Scratch::new(&tiny_config());
-    let child = s
-        .cmd(&["run", "--retries", "0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    signal(a_worker(&child, Duration::ZERO), "-KILL");
-    let out = child.wait_with_output().unwrap();
+    let out = run_killing_a_worker(&s, &["run", "--retries", "0"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
