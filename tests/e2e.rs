@@ -69,6 +69,16 @@ fn a_complete_study_runs_and_a_second_run_does_no_work() {
     assert_eq!(v["evaluations"].as_u64().unwrap() as usize, rows.len());
     assert!(!v["pareto"].as_array().unwrap().is_empty());
     assert!(v["hypervolume"].as_f64().unwrap() > 0.0);
+    // Where the evaluations went: every row at exactly one fidelity.
+    let shares = v["by_fidelity"].as_array().unwrap();
+    let counted: u64 = shares
+        .iter()
+        .map(|f| f["evaluations"].as_u64().unwrap())
+        .sum();
+    assert_eq!(counted as usize, rows.len(), "{shares:?}");
+    assert!(shares
+        .iter()
+        .all(|f| f["steps"].as_u64() <= f["evaluations"].as_u64()));
 }
 
 #[test]

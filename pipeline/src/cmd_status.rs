@@ -11,7 +11,7 @@ use stages::optimizer::hypervolume::{hypervolume, pareto_front_indices};
 use crate::config::default_cache_dir;
 use crate::front::{minimised, reference_point};
 use crate::record::objectives::OBJECTIVES;
-use crate::record::{EvaluationRow, Ledger, MetricRow, STATUS_OK};
+use crate::record::{by_fidelity, EvaluationRow, Ledger, MetricRow, STATUS_OK};
 use crate::setup::{read_ledger, study_setup, StudyArgs};
 
 /// `pipeline status`.
@@ -58,6 +58,7 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
                 .map(|(ob, &v)| (ob.name.to_string(), json!(ob.direction.minimised(v))))
                 .collect::<serde_json::Map<_, _>>(),
             "pareto": pareto,
+            "by_fidelity": by_fidelity(&rows),
             "skipped_parts": skipped,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
@@ -66,6 +67,13 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
     println!("study:        {}", paths.study.display());
     println!("evaluations:  {} ({failed} failed)", rows.len());
     println!("cost spent:   {cost_s:.1} s");
+    println!("by fidelity:  epochs  evaluations  strategy steps  cost (s)");
+    for f in by_fidelity(&rows) {
+        println!(
+            "              {:>6}  {:>11}  {:>14}  {:>8.1}",
+            f.epochs, f.evaluations, f.steps, f.cost_s
+        );
+    }
     println!(
         "full-fidelity Pareto set: {} designs, hypervolume {hv:.6e}",
         front.len()

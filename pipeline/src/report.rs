@@ -26,7 +26,7 @@ use crate::plot::{
     bar_chart_svg, line_chart_svg, parallel_coordinates_svg, scatter_svg, ScatterPoint, Series,
 };
 use crate::record::objectives::OBJECTIVES;
-use crate::record::{EvaluationRow, STATUS_OK};
+use crate::record::{by_fidelity, EvaluationRow, STATUS_OK};
 use crate::runner::NotStored;
 
 /// A study's ledger for the report.
@@ -328,6 +328,25 @@ fn summary_section(s: &Studies, page: &mut Page) -> Result<()> {
         rows.len(),
         s.full.len()
     )?;
+    writeln!(
+        page.html,
+        "<table><tr><th>fidelity (epochs)</th><th>evaluations</th><th>strategy steps</th>\
+         <th>cost (s)</th></tr>"
+    )?;
+    writeln!(
+        page.md,
+        "| fidelity (epochs) | evaluations | strategy steps | cost (s) |\n|---|---|---|---|"
+    )?;
+    for f in by_fidelity(rows) {
+        let (e, n, k, c) = (f.epochs, f.evaluations, f.steps, f.cost_s);
+        writeln!(
+            page.html,
+            "<tr><td>{e}</td><td>{n}</td><td>{k}</td><td>{c:.1}</td></tr>"
+        )?;
+        writeln!(page.md, "| {e} | {n} | {k} | {c:.1} |")?;
+    }
+    writeln!(page.html, "</table>")?;
+    writeln!(page.md)?;
     Ok(())
 }
 

@@ -248,6 +248,47 @@ impl Row for EvaluationRow {
     }
 }
 
+/// The evaluations at one fidelity: how many, how many of them the search strategy
+/// chose (not the initial design or the final Pareto evaluations), and their cost.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FidelityShare {
+    /// Fine-tuning epochs (0: a strategy that trains nothing).
+    pub epochs: i32,
+    /// Evaluations at this fidelity.
+    pub evaluations: usize,
+    /// Of those, the search strategy's own steps.
+    pub steps: usize,
+    /// Their measured cost, seconds.
+    pub cost_s: f64,
+}
+
+/// The strategies that do not decide a step of the search.
+const NOT_STEPS: [&str; 2] = ["initial", "final"];
+
+/// `rows` by fidelity, lowest first: where the study spent its evaluations and cost.
+pub fn by_fidelity(rows: &[EvaluationRow]) -> Vec<FidelityShare> {
+    let mut out: Vec<FidelityShare> = Vec::new();
+    for r in rows {
+        let i = match out.iter().position(|s| s.epochs == r.fidelity_epochs) {
+            Some(i) => i,
+            None => {
+                out.push(FidelityShare {
+                    epochs: r.fidelity_epochs,
+                    evaluations: 0,
+                    steps: 0,
+                    cost_s: 0.0,
+                });
+                out.len() - 1
+            }
+        };
+        out[i].evaluations += 1;
+        out[i].steps += usize::from(!NOT_STEPS.contains(&r.strategy.as_str()));
+        out[i].cost_s += r.cost_s;
+    }
+    out.sort_by_key(|s| s.epochs);
+    out
+}
+
 /// Row `i`'s seed: Int64, or UInt64 in a ledger written before it was signed.
 fn seed_of(c: &Columns, i: usize) -> Result<u64> {
     match c.get::<UInt64Array>("seed") {
@@ -393,6 +434,33 @@ pub(crate) mod tests {
         assert_eq!(read.rows, vec![a, b]);
         assert!(read.skipped.is_empty());
         assert!(dir.path().join("evaluations/part-aa.parquet").exists());
+    }
+
+    #[test]
+    fn evaluations_are_counted_by_fidelity_with_the_strategy_s_own_steps() {
+        let row = |strategy: &str, epochs: i32, cost_s: f64| EvaluationRow {
+            strategy: strategy.into(),
+            fidelity_epochs: epochs,
+            cost_s,
+            ..sample_row("k")
+        };
+        let rows = [
+            row("initial", 1, 1.0),
+            row("cf_mesmo", 1, 2.0),
+            row("initial", 4, 4.0),
+            row("cf_mesmo", 1, 3.0),
+            row("final", 4, 5.0),
+        ];
+        let share = |epochs, evaluations, steps, cost_s| FidelityShare {
+            epochs,
+            evaluations,
+            steps,
+            cost_s,
+        };
+        assert_eq!(
+            by_fidelity(&rows),
+            vec![share(1, 3, 2, 6.0), share(4, 2, 0, 9.0)]
+        );
     }
 
     #[test]
