@@ -99,19 +99,24 @@ pub fn strategies(a: &StrategiesArgs) -> Result<()> {
         .map(|c| parse_corner(c, &cfg))
         .collect::<Result<Vec<_>>>()?;
     let store = cache::Store::open(&paths.cache)?;
-    let mut runner = Runner::new(store, BTreeSet::new());
     let bar = ProgressBar::new(0);
     let epochs = cfg.fidelity.full().epochs;
     let mut cells: Vec<Vec<Cell>> = vec![Vec::new(); designs.len()];
-    let mut shape = None;
-    // One graph per training strategy; the nodes they share (the data set, the
-    // baseline, the crossbar and PPA nodes) are cache hits after the first.
-    for (strategy, vote) in ROWS {
-        let mut c = cfg.clone();
-        c.training.strategy = strategy;
-        c.training.majority_vote = vote;
-        let mut graph = Graph::open(&c, runner)?;
-        let baseline = graph.baseline(&bar)?;
+    let configs: Vec<StudyConfig> = ROWS
+        .iter()
+        .map(|&(strategy, vote)| {
+            let mut c = cfg.clone();
+            c.training.strategy = strategy;
+            c.training.majority_vote = vote;
+            c
+        })
+        .collect();
+    // One graph, re-configured per training strategy: the data set is loaded once and
+    // the nodes the strategies share (the baseline, crossbar and PPA) are cache hits.
+    let mut graph = Graph::open(&configs[0], Runner::new(store, BTreeSet::new()))?;
+    for c in &configs {
+        graph = graph.with_config(c)?;
+        let (strategy, vote) = (c.training.strategy, c.training.majority_vote);
         for (design, cells) in designs.iter().zip(&mut cells) {
             let fidelity = c
                 .fidelity
@@ -128,10 +133,10 @@ pub fn strategies(a: &StrategiesArgs) -> Result<()> {
                 train_seconds: if e.fine_tuned { e.train.cost_s } else { 0.0 },
             });
         }
-        shape = Some((graph.meta().clone(), read_train_summary(&baseline)?));
-        runner = graph.into_runner();
     }
     bar.finish_and_clear();
+    let base = read_train_summary(&graph.baseline(&bar)?)?;
+    let meta = graph.meta().clone();
     let table: Vec<Corner> = designs
         .iter()
         .zip(cells)
@@ -140,7 +145,6 @@ pub fn strategies(a: &StrategiesArgs) -> Result<()> {
             cells,
         })
         .collect();
-    let (meta, base) = shape.expect("at least one strategy");
     let md = markdown(&cfg, &table, &meta, &base, epochs);
     print!("{md}");
     if let Some(out) = &a.out {

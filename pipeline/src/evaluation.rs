@@ -91,17 +91,16 @@ impl<'a> Evaluator<'a> {
         self.graph.eval_key(design, fidelity)
     }
 
-    /// Evaluates `design` at `fidelity` (proposed as `proposal`), or returns its ledger
+    /// Evaluates a planned design at its fidelity (proposed as `proposal`), or returns its ledger
     /// row if it has one. A design failure is recorded as a failed row; any other error
     /// is returned with nothing recorded.
     pub fn evaluate(
         &mut self,
-        design: &Design,
-        fidelity: Fidelity,
+        planned: &Planned,
         proposal: Proposal,
         bar: &ProgressBar,
     ) -> Result<Evaluated> {
-        let planned = self.graph.plan(design, fidelity)?;
+        let (design, fidelity) = (&planned.design, planned.fidelity);
         if let Some(row) = self.known.get(&planned.eval_key) {
             return Ok(Evaluated {
                 row: row.clone(),
@@ -111,7 +110,7 @@ impl<'a> Evaluator<'a> {
         }
         let started_at_ms = build::now_ms();
         let before = self.graph.runner().runs.len();
-        let outcome = self.graph.evaluate(&planned, bar);
+        let outcome = self.graph.evaluate(planned, bar);
         // A failed evaluation ran (and failed) now, whatever it found cached.
         let reused = outcome.is_ok()
             && self.graph.runner().runs[before..]
@@ -146,7 +145,7 @@ impl<'a> Evaluator<'a> {
             let metrics = build::metric_rows(&planned.eval_key, e, fidelity);
             self.ledger.record_metrics(&planned.eval_key, &metrics)?;
         }
-        let row = self.record(&planned, proposal, &ended)?;
+        let row = self.record(planned, proposal, &ended)?;
         Ok(Evaluated {
             row,
             from_ledger: false,

@@ -185,8 +185,10 @@ pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
     let mut evaluator = Evaluator::new(graph, study, spec.retry_failed);
     evaluator.reload()?;
     let fidelity = cfg.fidelity.at(spec.epochs);
-    let key = evaluator.eval_key(&spec.design, fidelity)?;
-    if key != spec.eval_key {
+    // Planned once: its key is checked against the coordinator's, then it is evaluated.
+    let planned = evaluator.graph.plan(&spec.design, fidelity)?;
+    let key = &planned.eval_key;
+    if *key != spec.eval_key {
         bail!(
             "task {id}: this worker computes evaluation key {key}, the coordinator {}: \
              the worker must run the same pipeline build and see the same data",
@@ -197,7 +199,7 @@ pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
         iteration: spec.iteration,
         strategy: &spec.strategy,
     };
-    let outcome = evaluator.evaluate(&spec.design, fidelity, proposal, &bar);
+    let outcome = evaluator.evaluate(&planned, proposal, &bar);
     bar.finish_and_clear();
     let runner = evaluator.graph.runner();
     crate::setup::record_run(study, runner)?;

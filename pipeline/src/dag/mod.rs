@@ -110,6 +110,27 @@ impl<'a> Graph<'a> {
         })
     }
 
+    /// The same graph under `cfg`, a config that differs only in training (another
+    /// strategy, say): the prepared data set and its loaded images are kept, and the
+    /// baseline where its key is unchanged, so nothing is read or verified twice. A
+    /// config with another data set or seed opens a graph of its own.
+    pub fn with_config<'b>(self, cfg: &'b StudyConfig) -> Result<Graph<'b>> {
+        if cfg.dataset != self.cfg.dataset || cfg.study.seed != self.cfg.study.seed {
+            return Graph::open(cfg, self.runner);
+        }
+        let meta = &self.data.meta;
+        cfg.training
+            .check_memory(cfg.model.name, meta.height, meta.classes.len())?;
+        let same_baseline = nodes::baseline_key(cfg, &self.data.object)?.key()
+            == nodes::baseline_key(self.cfg, &self.data.object)?.key();
+        Ok(Graph {
+            cfg,
+            runner: self.runner,
+            data: self.data,
+            baseline: self.baseline.filter(|_| same_baseline),
+        })
+    }
+
     /// The study's config.
     pub fn cfg(&self) -> &'a StudyConfig {
         self.cfg
@@ -133,11 +154,6 @@ impl<'a> Graph<'a> {
     /// The runner, to count the node runs workers report.
     pub fn runner_mut(&mut self) -> &mut Runner {
         &mut self.runner
-    }
-
-    /// The runner back, with every node run of this graph.
-    pub fn into_runner(self) -> Runner {
-        self.runner
     }
 
     /// The baseline node: trained (or read from the store) on first use.
