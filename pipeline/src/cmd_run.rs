@@ -234,7 +234,7 @@ pub fn run(
     print_summary(
         &cfg,
         &paths,
-        graph.runner(),
+        &graph,
         &outcome,
         started.elapsed().as_secs_f64(),
     );
@@ -278,24 +278,23 @@ pub fn report(args: &StudyArgs, compare: &[std::path::PathBuf]) -> Result<()> {
 fn print_summary(
     cfg: &StudyConfig,
     paths: &Paths,
-    runner: &Runner,
+    graph: &Graph,
     outcome: &StudyOutcome,
     seconds: f64,
 ) {
     println!("study {:?} ({seconds:.1} s)", cfg.study.name);
-    for (stage, cached, computed) in runner.summary() {
+    for (stage, cached, computed) in graph.runner().summary() {
         println!("  {stage:<16} {cached:>4} cached  {computed:>4} computed");
     }
-    if let Some(meta) = &outcome.dataset {
-        println!(
-            "dataset: {} train + {} test images, {}x{}, {} classes",
-            meta.train_images,
-            meta.test_images,
-            meta.height,
-            meta.width,
-            meta.classes.len()
-        );
-    }
+    let meta = graph.meta();
+    println!(
+        "dataset: {} train + {} test images, {}x{}, {} classes",
+        meta.train_images,
+        meta.test_images,
+        meta.height,
+        meta.width,
+        meta.classes.len()
+    );
     let rows = &outcome.rows;
     let failed = rows.iter().filter(|r| r.status != STATUS_OK).count();
     println!(

@@ -77,8 +77,6 @@ pub struct StudyOutcome {
     pub computed: usize,
     /// Budget spent, in the budget's unit.
     pub spent: f64,
-    /// The data set's shape.
-    pub dataset: Option<dag::DatasetMeta>,
 }
 
 /// The progress bars of a run.
@@ -100,17 +98,13 @@ pub fn run_study<'a>(
     if let Err(e) = graph.baseline(&bars.train) {
         return (graph, Err(e));
     }
-    let dataset = Some(graph.meta().clone());
     let mut driver = Driver {
         cfg: graph.cfg(),
         evaluator: Evaluator::new(graph, study_dir, execution.retry_failed),
         execution,
         bars,
         study_dir,
-        outcome: StudyOutcome {
-            dataset,
-            ..StudyOutcome::default()
-        },
+        outcome: StudyOutcome::default(),
         observations: Vec::new(),
         initial: 0,
     };
