@@ -1,5 +1,5 @@
-//! `pipeline bench optimizer`: CF-MESMO, MESMO, NSGA-II and random search on the
-//! synthetic multi-fidelity problems, over several seeds.
+//! `pipeline bench optimizer`: CF-MESMO, its ablations, MESMO, NSGA-II and random search
+//! on the synthetic multi-fidelity problems, over several seeds.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,7 +8,12 @@ use anyhow::{bail, Result};
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use clap::Args;
-use stages::optimizer::benchmark::{self, cost_to_reach, median, BenchConfig, Method, TracePoint};
+use stages::optimizer::benchmark::{
+    self, cost_to_reach, hypervolume_at, median, BenchConfig, Method, TracePoint,
+};
+
+use stages::optimizer::sampling::Sobol;
+use stages::optimizer::synthetic::MultiFidelityProblem;
 
 use crate::plot::{line_chart, Series};
 
@@ -31,12 +36,29 @@ pub struct OptimizerBenchArgs {
     /// that has not reached NSGA-II's final hypervolume by then scores `inf`.
     #[arg(long, default_value_t = 0.2)]
     budget_fraction: f64,
+    /// The methods to run, comma-separated (e.g. `cf_mesmo,mesmo,nsga2`); all when absent.
+    #[arg(long)]
+    methods: Option<String>,
     /// Where to write `optimizer-traces.parquet` and one SVG per problem.
     #[arg(long, default_value = "bench-results")]
     out: PathBuf,
 }
 
-/// Runs the benchmark and prints `cost_ratio_vs_nsga2 <problem> <method>: R` lines.
+/// What one method reached on one problem, per seed.
+#[derive(Default)]
+struct MethodScores {
+    /// Cost to reach NSGA-II's final hypervolume, as a fraction of NSGA-II's cost.
+    ratio: Vec<f64>,
+    /// The same within 0.1 % of it.
+    near: Vec<f64>,
+    /// log10 of (maximum hypervolume - hypervolume) at the model-based budget.
+    log_regret: Vec<f64>,
+    /// Share of the cost spent at full fidelity.
+    full_share: Vec<f64>,
+}
+
+/// Runs the benchmark and prints `cost_ratio_vs_nsga2 <problem> <method>: R` lines and a
+/// table per problem and method.
 pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
     let names: Vec<&str> = match &args.problem {
         Some(p) if benchmark::problem(p).is_some() => vec![p.as_str()],
@@ -49,43 +71,65 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
     if args.seeds == 0 || args.budget_fraction.is_nan() || args.budget_fraction <= 0.0 {
         bail!("--seeds and --budget-fraction must be positive");
     }
+    let methods = selected_methods(args.methods.as_deref())?;
     let config = BenchConfig::default();
     let nsga_cost = config.nsga2_cost();
+    let budget = args.budget_fraction * nsga_cost;
     let mut rows: Vec<(String, Method, u64, TracePoint)> = Vec::new();
     let mut summary = Vec::new();
+    let mut specs = Vec::new();
+    let mut table = vec![
+        "| problem | method | cost to NSGA-II's final HV (median, x NSGA-II's cost) | within \
+         0.1 % | log10 HV regret at the budget, median [q1, q3] | cost at full fidelity |"
+            .to_string(),
+        "|---|---|---|---|---|---|".to_string(),
+    ];
     for name in &names {
         let problem = benchmark::problem(name).expect("checked");
-        let mut ratios: Vec<(Method, Vec<f64>)> =
-            Method::ALL.iter().map(|m| (*m, Vec::new())).collect();
-        let mut near_ratios = ratios.clone();
+        let (max_hv, published) = benchmark::max_hypervolume(problem.as_ref());
+        specs.push(problem_spec(problem.as_ref(), max_hv, published));
+        eprintln!(
+            "{name}: reference point {:?}, maximum hypervolume {max_hv:.6} ({})",
+            benchmark::reference_point(problem.as_ref()),
+            if published {
+                "published"
+            } else {
+                "estimated by NSGA-II on the true functions"
+            }
+        );
+        let mut scores: Vec<(Method, MethodScores)> = methods
+            .iter()
+            .map(|m| (*m, MethodScores::default()))
+            .collect();
         let mut series = Vec::new();
         for seed in 0..args.seeds {
             let nsga = benchmark::run(problem.as_ref(), Method::Nsga2, &config, seed, nsga_cost)?;
             let target = nsga.last().map_or(0.0, |t| t.hypervolume);
-            for (i, method) in Method::ALL.iter().enumerate() {
+            for (i, (method, score)) in scores.iter_mut().enumerate() {
                 let trace = match method {
                     Method::Nsga2 => nsga.clone(),
                     Method::Random => {
                         benchmark::run(problem.as_ref(), *method, &config, seed, nsga_cost)?
                     }
-                    _ => benchmark::run(
-                        problem.as_ref(),
-                        *method,
-                        &config,
-                        seed,
-                        args.budget_fraction * nsga_cost,
-                    )?,
+                    _ => benchmark::run(problem.as_ref(), *method, &config, seed, budget)?,
                 };
                 let ratio_at =
                     |t: f64| cost_to_reach(&trace, t).map_or(f64::INFINITY, |c| c / nsga_cost);
                 let (ratio, near) = (ratio_at(target), ratio_at(target * (1.0 - NEAR)));
+                let regret = (max_hv - hypervolume_at(&trace, budget)).max(0.0).log10();
+                let spent: f64 = trace.iter().map(|t| t.cost).sum();
+                let full: f64 = trace.iter().filter(|t| t.z >= 1.0).map(|t| t.cost).sum();
                 eprintln!(
                     "{name} seed {seed} {method}: {} evaluations, ratio {ratio:.4} \
-                     (within 0.1 %: {near:.4})",
-                    trace.len()
+                     (within 0.1 %: {near:.4}), log10 regret {regret:.3}, {:.0} % of the cost \
+                     at full fidelity",
+                    trace.len(),
+                    100.0 * full / spent
                 );
-                ratios[i].1.push(ratio);
-                near_ratios[i].1.push(near);
+                score.ratio.push(ratio);
+                score.near.push(near);
+                score.log_regret.push(regret);
+                score.full_share.push(full / spent);
                 series.push(Series {
                     label: method.to_string(),
                     colour: i,
@@ -110,25 +154,101 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
             "hypervolume",
             &series,
         )?;
-        for ((method, r), (_, near)) in ratios.into_iter().zip(near_ratios) {
+        for (method, score) in scores {
             summary.push(format!(
                 "cost_ratio_vs_nsga2 {name} {method}: {}",
-                median(&r)
+                median(&score.ratio)
             ));
             summary.push(format!(
                 "cost_ratio_vs_nsga2_within_0.1pct {name} {method}: {}",
-                median(&near)
+                median(&score.near)
+            ));
+            let (q1, q2, q3) = quartiles(&score.log_regret);
+            table.push(format!(
+                "| {name} | {method} | {:.3} | {:.3} | {q2:.3} [{q1:.3}, {q3:.3}] | {:.0} % |",
+                median(&score.ratio),
+                median(&score.near),
+                100.0 * median(&score.full_share)
             ));
         }
     }
+    let specs = serde_json::json!({
+        "nsga2_population": config.nsga2_population,
+        "nsga2_generations": config.nsga2_generations,
+        "budget": budget,
+        "problems": specs,
+    });
+    cache::atomic::write_atomic(
+        &args.out.join("problems.json"),
+        &serde_json::to_vec_pretty(&specs)?,
+    )?;
     let path = args.out.join("optimizer-traces.parquet");
     let (schema, batch) = traces_table(&rows)?;
     cache::table::write_parquet_atomic(&path, &schema, &[batch])?;
     println!("traces: {} (plots beside it)", path.display());
-    for line in summary {
+    for line in summary.iter().chain(&table) {
         println!("{line}");
     }
     Ok(())
+}
+
+/// What the Python baselines (`bench/optimizer_baselines.py`) need of a problem: its
+/// reference point and maximum hypervolume, and its full-fidelity values at the first 8
+/// Sobol points, which the script checks its own definition against.
+fn problem_spec(
+    problem: &dyn MultiFidelityProblem,
+    max_hv: f64,
+    published: bool,
+) -> serde_json::Value {
+    let probes: Vec<serde_json::Value> = Sobol::new(problem.dim())
+        .expect("benchmark dims are small")
+        .take(8)
+        .map(|x| serde_json::json!({"y": problem.evaluate(&x, 1.0), "x": x}))
+        .collect();
+    serde_json::json!({
+        "name": problem.name(),
+        "dim": problem.dim(),
+        "reference_point": benchmark::reference_point(problem),
+        "max_hypervolume": max_hv,
+        "max_hypervolume_published": published,
+        "probes": probes,
+    })
+}
+
+/// The methods `--methods` names (comma-separated), or all of them.
+fn selected_methods(list: Option<&str>) -> Result<Vec<Method>> {
+    let Some(list) = list else {
+        return Ok(Method::ALL.to_vec());
+    };
+    list.split(',')
+        .map(|name| {
+            Method::ALL
+                .into_iter()
+                .find(|m| m.as_str() == name.trim())
+                .ok_or_else(|| {
+                    let all: Vec<&str> = Method::ALL.iter().map(|m| m.as_str()).collect();
+                    anyhow::anyhow!(
+                        "--methods: unknown method {name:?}; the methods are {}",
+                        all.join(", ")
+                    )
+                })
+        })
+        .collect()
+}
+
+/// The first quartile, the median and the third quartile (linear interpolation).
+fn quartiles(values: &[f64]) -> (f64, f64, f64) {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        if v.is_empty() {
+            return f64::NAN;
+        }
+        let pos = q * (v.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+    };
+    (at(0.25), at(0.5), at(0.75))
 }
 
 fn traces_table(rows: &[(String, Method, u64, TracePoint)]) -> Result<(Arc<Schema>, RecordBatch)> {

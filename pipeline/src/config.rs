@@ -635,12 +635,12 @@ mod tests {
             ("g_min = 3.33e-7 ", "g_min = 3.33e-8 ", "g_min"),
             ("[initial]", "[initial]\ncolour = 3", "colour"),
             (
-                "exhausted_gain = 0.01",
+                "exhausted_gain = 0.0",
                 "exhausted_gain = nan",
                 "optimizer.cf_mesmo.exhausted_gain",
             ),
             (
-                "exhausted_gain = 0.01",
+                "exhausted_gain = 0.0",
                 "exhausted_gain = -1.0",
                 "optimizer.cf_mesmo.exhausted_gain",
             ),

@@ -33,8 +33,10 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use stages::design::Design;
 use stages::optimizer::cf_mesmo::{
-    fit_surrogates, propose_from, FittedSurrogates, Observation, Rule, StepProblem, StepRecord,
+    fit_surrogates, propose_from, FittedSurrogates, ObjectiveKind, Observation, Rule, StepProblem,
+    StepRecord,
 };
+use stages::optimizer::gp::Kernel;
 use stages::optimizer::nsga2::{nsga2_batch, Nsga2Config};
 use stages::optimizer::sampling::latin_hypercube;
 
@@ -46,7 +48,7 @@ use crate::executor::Executor;
 use crate::fidelity::is_full_z;
 use crate::front;
 use crate::interrupt::check_interrupt;
-use crate::record::objectives::{fidelity_dependence, OBJECTIVES};
+use crate::record::objectives::{objective_kinds, OBJECTIVES};
 use crate::worker::{self, TaskSpec};
 
 /// How a study's evaluations are run.
@@ -98,8 +100,13 @@ pub fn run_study<'a>(
     if let Err(e) = graph.baseline(&bars.train) {
         return (graph, Err(e));
     }
+    let problem = match StudyProblem::new(graph.cfg(), graph.meta()) {
+        Ok(p) => p,
+        Err(e) => return (graph, Err(e)),
+    };
     let mut driver = Driver {
         cfg: graph.cfg(),
+        problem,
         evaluator: Evaluator::new(graph, study_dir, execution.retry_failed),
         execution,
         bars,
@@ -118,6 +125,7 @@ pub fn run_study<'a>(
 /// The decision sequence and its bookkeeping.
 struct Driver<'a, 'b> {
     cfg: &'a StudyConfig,
+    problem: StudyProblem,
     evaluator: Evaluator<'a>,
     execution: &'b Execution,
     bars: &'b Bars,
@@ -239,13 +247,14 @@ impl Driver<'_, '_> {
     /// The surrogates on the observations so far: hyperparameters from the cached GP fit
     /// node, then the GPs conditioned on them (the same path on a first run and a resumed
     /// one, so both decide the same).
-    fn fit(&mut self, problem: &StepProblem) -> Result<FittedSurrogates> {
-        let thetas = self.evaluator.graph.gp_fit(&self.observations, problem)?;
+    fn fit(&mut self, fidelities: &[f64]) -> Result<FittedSurrogates> {
+        let problem = self.problem.step(fidelities);
+        let kernels = self.evaluator.graph.gp_fit(&self.observations, &problem)?;
         Ok(fit_surrogates(
             &self.observations,
-            problem,
+            &problem,
             &self.cfg.optimizer.cf_mesmo,
-            Some(&thetas),
+            Some(&kernels),
         )?)
     }
 
@@ -257,12 +266,12 @@ impl Driver<'_, '_> {
     fn propose_batch(&mut self, levels: &[usize]) -> Result<Vec<(Vec<f64>, usize, &'static str)>> {
         let range = self.cfg.fidelity;
         let fidelities: Vec<f64> = levels.iter().map(|&e| range.at(e).z()).collect();
-        let problem = step_problem(&fidelities);
+        let problem = self.problem.step(&fidelities);
         let strategy = self.cfg.study.strategy.as_str();
         let q = self.q();
         let mut batch: Vec<(Vec<f64>, usize, &'static str)> = Vec::new();
         let mut believed = self.observations.clone();
-        let mut thetas: Option<Vec<Vec<f64>>> = None;
+        let mut kernels: Option<Vec<Kernel>> = None;
         while batch.len() < q && (batch.is_empty() || !self.exhausted_with(&batch)) {
             let k = batch.len();
             let digest = observations_digest(&believed, q)?;
@@ -272,13 +281,13 @@ impl Driver<'_, '_> {
             let fitted = if replayed.is_none() || q > 1 {
                 check_interrupt()?;
                 self.bars.train.set_message("fitting the surrogates");
-                let t = match &thetas {
+                let t = match &kernels {
                     Some(t) => t.clone(),
                     None => self.evaluator.graph.gp_fit(&self.observations, &problem)?,
                 };
                 let f = fit_surrogates(&believed, &problem, &self.cfg.optimizer.cf_mesmo, Some(&t))
                     .context("the CF-MESMO step")?;
-                thetas = Some(t);
+                kernels = Some(t);
                 Some(f)
             } else {
                 None
@@ -301,20 +310,10 @@ impl Driver<'_, '_> {
             let design = self.cfg.design_space.decode(&rec.x);
             let x = self.cfg.design_space.encode(&design);
             if let (true, Some(f)) = (q > 1, &fitted) {
-                // The believer: the surrogates' mean at the pending point, as if observed.
+                // The believer: the objectives expected at the pending point, as if observed.
                 let y = f
-                    .gps
-                    .iter()
-                    .enumerate()
-                    .map(|(j, gp)| {
-                        let input = if problem.fidelity_dependent[j] {
-                            [x.as_slice(), &[rec.z]].concat()
-                        } else {
-                            x.clone()
-                        };
-                        gp.predict(&[input])[0].0
-                    })
-                    .collect();
+                    .expected(&problem, std::slice::from_ref(&x), rec.z)
+                    .remove(0);
                 believed.push(Observation {
                     x: x.clone(),
                     z: rec.z,
@@ -404,35 +403,20 @@ impl Driver<'_, '_> {
         if limit == 0 || self.observations.len() < 2 {
             return Ok(());
         }
-        let problem = step_problem(&[1.0]);
-        let Ok(fitted) = self.fit(&problem) else {
+        let Ok(fitted) = self.fit(&[1.0]) else {
             return Ok(());
         };
+        let problem = self.problem.step(&[1.0]);
         let mut designs: Vec<Vec<f64>> = Vec::new();
         for o in &fitted.usable {
             if !designs.contains(&o.x) {
                 designs.push(o.x.clone());
             }
         }
-        let predicted: Vec<Vec<f64>> = designs
-            .iter()
-            .map(|x| {
-                fitted
-                    .gps
-                    .iter()
-                    .enumerate()
-                    .map(|(j, gp)| {
-                        let input = if j == 0 {
-                            let mut v = x.clone();
-                            v.push(1.0);
-                            v
-                        } else {
-                            x.clone()
-                        };
-                        -gp.predict(&[input])[0].0
-                    })
-                    .collect()
-            })
+        let predicted: Vec<Vec<f64>> = fitted
+            .expected(&problem, &designs, 1.0)
+            .into_iter()
+            .map(|y| y.iter().map(|v| -v).collect())
             .collect();
         let front = stages::optimizer::hypervolume::pareto_front_indices(&predicted);
         let missing: Vec<Vec<f64>> = front
@@ -687,19 +671,67 @@ fn observations_digest(observations: &[Observation], batch_size: usize) -> Resul
     Ok(blake3::hash(&bytes).to_hex().to_string())
 }
 
-/// Which objectives depend on the fidelity, in [`OBJECTIVES`]' order.
-static FIDELITY_DEPENDENT: std::sync::LazyLock<Vec<bool>> =
-    std::sync::LazyLock::new(|| fidelity_dependence(OBJECTIVES));
+/// The optimiser's view of a study: the design in [0, 1]^4 (the grids of `cell_bits` and
+/// `xbar_size` as grid variables, a fixed continuous variable as a grid of one value), the
+/// maximised [`OBJECTIVES`], of which accuracy is measured and modelled over the fidelity
+/// and the PPA objectives are computed from the PPA model, and the cost of a fidelity `z`,
+/// its share of the full-fidelity epochs (deterministic, so a replay decides the same).
+struct StudyProblem {
+    kinds: Vec<ObjectiveKind>,
+    levels: [usize; DesignSpace::DIM],
+    known: KnownPpa,
+}
 
-/// The optimiser's view of a study: the design in [0, 1]^4, the maximised
-/// [`OBJECTIVES`] (of which only accuracy depends on the fidelity), and the cost of a fidelity `z` = its
-/// share of the full-fidelity epochs (deterministic, so a replay decides the same).
-fn step_problem(fidelities: &[f64]) -> StepProblem<'_> {
-    StepProblem {
-        dim: DesignSpace::DIM,
-        fidelity_dependent: &FIDELITY_DEPENDENT,
-        fidelities,
-        cost: &|z| z,
+/// The known objectives of a design point: its PPA in the surrogates' form.
+type KnownPpa = Box<dyn Fn(&[f64]) -> Vec<f64> + Sync>;
+
+impl StudyProblem {
+    /// Checks that the PPA model takes every grid design at the corners of the
+    /// continuous ranges, so that the optimiser's calls of it cannot fail.
+    fn new(cfg: &StudyConfig, meta: &dag::DatasetMeta) -> Result<StudyProblem> {
+        let space = cfg.design_space.clone();
+        let (model, ppa) = (cfg.model.name, cfg.ppa.clone());
+        let (hw, classes) = (meta.height, meta.classes.len());
+        let estimate =
+            move |u: &[f64]| stages::ppa::estimate(model, hw, classes, &space.decode(u), &ppa);
+        let grid = |n: usize| -> Vec<f64> { (0..n).map(|i| (i as f64 + 0.5) / n as f64).collect() };
+        let space = &cfg.design_space;
+        for a in grid(space.cell_bits.len()) {
+            for b in grid(space.xbar_size.len()) {
+                for (c, d) in [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)] {
+                    estimate(&[a, b, c, d]).context("the PPA model of the design space")?;
+                }
+            }
+        }
+        let fixed = |r: &crate::config::Range| if r.max <= r.min { 1 } else { 0 };
+        Ok(StudyProblem {
+            kinds: objective_kinds(OBJECTIVES),
+            levels: [
+                space.cell_bits.len(),
+                space.xbar_size.len(),
+                fixed(&space.freq_hz),
+                fixed(&space.temp_k),
+            ],
+            known: Box::new(move |u| {
+                let report = estimate(u).expect("every design of the space was checked");
+                OBJECTIVES
+                    .iter()
+                    .filter_map(|o| o.known_surrogate(&report))
+                    .collect()
+            }),
+        })
+    }
+
+    /// The step's problem at the `fidelities`.
+    fn step<'a>(&'a self, fidelities: &'a [f64]) -> StepProblem<'a> {
+        StepProblem {
+            dim: DesignSpace::DIM,
+            objectives: &self.kinds,
+            levels: &self.levels,
+            fidelities,
+            cost: &|z| z,
+            known: Some(&*self.known),
+        }
     }
 }
 

@@ -31,6 +31,7 @@ use cache::Object;
 use indicatif::ProgressBar;
 use stages::design::Design;
 use stages::optimizer::cf_mesmo::{Observation, StepProblem};
+use stages::optimizer::gp::Kernel;
 use stages::ppa::PpaReport;
 use stages::training::train::TrainState;
 
@@ -250,7 +251,7 @@ impl<'a> Graph<'a> {
         &mut self,
         observations: &[Observation],
         problem: &StepProblem,
-    ) -> Result<Vec<Vec<f64>>> {
+    ) -> Result<Vec<Kernel>> {
         nodes::gp_fit(self.cfg, observations, problem, &mut self.runner)
     }
 }

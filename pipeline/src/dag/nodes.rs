@@ -13,8 +13,10 @@ use stages::crossbar::{self, NoiseParams};
 use stages::crossbar_sim::Chip;
 use stages::dataset;
 use stages::design::Design;
-use stages::optimizer::cf_mesmo::{fit_surrogates, Observation, StepProblem};
-use stages::optimizer::gp::GpConfig;
+use stages::optimizer::cf_mesmo::{
+    effective_kinds, fit_surrogates, ObjectiveKind, Observation, StepProblem,
+};
+use stages::optimizer::gp::{GpConfig, Kernel};
 use stages::ppa;
 use stages::ppa_params::PpaParams;
 use stages::training::params::NoiseStrategy;
@@ -22,8 +24,8 @@ use stages::training::{self, train::TrainState};
 
 use super::outputs::{
     read_json, read_network, read_train_summary, DatasetMeta, EpochSummary, EvalSummary,
-    LoadedData, TrainSummary, CHARACTERISATION, CHECKPOINT, DATASET_META, DATASET_TENSORS,
-    PPA_LAYERS, PPA_REPORT, SUMMARY, THETAS,
+    LoadedData, TrainSummary, CHARACTERISATION, CHECKPOINT, DATASET_META, DATASET_TENSORS, KERNELS,
+    PPA_LAYERS, PPA_REPORT, SUMMARY,
 };
 use crate::config::{DatasetFormat, StudyConfig};
 use crate::runner::Runner;
@@ -32,7 +34,7 @@ use crate::tables;
 /// The GP fit stage's name.
 pub const GP_FIT_STAGE: &str = "gp_fit";
 /// Bumped whenever a change changes the GP fit's output.
-const GP_FIT_CODE_VERSION: u32 = 1;
+const GP_FIT_CODE_VERSION: u32 = 2;
 /// The evaluation node's name in keys (it stores nothing: its key is the ledger row's).
 const EVALUATION_STAGE: &str = "evaluation";
 
@@ -449,11 +451,12 @@ pub(super) fn evaluation_key(
 #[derive(Serialize)]
 struct GpFitKey<'a> {
     gp: &'a GpConfig,
-    fidelity_dependent: &'a [bool],
+    objectives: &'a [ObjectiveKind],
     observations: &'a [Observation],
 }
 
-/// The GP fit stage: the surrogates' hyperparameters (one theta vector per objective),
+/// The GP fit stage: the surrogates' kernel parameters (length scales and nugget, one per
+/// modelled objective),
 /// fitted with `n_start` restarts on `observations`, cached under a key over those rows
 /// (and the GP settings), so that the same ledger rows are never fitted twice.
 pub(super) fn gp_fit(
@@ -461,17 +464,17 @@ pub(super) fn gp_fit(
     observations: &[Observation],
     problem: &StepProblem,
     runner: &mut Runner,
-) -> Result<Vec<Vec<f64>>> {
+) -> Result<Vec<Kernel>> {
     let key = GpFitKey {
         gp: &cfg.optimizer.cf_mesmo.gp,
-        fidelity_dependent: problem.fidelity_dependent,
+        objectives: &effective_kinds(problem, &cfg.optimizer.cf_mesmo),
         observations,
     };
     let input = KeyInput::new(GP_FIT_STAGE, GP_FIT_CODE_VERSION, &key, vec![], 0)?;
     let label = format!("{} rows", observations.len());
     let object = runner.ensure(input, label, |w| {
         let fitted = fit_surrogates(observations, problem, &cfg.optimizer.cf_mesmo, None)?;
-        w.put(THETAS, &serde_json::to_vec(&fitted.thetas())?)
+        w.put(KERNELS, &serde_json::to_vec(&fitted.kernels())?)
     })?;
-    read_json(&object, THETAS)
+    read_json(&object, KERNELS)
 }

@@ -32,7 +32,7 @@ pub(super) const PPA_LAYERS: &str = "layers.parquet";
 /// The summary file of a training or noisy-inference node.
 pub(super) const SUMMARY: &str = "summary.json";
 /// The hyperparameter file of a GP fit node.
-pub(super) const THETAS: &str = "thetas.json";
+pub(super) const KERNELS: &str = "kernels.json";
 
 /// What a prepared data set looks like, stored beside its tensors.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -4,6 +4,8 @@
 //! a new objective (say TOPS/W) is one more entry here plus the code that computes it.
 
 use super::EvaluationRow;
+use stages::optimizer::cf_mesmo::ObjectiveKind;
+use stages::ppa::PpaReport;
 
 /// Whether an objective is better large or small.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +56,9 @@ pub struct Objective {
     pub reference: Option<f64>,
     /// Its value in a ledger row, if recorded.
     pub value: fn(&EvaluationRow) -> Option<f64>,
+    /// Its value in the design's PPA report, for an objective the design alone
+    /// determines: the optimiser then computes it (microseconds) instead of modelling it.
+    pub from_ppa: Option<fn(&PpaReport) -> f64>,
 }
 
 impl Objective {
@@ -65,7 +70,17 @@ impl Objective {
     /// The row's value for the surrogates, in maximised form (of the logarithm where
     /// `log_scale`); NaN if missing.
     pub fn surrogate(&self, r: &EvaluationRow) -> f64 {
-        let v = (self.value)(r).unwrap_or(f64::NAN);
+        self.for_surrogate((self.value)(r).unwrap_or(f64::NAN))
+    }
+
+    /// The value the design's PPA report gives it, in the surrogates' form, for an
+    /// objective the design alone determines.
+    pub fn known_surrogate(&self, ppa: &PpaReport) -> Option<f64> {
+        self.from_ppa.map(|f| self.for_surrogate(f(ppa)))
+    }
+
+    /// A stored value in maximised form, of its logarithm where `log_scale`.
+    fn for_surrogate(&self, v: f64) -> f64 {
         let v = if self.log_scale { v.ln() } else { v };
         -self.direction.minimised(v)
     }
@@ -120,6 +135,7 @@ pub const OBJECTIVES: &[Objective] = &[
         log_scale: false,
         reference: Some(0.0),
         value: |r| r.accuracy_mean,
+        from_ppa: None,
     },
     Objective {
         name: "area_um2",
@@ -134,6 +150,7 @@ pub const OBJECTIVES: &[Objective] = &[
         log_scale: true,
         reference: None,
         value: |r| r.area_um2,
+        from_ppa: Some(|p| p.area_um2),
     },
     Objective {
         name: "latency_ns",
@@ -148,6 +165,7 @@ pub const OBJECTIVES: &[Objective] = &[
         log_scale: true,
         reference: None,
         value: |r| r.latency_ns,
+        from_ppa: Some(|p| p.latency_ns),
     },
     Objective {
         name: "energy_pj",
@@ -162,10 +180,21 @@ pub const OBJECTIVES: &[Objective] = &[
         log_scale: true,
         reference: None,
         value: |r| r.energy_pj,
+        from_ppa: Some(|p| p.energy_pj),
     },
 ];
 
-/// Which of `objectives` depend on the fidelity, in order (the optimiser's view).
-pub fn fidelity_dependence(objectives: &[Objective]) -> Vec<bool> {
-    objectives.iter().map(|o| o.fidelity_dependent).collect()
+/// How the optimiser knows each of `objectives`, in order: computed from the PPA model
+/// where the design determines it, else measured and modelled (over the fidelity too
+/// where it depends on it).
+pub fn objective_kinds(objectives: &[Objective]) -> Vec<ObjectiveKind> {
+    objectives
+        .iter()
+        .map(|o| match o.from_ppa {
+            Some(_) => ObjectiveKind::Known,
+            None => ObjectiveKind::Modelled {
+                fidelity_dependent: o.fidelity_dependent,
+            },
+        })
+        .collect()
 }

@@ -1,25 +1,33 @@
 //! One CF-MESMO step: from the observations so far, choose the next (design, fidelity).
 //!
-//! 1. Fit one GP per objective ([`Surrogate`]): objectives that depend on the fidelity over
-//!    `(x, z)` (an anisotropic squared-exponential kernel over the joint input is the
-//!    product kernel `k_x k_z`), the others over `x` alone, since any evaluation measures
-//!    them exactly whatever its fidelity.
+//! 1. Fit one GP per modelled objective ([`Surrogate`]): objectives that depend on the
+//!    fidelity over `(x, z)` (an anisotropic squared-exponential kernel over the joint
+//!    input is the product kernel `k_x k_z`), the others over `x` alone, since any
+//!    evaluation measures them exactly whatever its fidelity. A [`ObjectiveKind::Known`]
+//!    objective (a cheap, exact function of the design, such as a PPA model's area) is
+//!    not modelled: the step computes it ([`StepProblem::known`]).
 //! 2. Draw `S` posterior function samples at full fidelity with random Fourier features,
-//!    solve each sampled multi-objective problem with NSGA-II, and keep per objective the
-//!    best value on the sampled front, `y*_j^s` (never below the best value observed).
+//!    and solve each sampled multi-objective problem (sampled modelled objectives, exact
+//!    known ones) with NSGA-II for its Pareto front.
 //! 3. Score candidates `(x, z)` with the information gain about the front per unit cost,
-//!    `alpha(x, z) = (1/S) sum_s sum_j IG_j^s(x, z) / C(z)`: at full fidelity the
-//!    truncated-Gaussian term of MESMO; at a lower fidelity the extended skew-Gaussian
-//!    gain through the posterior correlation between `g_j(x, z)` and `f_j(x)`
-//!    ([`lower_fidelity_information_gain`]), which vanishes when the lower fidelity
-//!    says nothing about the full one.
-//! 4. Maximise `alpha` over a Sobol pool at every fidelity level, then refine the best
-//!    candidates with a seeded (1+1) evolution strategy at their fidelity.
-//! 5. If no candidate gains more than [`StepConfig::exhausted_gain`] nats, the sampled
-//!    maxima are learned and `alpha` is flat, so its argmax would be arbitrary. The step
-//!    then refines the front ([`Rule::FrontRefinement`]): among the samples' Pareto sets
-//!    and the pool, the design whose posterior mean at full fidelity adds the most
-//!    hypervolume to the observed full-fidelity front, evaluated at full fidelity.
+//!    `alpha(x, z) = (1/S) sum_s IG^s(x, z) / C(z)`. The gain ([`Gain`]) is by default
+//!    conditioned on the sampled front itself ([`pareto_gain`]): the candidate's
+//!    predictive distribution truncated to the region the front dominates, given its
+//!    known objectives, through the posterior correlation between `g(x, z)` and `f(x)`
+//!    at lower fidelities. [`Gain::Mesmo`] is MESMO's per-objective truncation at each
+//!    objective's best sampled value `y*_j` (the extended skew-Gaussian gain of
+//!    CF-MESMO at lower fidelities), kept as the ablation of the authors' method.
+//! 4. Maximise `alpha` over a pool at every fidelity level that enumerates the discrete
+//!    variables' values ([`candidates::pool`]); refine the best candidates with a seeded
+//!    (1+1) evolution strategy over the continuous variables at their fidelity. Every
+//!    candidate is scored at the design it would run (snapped onto the grids).
+//! 5. Our heuristic, off by default: if no candidate gains more than
+//!    [`StepConfig::exhausted_gain`] nats, the step refines the front
+//!    ([`Rule::FrontRefinement`]): among the samples' Pareto sets and the pool, the design
+//!    whose posterior mean at full fidelity adds the most hypervolume to the observed
+//!    full-fidelity front, evaluated at full fidelity. It patched MESMO's gain, which is
+//!    zero everywhere once the objectives' extremes are known; the front-conditioned gain
+//!    does not need it.
 //!
 //! All objectives are maximised. The step is a pure function of the observations, the
 //! configuration and the seed, so a resumed study makes the same decision.
@@ -32,10 +40,17 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::acquisition::{information_gain_term, lower_fidelity_information_gain, MIN_SIGMA};
-use super::gp::{GpConfig, GpError, GpHyperparameters, Surrogate};
+use super::candidates::{self, is_continuous, snap};
+use super::gp::{GpConfig, GpError, GpHyperparameters, Kernel, Surrogate};
 use super::hypervolume::hypervolume;
 use super::nsga2::{nsga2_batch, Nsga2Config};
-use super::sampling::{latin_hypercube, Sobol, SOBOL_MAX_DIM};
+use super::pareto_gain::{dominated_cells, lower_bound_gain, spread_subset, Cell};
+use super::rff::RffSample;
+
+/// A posterior standard deviation below this fraction of the objective's output scale
+/// counts as zero for the front-conditioned gain: the value is known there (a training
+/// point of a noise-free GP), so observing it again tells nothing.
+const KNOWN_SIGMA: f64 = 1e-6;
 
 /// One evaluated point: design `x` in `[0, 1]^d`, fidelity `z` in `(0, 1]`, objectives `y`
 /// (maximised). Non-finite objectives mark a failed evaluation, which is skipped.
@@ -49,10 +64,28 @@ pub struct Observation {
     pub y: Vec<f64>,
 }
 
+/// Which information gain scores a candidate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gain {
+    /// Conditioned on each sampled Pareto front ([`pareto_gain`]): the lower bound of
+    /// multi-objective max-value entropy search, the same estimator at every fidelity.
+    #[default]
+    ParetoFront,
+    /// MESMO's sum over objectives of the truncation at each one's best sampled value
+    /// (the extended skew-Gaussian gain at lower fidelities): the authors' CF-MESMO.
+    Mesmo,
+}
+
 /// Settings of a step.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StepConfig {
+    /// The information gain.
+    pub gain: Gain,
+    /// Whether [`ObjectiveKind::Known`] objectives are computed exactly (`true`), or
+    /// modelled by GPs over the design like the others, as in the authors' CF-MESMO.
+    pub known_objectives: bool,
     /// Posterior samples of the Pareto front, `S`.
     pub samples: usize,
     /// Random Fourier features per posterior sample.
@@ -61,15 +94,20 @@ pub struct StepConfig {
     pub front_population: usize,
     /// NSGA-II generations when solving a sampled problem.
     pub front_generations: usize,
-    /// Sobol candidates scored at every fidelity level.
+    /// Points of each sampled front that the front-conditioned gain conditions on where
+    /// three or more objectives are modelled (spread out, [`spread_subset`]; BoTorch's
+    /// tutorials use 10): the front's boxes grow with the cube of its points in four
+    /// objectives.
+    pub front_points: usize,
+    /// Candidates scored at every fidelity level.
     pub pool_size: usize,
     /// Best candidates refined locally.
     pub refine_top: usize,
     /// Steps of local refinement per candidate.
     pub refine_steps: usize,
-    /// The information gain (nats) below which the sampled fronts' maxima are taken as
-    /// learned: when no candidate at any fidelity would gain more, the step refines the
-    /// front instead ([`Rule::FrontRefinement`]). `0` keeps to the information gain.
+    /// Our heuristic: the information gain (nats) below which the step refines the front
+    /// instead ([`Rule::FrontRefinement`]). `0` (the default) keeps to the information
+    /// gain.
     pub exhausted_gain: f64,
     /// GP fitting.
     pub gp: GpConfig,
@@ -78,14 +116,17 @@ pub struct StepConfig {
 impl Default for StepConfig {
     fn default() -> Self {
         StepConfig {
+            gain: Gain::default(),
+            known_objectives: true,
             samples: 10,
             rff_features: 500,
             front_population: 40,
             front_generations: 40,
+            front_points: 10,
             pool_size: 512,
             refine_top: 3,
             refine_steps: 20,
-            exhausted_gain: 0.01,
+            exhausted_gain: 0.0,
             gp: GpConfig::default(),
         }
     }
@@ -101,6 +142,7 @@ impl StepConfig {
             ("rff_features", self.rff_features, 1, 100_000),
             ("front_population", self.front_population, 2, 10_000),
             ("front_generations", self.front_generations, 1, 10_000),
+            ("front_points", self.front_points, 1, 1_000),
             ("pool_size", self.pool_size, 1, 1_000_000),
             ("refine_top", self.refine_top, 0, self.pool_size),
             ("refine_steps", self.refine_steps, 0, 10_000),
@@ -121,16 +163,87 @@ impl StepConfig {
     }
 }
 
+/// How the step knows an objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectiveKind {
+    /// Measured by evaluations and modelled by a GP: over `(x, z)` where it depends on
+    /// the fidelity, over `x` where every fidelity measures it exactly.
+    Modelled {
+        /// Whether it depends on the fidelity.
+        fidelity_dependent: bool,
+    },
+    /// An exact, cheap function of the design ([`StepProblem::known`]).
+    Known,
+}
+
+impl ObjectiveKind {
+    /// Whether it depends on the fidelity.
+    pub fn fidelity_dependent(self) -> bool {
+        matches!(
+            self,
+            ObjectiveKind::Modelled {
+                fidelity_dependent: true
+            }
+        )
+    }
+}
+
+/// The exact objectives of a design: the values of the [`ObjectiveKind::Known`]
+/// objectives at a (snapped) design, in their order among the objectives, maximised.
+pub type KnownObjectives<'a> = &'a (dyn Fn(&[f64]) -> Vec<f64> + Sync);
+
 /// What the step optimises over.
 pub struct StepProblem<'a> {
     /// Dimension of `x`.
     pub dim: usize,
-    /// Per objective: whether it depends on the fidelity.
-    pub fidelity_dependent: &'a [bool],
+    /// How each objective is known.
+    pub objectives: &'a [ObjectiveKind],
+    /// Per variable: `0` if continuous, else the number of values of its grid (the cell
+    /// centres of [`candidates::snap`]). Empty: every variable is continuous.
+    pub levels: &'a [usize],
     /// The fidelity levels that may be proposed, in `(0, 1]` (just `[1.0]` for MESMO).
     pub fidelities: &'a [f64],
     /// The deterministic cost `C(z)`, normalised so that `C(1) = 1`.
     pub cost: &'a (dyn Fn(f64) -> f64 + Sync),
+    /// The known objectives, required if any objective is [`ObjectiveKind::Known`].
+    pub known: Option<KnownObjectives<'a>>,
+}
+
+impl StepProblem<'_> {
+    /// The design `x` runs at.
+    pub fn snap(&self, x: &[f64]) -> Vec<f64> {
+        snap(self.levels, x)
+    }
+
+    fn check(&self) -> Result<(), StepError> {
+        let invalid = |m: String| Err(StepError::InvalidProblem(m));
+        if self.objectives.is_empty() || self.dim == 0 {
+            return invalid("no objectives or no variables".into());
+        }
+        if self.fidelities.is_empty() || self.fidelities.iter().any(|&z| !(z > 0.0 && z <= 1.0)) {
+            return invalid(format!(
+                "fidelities must be in (0, 1], got {:?}",
+                self.fidelities
+            ));
+        }
+        if !(self.levels.is_empty() || self.levels.len() == self.dim) {
+            return invalid(format!(
+                "{} grid sizes for {} variables",
+                self.levels.len(),
+                self.dim
+            ));
+        }
+        let known = self
+            .objectives
+            .iter()
+            .filter(|k| **k == ObjectiveKind::Known)
+            .count();
+        if known > 0 && self.known.is_none() {
+            return invalid(format!("{known} known objectives but no function for them"));
+        }
+        Ok(())
+    }
 }
 
 /// Which rule chose a step's design.
@@ -152,7 +265,7 @@ pub enum Rule {
 /// The decision and everything needed to audit or replay it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
-    /// The proposed design, normalised.
+    /// The proposed design, normalised (snapped onto the grids).
     pub x: Vec<f64>,
     /// The proposed fidelity.
     pub z: f64,
@@ -165,9 +278,9 @@ pub struct StepRecord {
     pub information_gain: f64,
     /// `C(z)`.
     pub cost: f64,
-    /// The sampled front maxima `y*[s][j]`.
+    /// Each sampled front's best value per objective, `y*[s][j]`.
     pub y_star: Vec<Vec<f64>>,
-    /// The fitted GP hyperparameters, per objective.
+    /// The fitted GP hyperparameters, per modelled objective.
     pub hyperparameters: Vec<GpHyperparameters>,
     /// Observations the GPs were fitted on.
     pub observations_used: usize,
@@ -199,79 +312,19 @@ pub enum StepError {
     },
 }
 
-/// The fitted surrogates and the sampled front maxima: what scores a candidate.
-struct Posterior<'a> {
-    problem: &'a StepProblem<'a>,
-    gps: &'a [Surrogate],
-    y_star: Vec<Vec<f64>>,
-}
-
-/// The GP inputs of designs `xs` at full fidelity: `(x, 1)` for an objective that
-/// depends on the fidelity, `x` for one that does not.
-fn at_full_fidelity(xs: &[Vec<f64>], dependent: bool) -> Vec<Vec<f64>> {
-    if dependent {
-        xs.iter().map(|x| with_z(x, 1.0)).collect()
-    } else {
-        xs.to_vec()
-    }
-}
-
 fn with_z(x: &[f64], z: f64) -> Vec<f64> {
     let mut v = x.to_vec();
     v.push(z);
     v
 }
 
-impl Posterior<'_> {
-    /// `alpha` and the information gain of each `x` at fidelity `z`, scored in parallel
-    /// chunks (every point's score is independent of the others).
-    fn score(&self, xs: &[Vec<f64>], z: f64) -> Vec<(f64, f64)> {
-        const CHUNK: usize = 32;
-        if xs.len() <= CHUNK {
-            return self.score_chunk(xs, z);
-        }
-        xs.par_chunks(CHUNK)
-            .flat_map_iter(|chunk| self.score_chunk(chunk, z))
-            .collect()
-    }
-
-    fn score_chunk(&self, xs: &[Vec<f64>], z: f64) -> Vec<(f64, f64)> {
-        let cost = (self.problem.cost)(z);
-        let mut gain = vec![0.0; xs.len()];
-        for (j, gp) in self.gps.iter().enumerate() {
-            let dependent = self.problem.fidelity_dependent[j];
-            let full = at_full_fidelity(xs, dependent);
-            let floor = MIN_SIGMA * gp.hyperparameters().y_std.max(f64::MIN_POSITIVE);
-            for (i, (mu, sigma)) in gp.predict(&full).into_iter().enumerate() {
-                let rho = if dependent && z < 1.0 {
-                    gp.posterior_correlation(&with_z(&xs[i], z), &full[i])
-                } else {
-                    1.0
-                };
-                let ig: f64 = self
-                    .y_star
-                    .iter()
-                    .map(|ys| {
-                        let gamma = (ys[j] - mu) / sigma.max(floor);
-                        if rho >= 1.0 {
-                            information_gain_term(gamma)
-                        } else {
-                            lower_fidelity_information_gain(gamma, rho)
-                        }
-                    })
-                    .sum::<f64>()
-                    / self.y_star.len() as f64;
-                gain[i] += ig;
-            }
-        }
-        gain.into_iter().map(|g| (g / cost, g)).collect()
-    }
-}
-
 /// The GPs of a step, fitted on the usable observations.
 pub struct FittedSurrogates {
-    /// One surrogate per objective.
+    /// One surrogate per modelled objective, in the objectives' order.
     pub gps: Vec<Surrogate>,
+    /// How each objective is treated: the problem's kinds, with the known objectives
+    /// modelled where [`StepConfig::known_objectives`] is off.
+    pub kinds: Vec<ObjectiveKind>,
     /// The observations they were fitted on (failed ones removed).
     pub usable: Vec<Observation>,
     /// How many observations were skipped as failed.
@@ -281,8 +334,61 @@ pub struct FittedSurrogates {
 impl FittedSurrogates {
     /// The kernel parameters of every GP: what the GP fit stage caches, keyed on the
     /// observations, and hands back to [`fit_surrogates`] to skip the tuning.
-    pub fn thetas(&self) -> Vec<Vec<f64>> {
-        self.gps.iter().map(|g| g.hyperparameters().theta).collect()
+    pub fn kernels(&self) -> Vec<Kernel> {
+        self.gps.iter().map(Surrogate::kernel).collect()
+    }
+
+    /// The modelled objectives' indices, in the order of [`FittedSurrogates::gps`].
+    fn modelled(&self) -> Vec<usize> {
+        (0..self.kinds.len())
+            .filter(|&j| self.kinds[j] != ObjectiveKind::Known)
+            .collect()
+    }
+
+    /// The GP input of design `x` at fidelity `z` for objective `j`.
+    fn input(&self, j: usize, x: &[f64], z: f64) -> Vec<f64> {
+        if self.kinds[j].fidelity_dependent() {
+            with_z(x, z)
+        } else {
+            x.to_vec()
+        }
+    }
+
+    /// The objectives expected at designs `xs` (snapped) and fidelity `z`: the posterior
+    /// means of the modelled ones, the exact values of the known ones. What the kriging
+    /// believer takes as observed and the final Pareto prediction ranks.
+    pub fn expected(&self, problem: &StepProblem, xs: &[Vec<f64>], z: f64) -> Vec<Vec<f64>> {
+        let modelled = self.modelled();
+        let means: Vec<Vec<f64>> = modelled
+            .iter()
+            .zip(&self.gps)
+            .map(|(&j, gp)| {
+                let inputs: Vec<Vec<f64>> = xs.iter().map(|x| self.input(j, x, z)).collect();
+                gp.predict(&inputs).into_iter().map(|p| p.0).collect()
+            })
+            .collect();
+        xs.iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let mut known = self.known_values(problem, x).into_iter();
+                let mut gp = means.iter();
+                self.kinds
+                    .iter()
+                    .map(|k| match k {
+                        ObjectiveKind::Known => known.next().expect("one per known objective"),
+                        ObjectiveKind::Modelled { .. } => gp.next().expect("one per GP")[i],
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// The known objectives' values at `x` (empty if none is known).
+    fn known_values(&self, problem: &StepProblem, x: &[f64]) -> Vec<f64> {
+        match problem.known {
+            Some(f) if self.kinds.contains(&ObjectiveKind::Known) => f(x),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -297,30 +403,40 @@ pub fn propose(
     propose_from(&fitted, problem, config, seed)
 }
 
-/// Fits one GP per objective on the usable observations; with `cached_thetas` (from
-/// [`FittedSurrogates::thetas`] of a fit on the same observations) the kernel
-/// parameters are reused instead of tuned, which gives the same GPs.
+/// How the step treats each objective: the problem's kinds, known objectives modelled by
+/// GPs over the design where `config.known_objectives` is off.
+pub fn effective_kinds(problem: &StepProblem, config: &StepConfig) -> Vec<ObjectiveKind> {
+    problem
+        .objectives
+        .iter()
+        .map(|&k| match k {
+            ObjectiveKind::Known if !config.known_objectives => ObjectiveKind::Modelled {
+                fidelity_dependent: false,
+            },
+            k => k,
+        })
+        .collect()
+}
+
+/// Fits one GP per modelled objective on the usable observations; with `cached`
+/// kernels (from [`FittedSurrogates::kernels`] of a fit on the same observations) the
+/// kernel parameters are reused instead of tuned, which gives the same GPs.
 pub fn fit_surrogates(
     observations: &[Observation],
     problem: &StepProblem,
     config: &StepConfig,
-    cached_thetas: Option<&[Vec<f64>]>,
+    cached: Option<&[Kernel]>,
 ) -> Result<FittedSurrogates, StepError> {
-    let k = problem.fidelity_dependent.len();
-    if k == 0 || problem.dim == 0 {
-        return Err(StepError::InvalidProblem(
-            "no objectives or no variables".into(),
-        ));
-    }
-    if problem.fidelities.is_empty() || problem.fidelities.iter().any(|&z| !(z > 0.0 && z <= 1.0)) {
+    problem.check()?;
+    let kinds = effective_kinds(problem, config);
+    let k = kinds.len();
+    let modelled: Vec<usize> = (0..k)
+        .filter(|&j| kinds[j] != ObjectiveKind::Known)
+        .collect();
+    if cached.is_some_and(|t| t.len() != modelled.len()) {
         return Err(StepError::InvalidProblem(format!(
-            "fidelities must be in (0, 1], got {:?}",
-            problem.fidelities
-        )));
-    }
-    if cached_thetas.is_some_and(|t| t.len() != k) {
-        return Err(StepError::InvalidProblem(format!(
-            "cached thetas are not {k} objectives"
+            "cached kernels are not {} modelled objectives",
+            modelled.len()
         )));
     }
     let usable: Vec<Observation> = observations
@@ -342,33 +458,203 @@ pub fn fit_surrogates(
             skipped,
         });
     }
-    let mut gps = Vec::with_capacity(k);
-    for j in 0..k {
-        let xs: Vec<Vec<f64>> = usable
+    let mut fitted = FittedSurrogates {
+        gps: Vec::with_capacity(modelled.len()),
+        kinds,
+        usable,
+        skipped,
+    };
+    for (m, &j) in modelled.iter().enumerate() {
+        let xs: Vec<Vec<f64>> = fitted
+            .usable
             .iter()
-            .map(|o| {
-                if problem.fidelity_dependent[j] {
-                    with_z(&o.x, o.z)
-                } else {
-                    o.x.clone()
-                }
-            })
+            .map(|o| fitted.input(j, &o.x, o.z))
             .collect();
-        let ys: Vec<f64> = usable.iter().map(|o| o.y[j]).collect();
-        let fitted = match cached_thetas {
-            Some(t) => Surrogate::fit_with_theta(&xs, &ys, &t[j]),
+        let ys: Vec<f64> = fitted.usable.iter().map(|o| o.y[j]).collect();
+        let gp = match cached {
+            Some(t) => Surrogate::fit_with_kernel(&xs, &ys, &t[m]),
             None => Surrogate::fit(&xs, &ys, &config.gp),
         };
-        gps.push(fitted.map_err(|source| StepError::Gp {
+        fitted.gps.push(gp.map_err(|source| StepError::Gp {
             objective: j,
             source,
         })?);
     }
-    Ok(FittedSurrogates {
-        gps,
-        usable,
-        skipped,
-    })
+    Ok(fitted)
+}
+
+/// One posterior sample of the problem at full fidelity and its Pareto front.
+struct FrontSample {
+    /// The sampled modelled objectives, in the order of the GPs.
+    functions: Vec<RffSample>,
+    /// The front: objective vectors (all objectives, maximised).
+    front: Vec<Vec<f64>>,
+    /// The front's designs.
+    set: Vec<Vec<f64>>,
+    /// Per objective, the front's best value (never below the best observed).
+    y_star: Vec<f64>,
+    /// The boxes of the region the front dominates in the modelled objectives, where
+    /// they are the same for every candidate: two or more modelled objectives and no
+    /// known one.
+    cells: Option<Vec<Cell>>,
+}
+
+/// The fitted surrogates and the sampled fronts: what scores a candidate.
+struct Posterior<'a> {
+    problem: &'a StepProblem<'a>,
+    config: &'a StepConfig,
+    fitted: &'a FittedSurrogates,
+    /// The modelled objectives' indices, in the GPs' order.
+    modelled: Vec<usize>,
+    /// The known objectives' indices.
+    known: Vec<usize>,
+    /// Each GP's output scale (the training outputs' standard deviation).
+    y_std: Vec<f64>,
+    /// Each GP's nugget.
+    nugget: Vec<f64>,
+    samples: Vec<FrontSample>,
+}
+
+/// A candidate's predictive at full fidelity, per modelled objective.
+struct Predictive {
+    mean: Vec<f64>,
+    sd: Vec<f64>,
+    /// Correlation of the observation at the candidate's fidelity with the full one.
+    rho: Vec<f64>,
+}
+
+impl Posterior<'_> {
+    /// `alpha` and the information gain of each (snapped) `x` at fidelity `z`, scored in
+    /// parallel chunks (every point's score is independent of the others).
+    fn score(&self, xs: &[Vec<f64>], z: f64) -> Vec<(f64, f64)> {
+        const CHUNK: usize = 32;
+        if xs.len() <= CHUNK {
+            return self.score_chunk(xs, z);
+        }
+        xs.par_chunks(CHUNK)
+            .flat_map_iter(|chunk| self.score_chunk(chunk, z))
+            .collect()
+    }
+
+    fn predictive(&self, xs: &[Vec<f64>], z: f64) -> Vec<Predictive> {
+        let mut out: Vec<Predictive> = xs
+            .iter()
+            .map(|_| Predictive {
+                mean: Vec::new(),
+                sd: Vec::new(),
+                rho: Vec::new(),
+            })
+            .collect();
+        for (m, (&j, gp)) in self.modelled.iter().zip(&self.fitted.gps).enumerate() {
+            let full: Vec<Vec<f64>> = xs.iter().map(|x| self.fitted.input(j, x, 1.0)).collect();
+            for (i, (mu, sigma)) in gp.predict(&full).into_iter().enumerate() {
+                // What an observation at (x, z), noise included, says about f(x).
+                let observed = if self.fitted.kinds[j].fidelity_dependent() {
+                    with_z(&xs[i], z)
+                } else {
+                    full[i].clone()
+                };
+                let rho = if observed == full[i] && self.nugget[m] == 0.0 {
+                    1.0
+                } else {
+                    gp.observation_correlation(&observed, &full[i])
+                };
+                out[i].mean.push(mu);
+                out[i].sd.push(sigma);
+                out[i].rho.push(rho);
+            }
+        }
+        out
+    }
+
+    fn score_chunk(&self, xs: &[Vec<f64>], z: f64) -> Vec<(f64, f64)> {
+        let cost = (self.problem.cost)(z);
+        let s = self.samples.len() as f64;
+        self.predictive(xs, z)
+            .into_iter()
+            .zip(xs)
+            .map(|(p, x)| {
+                let gain = match self.config.gain {
+                    Gain::Mesmo => self.mesmo_gain(&p),
+                    Gain::ParetoFront => {
+                        let known = self.fitted.known_values(self.problem, x);
+                        self.samples
+                            .iter()
+                            .map(|sample| self.front_gain(sample, &p, x, &known))
+                            .sum::<f64>()
+                            / s
+                    }
+                };
+                (gain / cost, gain)
+            })
+            .collect()
+    }
+
+    /// MESMO's gain: per modelled objective, the truncation at each sample's `y*_j`.
+    fn mesmo_gain(&self, p: &Predictive) -> f64 {
+        let mut gain = 0.0;
+        for (m, &j) in self.modelled.iter().enumerate() {
+            let floor = MIN_SIGMA * self.y_std[m].max(f64::MIN_POSITIVE);
+            let (mu, sigma, rho) = (p.mean[m], p.sd[m].max(floor), p.rho[m]);
+            gain += self
+                .samples
+                .iter()
+                .map(|sample| {
+                    let gamma = (sample.y_star[j] - mu) / sigma;
+                    if rho >= 1.0 {
+                        information_gain_term(gamma)
+                    } else {
+                        lower_fidelity_information_gain(gamma, rho)
+                    }
+                })
+                .sum::<f64>()
+                / self.samples.len() as f64;
+        }
+        gain
+    }
+
+    /// The gain about one sampled front. Where the front's boxes depend on the
+    /// candidate, its bound is made of the front's points that are at least as good as the
+    /// candidate in every known objective, and, with one modelled objective, the sample's
+    /// own value at the candidate (so that the condition holds for the sampled function
+    /// where NSGA-II's front misses the candidate).
+    fn front_gain(&self, sample: &FrontSample, p: &Predictive, x: &[f64], known: &[f64]) -> f64 {
+        let sd: Vec<f64> =
+            p.sd.iter()
+                .zip(&self.y_std)
+                .map(|(&s, &scale)| if s > KNOWN_SIGMA * scale { s } else { 0.0 })
+                .collect();
+        if let Some(cells) = &sample.cells {
+            return lower_bound_gain(cells, &p.mean, &sd, &p.rho);
+        }
+        let mut bounding: Vec<Vec<f64>> = sample
+            .front
+            .iter()
+            .filter(|f| self.known.iter().zip(known).all(|(&j, v)| f[j] >= *v))
+            .map(|f| self.modelled.iter().map(|&j| f[j]).collect())
+            .collect();
+        if self.modelled.len() == 1 {
+            bounding.push(
+                self.modelled
+                    .iter()
+                    .zip(&sample.functions)
+                    .map(|(&j, f)| f.eval(&self.fitted.input(j, x, 1.0)))
+                    .collect(),
+            );
+        }
+        let bounding = conditioning_points(bounding, self.config.front_points);
+        lower_bound_gain(&dominated_cells(&bounding), &p.mean, &sd, &p.rho)
+    }
+}
+
+/// The points of a front (in the modelled objectives) that the gain conditions on: all
+/// of them in one or two objectives, at most `limit` spread out in more.
+fn conditioning_points(points: Vec<Vec<f64>>, limit: usize) -> Vec<Vec<f64>> {
+    if points.first().is_some_and(|p| p.len() >= 3) {
+        spread_subset(&points, limit)
+    } else {
+        points
+    }
 }
 
 /// Takes the step from already fitted surrogates.
@@ -378,37 +664,43 @@ pub fn propose_from(
     config: &StepConfig,
     seed: u64,
 ) -> Result<StepRecord, StepError> {
-    let usable: Vec<&Observation> = fitted.usable.iter().collect();
-    let skipped = fitted.skipped;
-    let gps = &fitted.gps;
+    problem.check()?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let (y_star, sampled_sets) = sample_fronts(gps, &usable, problem, config, &mut rng);
+    let samples = sample_fronts(fitted, problem, config, &mut rng);
     let posterior = Posterior {
         problem,
-        gps,
-        y_star,
+        config,
+        fitted,
+        modelled: fitted.modelled(),
+        known: (0..fitted.kinds.len())
+            .filter(|&j| fitted.kinds[j] == ObjectiveKind::Known)
+            .collect(),
+        y_std: fitted
+            .gps
+            .iter()
+            .map(|gp| gp.hyperparameters().y_std)
+            .collect(),
+        nugget: fitted
+            .gps
+            .iter()
+            .map(|gp| gp.hyperparameters().nugget)
+            .collect(),
+        samples,
     };
 
-    // Score a Sobol pool (or an LHS pool beyond Sobol's dimensions) at every fidelity.
-    let pool: Vec<Vec<f64>> = if problem.dim <= SOBOL_MAX_DIM {
-        Sobol::with_digital_shift(problem.dim, &mut rng)
-            .expect("dimension checked")
-            .take(config.pool_size.max(1))
-            .collect()
-    } else {
-        latin_hypercube(config.pool_size.max(1), problem.dim, &mut rng)
-    };
-    let mut candidates: Vec<(f64, f64, Vec<f64>, f64)> = Vec::new();
+    // Score the pool at every fidelity.
+    let pool = candidates::pool(problem.dim, problem.levels, config.pool_size, &mut rng);
+    let mut scored: Vec<(f64, f64, Vec<f64>, f64)> = Vec::new();
     for &z in problem.fidelities {
         for ((alpha, gain), x) in posterior.score(&pool, z).into_iter().zip(&pool) {
-            candidates.push((alpha, gain, x.clone(), z));
+            scored.push((alpha, gain, x.clone(), z));
         }
     }
-    let mut max_gain = candidates.iter().map(|c| c.1).fold(0.0, f64::max);
-    candidates.sort_by(|a, b| b.0.total_cmp(&a.0));
-    candidates.truncate(config.refine_top.max(1));
+    let mut max_gain = scored.iter().map(|c| c.1).fold(0.0, f64::max);
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.truncate(config.refine_top.max(1));
     let mut best: Option<(f64, f64, Vec<f64>, f64)> = None;
-    for (alpha, gain, x, z) in candidates {
+    for (alpha, gain, x, z) in scored {
         let refined = refine(
             &posterior,
             (alpha, gain, x),
@@ -425,9 +717,13 @@ pub fn propose_from(
         best.expect("at least one candidate");
     let mut rule = Rule::InformationGain;
     if max_gain < config.exhausted_gain {
-        let mut front_candidates = sampled_sets;
+        let mut front_candidates: Vec<Vec<f64>> = posterior
+            .samples
+            .iter()
+            .flat_map(|s| s.set.iter().cloned())
+            .collect();
         front_candidates.extend(pool);
-        if let Some(refined) = front_refinement(gps, &usable, problem, &front_candidates) {
+        if let Some(refined) = front_refinement(fitted, problem, &front_candidates) {
             (acquisition, information_gain) =
                 posterior.score(std::slice::from_ref(&refined), 1.0)[0];
             (x, z, rule) = (refined, 1.0, Rule::FrontRefinement);
@@ -440,33 +736,28 @@ pub fn propose_from(
         acquisition,
         information_gain,
         cost: (problem.cost)(z),
-        y_star: posterior.y_star,
-        hyperparameters: posterior
-            .gps
-            .iter()
-            .map(Surrogate::hyperparameters)
-            .collect(),
-        observations_used: usable.len(),
-        observations_skipped: skipped,
+        y_star: posterior.samples.iter().map(|s| s.y_star.clone()).collect(),
+        hyperparameters: fitted.gps.iter().map(Surrogate::hyperparameters).collect(),
+        observations_used: fitted.usable.len(),
+        observations_skipped: fitted.skipped,
     })
 }
 
-/// Solves `S` posterior samples at full fidelity for their Pareto fronts. Returns
-/// `y*[s][j]`, the best value of objective `j` on the front of sample `s` (never below
-/// the best value observed at full fidelity), and the union of the samples' Pareto sets.
+/// Solves `S` posterior samples at full fidelity (exact known objectives) for their
+/// Pareto fronts, over the designs that can be run.
 fn sample_fronts(
-    gps: &[Surrogate],
-    usable: &[&Observation],
+    fitted: &FittedSurrogates,
     problem: &StepProblem,
     config: &StepConfig,
     rng: &mut ChaCha8Rng,
-) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
-    let k = gps.len();
+) -> Vec<FrontSample> {
+    let k = fitted.kinds.len();
     let observed_best: Vec<f64> = (0..k)
         .map(|j| {
-            usable
+            fitted
+                .usable
                 .iter()
-                .filter(|o| !problem.fidelity_dependent[j] || o.z >= 1.0)
+                .filter(|o| !fitted.kinds[j].fidelity_dependent() || o.z >= 1.0)
                 .map(|o| o.y[j])
                 .fold(f64::NEG_INFINITY, f64::max)
         })
@@ -476,72 +767,90 @@ fn sample_fronts(
         generations: config.front_generations,
         ..Nsga2Config::default()
     };
+    let modelled = fitted.modelled();
     // One seed per sample, drawn in order, so that the samples can be solved in
     // parallel and the result still depends only on the step's seed.
     let seeds: Vec<u64> = (0..config.samples.max(1)).map(|_| rng.random()).collect();
-    let (dim, dependent) = (problem.dim, problem.fidelity_dependent);
-    let (y_star, sets): (Vec<Vec<f64>>, Vec<Vec<Vec<f64>>>) = seeds
+    seeds
         .into_par_iter()
         .map(|seed| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let samples: Vec<_> = gps
+            let functions: Vec<RffSample> = fitted
+                .gps
                 .iter()
                 .map(|gp| gp.rff_sample(config.rff_features.max(1), &mut rng))
                 .collect();
-            let evaluate = |xs: &[Vec<f64>]| -> Vec<Vec<f64>> {
-                let per_objective: Vec<Vec<f64>> = samples
+            let values = |x: &[f64]| -> Vec<f64> {
+                let mut known = fitted.known_values(problem, x).into_iter();
+                let mut sampled = modelled
                     .iter()
-                    .enumerate()
-                    .map(|(j, s)| {
-                        if dependent[j] {
-                            let full: Vec<Vec<f64>> = xs.iter().map(|x| with_z(x, 1.0)).collect();
-                            s.eval_batch(&full)
-                        } else {
-                            s.eval_batch(xs)
-                        }
+                    .zip(&functions)
+                    .map(|(&j, f)| f.eval(&fitted.input(j, x, 1.0)));
+                fitted
+                    .kinds
+                    .iter()
+                    .map(|kind| match kind {
+                        ObjectiveKind::Known => known.next().expect("one per known objective"),
+                        ObjectiveKind::Modelled { .. } => sampled.next().expect("one per GP"),
                     })
-                    .collect();
-                (0..xs.len())
-                    .map(|i| per_objective.iter().map(|v| -v[i]).collect())
                     .collect()
             };
-            let front =
-                nsga2_batch(dim, evaluate, &nsga, &mut rng).expect("valid NSGA-II configuration");
-            let y_star: Vec<f64> = (0..k)
-                .map(|j| {
-                    front
-                        .front_f
-                        .iter()
-                        .map(|f| -f[j])
-                        .fold(observed_best[j], f64::max)
-                })
+            let evaluate = |xs: &[Vec<f64>]| -> Vec<Vec<f64>> {
+                xs.iter()
+                    .map(|x| values(&problem.snap(x)).iter().map(|v| -v).collect())
+                    .collect()
+            };
+            let result = nsga2_batch(problem.dim, evaluate, &nsga, &mut rng)
+                .expect("valid NSGA-II configuration");
+            let front: Vec<Vec<f64>> = result
+                .front_f
+                .iter()
+                .map(|f| f.iter().map(|v| -v).collect())
                 .collect();
-            (y_star, front.front_x)
+            let y_star = (0..k)
+                .map(|j| front.iter().map(|f| f[j]).fold(observed_best[j], f64::max))
+                .collect();
+            let same_for_all = modelled.len() >= 2 && modelled.len() == k;
+            let cells = same_for_all.then(|| {
+                let projected = front
+                    .iter()
+                    .map(|f| modelled.iter().map(|&j| f[j]).collect());
+                dominated_cells(&conditioning_points(
+                    projected.collect(),
+                    config.front_points,
+                ))
+            });
+            FrontSample {
+                functions,
+                front,
+                set: result.front_x.iter().map(|x| problem.snap(x)).collect(),
+                y_star,
+                cells,
+            }
         })
-        .unzip();
-    (y_star, sets.concat())
+        .collect()
 }
 
-/// The candidate whose posterior mean at full fidelity adds the most hypervolume to the
-/// front of the full-fidelity observations, or `None` when none adds any.
+/// The candidate whose expected objectives at full fidelity add the most hypervolume to
+/// the front of the full-fidelity observations, or `None` when none adds any.
 ///
 /// The reference point is the worst value of each objective over the usable
 /// observations, pushed 10 % of its range further out. Ties go to the earlier candidate,
 /// so the choice is deterministic.
 fn front_refinement(
-    gps: &[Surrogate],
-    usable: &[&Observation],
+    fitted: &FittedSurrogates,
     problem: &StepProblem,
     candidates: &[Vec<f64>],
 ) -> Option<Vec<f64>> {
     // Minimisation form throughout: objectives negated.
     let negated = |y: &[f64]| -> Vec<f64> { y.iter().map(|v| -v).collect() };
+    let usable = &fitted.usable;
     let front: Vec<Vec<f64>> = usable
         .iter()
         .filter(|o| o.z >= 1.0)
         .map(|o| negated(&o.y))
         .collect();
-    let reference: Vec<f64> = (0..gps.len())
+    let reference: Vec<f64> = (0..fitted.kinds.len())
         .map(|j| {
             let (lo, hi) = usable
                 .iter()
@@ -551,21 +860,11 @@ fn front_refinement(
             hi + 0.1 * (hi - lo) + f64::EPSILON * hi.abs().max(1.0)
         })
         .collect();
-    let means: Vec<Vec<f64>> = {
-        let per_objective: Vec<Vec<f64>> = gps
-            .iter()
-            .enumerate()
-            .map(|(j, gp)| {
-                gp.predict(&at_full_fidelity(candidates, problem.fidelity_dependent[j]))
-                    .into_iter()
-                    .map(|(mu, _)| -mu)
-                    .collect()
-            })
-            .collect();
-        (0..candidates.len())
-            .map(|i| per_objective.iter().map(|v| v[i]).collect())
-            .collect()
-    };
+    let means: Vec<Vec<f64>> = fitted
+        .expected(problem, candidates, 1.0)
+        .iter()
+        .map(|y| negated(y))
+        .collect();
     let improvements: Vec<f64> = means
         .par_iter()
         .map(|m| hypervolume_improvement(m, &front, &reference))
@@ -599,7 +898,8 @@ fn hypervolume_improvement(point: &[f64], front: &[Vec<f64>], reference: &[f64])
     (own - covered).max(0.0)
 }
 
-/// A seeded (1+1) evolution strategy on `alpha` at fixed `z`, with step-size adaptation
+/// A seeded (1+1) evolution strategy on `alpha` at fixed `z` over the continuous
+/// variables (the discrete ones keep the candidate's values), with step-size adaptation
 /// (grow 1.5x on success, shrink 0.7x on failure), inside `[0, 1]^d`.
 fn refine(
     posterior: &Posterior,
@@ -609,11 +909,22 @@ fn refine(
     rng: &mut ChaCha8Rng,
 ) -> (f64, f64, Vec<f64>) {
     let (mut alpha, mut gain, mut x) = start;
+    let levels = posterior.problem.levels;
+    if !(0..x.len()).any(|i| is_continuous(levels, i)) {
+        return (alpha, gain, x);
+    }
     let mut step = 0.05;
     for _ in 0..steps {
         let trial: Vec<f64> = x
             .iter()
-            .map(|&v| (v + step * rng.sample::<f64, _>(StandardNormal)).clamp(0.0, 1.0))
+            .enumerate()
+            .map(|(i, &v)| {
+                if is_continuous(levels, i) {
+                    (v + step * rng.sample::<f64, _>(StandardNormal)).clamp(0.0, 1.0)
+                } else {
+                    v
+                }
+            })
             .collect();
         let (a, g) = posterior.score(std::slice::from_ref(&trial), z)[0];
         if a > alpha {
@@ -629,6 +940,7 @@ fn refine(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optimizer::sampling::latin_hypercube;
     use crate::optimizer::synthetic::{BraninCurrin, MultiFidelityProblem};
 
     fn small() -> StepConfig {
@@ -664,9 +976,13 @@ mod tests {
     ) -> StepProblem<'a> {
         StepProblem {
             dim: 2,
-            fidelity_dependent: &[true, true],
+            objectives: &[ObjectiveKind::Modelled {
+                fidelity_dependent: true,
+            }; 2],
+            levels: &[],
             fidelities,
             cost,
+            known: None,
         }
     }
 
@@ -692,7 +1008,7 @@ mod tests {
         let p = problem(&cost, &[0.5, 1.0]);
         let obs = observations(10);
         let tuned = fit_surrogates(&obs, &p, &small(), None).unwrap();
-        let cached = fit_surrogates(&obs, &p, &small(), Some(&tuned.thetas())).unwrap();
+        let cached = fit_surrogates(&obs, &p, &small(), Some(&tuned.kernels())).unwrap();
         let a = propose_from(&tuned, &p, &small(), 4).unwrap();
         let b = propose_from(&cached, &p, &small(), 4).unwrap();
         assert_eq!(a.z, b.z);
@@ -785,5 +1101,68 @@ mod tests {
         }
         let rec = propose(&obs, &p, &small(), 3).unwrap();
         assert!(rec.acquisition.is_finite());
+    }
+
+    /// One modelled objective and one known one, over a grid variable and a continuous
+    /// one: one GP, the proposal on the grid, the known objective computed (or modelled
+    /// when `known_objectives` is off), and the MESMO gain on the same problem.
+    #[test]
+    fn known_objectives_are_computed_and_grid_variables_snapped() {
+        let cost = |z: f64| 0.1 + 0.9 * z;
+        let known = |x: &[f64]| vec![-(x[0] - 0.3).powi(2) - 0.1 * x[1]];
+        let levels = [4, 0];
+        let kinds = [
+            ObjectiveKind::Modelled {
+                fidelity_dependent: true,
+            },
+            ObjectiveKind::Known,
+        ];
+        let p = StepProblem {
+            dim: 2,
+            objectives: &kinds,
+            levels: &levels,
+            fidelities: &[0.5, 1.0],
+            cost: &cost,
+            known: Some(&known),
+        };
+        let bc = BraninCurrin::new();
+        let obs: Vec<Observation> = observations(10)
+            .into_iter()
+            .map(|o| {
+                let x = p.snap(&o.x);
+                let y = vec![bc.evaluate(&x, o.z)[0], known(&x)[0]];
+                Observation { x, z: o.z, y }
+            })
+            .collect();
+        let rec = propose(&obs, &p, &small(), 5).unwrap();
+        assert_eq!(rec.hyperparameters.len(), 1);
+        assert_eq!(p.snap(&rec.x), rec.x);
+        assert!(rec.information_gain > 0.0 && rec.acquisition.is_finite());
+        assert_eq!(rec, propose(&obs, &p, &small(), 5).unwrap());
+        let fitted = fit_surrogates(&obs, &p, &small(), None).unwrap();
+        let expected = fitted.expected(&p, std::slice::from_ref(&rec.x), 1.0);
+        assert_eq!(expected[0][1], known(&rec.x)[0]);
+        let modelled = StepConfig {
+            known_objectives: false,
+            ..small()
+        };
+        assert_eq!(
+            propose(&obs, &p, &modelled, 5)
+                .unwrap()
+                .hyperparameters
+                .len(),
+            2
+        );
+        let mesmo = StepConfig {
+            gain: Gain::Mesmo,
+            ..small()
+        };
+        assert!(propose(&obs, &p, &mesmo, 5)
+            .unwrap()
+            .acquisition
+            .is_finite());
+        let missing = StepProblem { known: None, ..p };
+        let err = propose(&obs, &missing, &small(), 5).unwrap_err();
+        assert!(err.to_string().contains("known objectives"), "{err}");
     }
 }

@@ -3,8 +3,12 @@
 //! correlation, one length scale per input dimension tuned by maximum likelihood).
 //!
 //! Outputs are standardised before fitting and predictions are returned in the
-//! original units. Exact duplicate input rows are merged (their outputs averaged),
-//! since an interpolating GP cannot pass through two values at one point.
+//! original units. A noise term is fitted by default: the nugget (noise variance as a
+//! fraction of the process variance) of [`NUGGETS`] with the largest likelihood, each
+//! with its own length scales; repeated inputs are then kept as the replicates they are.
+//! Without it ([`GpConfig::fit_noise`] off) the GP interpolates, and exact duplicate input
+//! rows are merged (their outputs averaged), since an interpolating GP cannot pass through
+//! two values at one point. Predictions are of the noise-free function.
 //!
 //! Conventions of `egobox-gp` 0.37 that this module hides: it normalises every input
 //! column to zero mean and unit (sample, `ddof = 1`) standard deviation before
@@ -46,6 +50,14 @@ pub const INITIAL_LENGTH_SCALE: f64 = 1.0;
 /// interpolation nugget and rounding, so their ratios are noise).
 const NEGLIGIBLE_VARIANCE: f64 = 1e-10;
 
+/// The nuggets (observation noise variance as a fraction of the process variance) among
+/// which a noise-fitting GP takes the one of largest likelihood: from numerically
+/// noise-free to noise at half the signal's standard deviation.
+pub const NUGGETS: [f64; 7] = [1e-6, 1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3];
+
+/// `egobox-gp`'s own nugget, which only regularises the interpolation.
+const INTERPOLATING_NUGGET: f64 = 100.0 * f64::EPSILON;
+
 /// Settings of a GP fit.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -55,12 +67,28 @@ pub struct GpConfig {
     /// to `2`, because `egobox-gp` draws a single extra start from OS entropy, which
     /// would make fits irreproducible.
     pub n_start: usize,
+    /// Whether a noise term is fitted (default), or the GP interpolates the data.
+    pub fit_noise: bool,
 }
 
 impl Default for GpConfig {
     fn default() -> Self {
-        GpConfig { n_start: 10 }
+        GpConfig {
+            n_start: 10,
+            fit_noise: true,
+        }
     }
+}
+
+/// The kernel parameters a fit tuned: what a cached fit hands back to
+/// [`Surrogate::fit_with_kernel`].
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Kernel {
+    /// One per input dimension, as in [`GpHyperparameters::theta`].
+    pub theta: Vec<f64>,
+    /// The noise variance as a fraction of the process variance; `0` for an
+    /// interpolating GP (duplicates merged).
+    pub nugget: f64,
 }
 
 /// Why a GP could not be fitted.
@@ -118,6 +146,19 @@ pub struct GpHyperparameters {
     pub y_std: f64,
     /// Fitted (generalised least-squares) constant mean of the GP, in original units.
     pub constant_mean: f64,
+    /// The observation noise variance as a fraction of the process variance (`0`: the
+    /// GP interpolates).
+    #[serde(default)]
+    pub nugget: f64,
+}
+
+/// How a fit sets its kernel parameters (this module's `theta`, one per input dimension).
+#[derive(Clone, Copy)]
+enum Tuning<'a> {
+    /// Tuned by maximum likelihood, from this start (else [`INITIAL_LENGTH_SCALE`]).
+    Start(Option<&'a [f64]>),
+    /// Known: not tuned.
+    Fixed(&'a [f64]),
 }
 
 /// A GP over inputs in `[0, 1]^d` for one objective; outputs standardised internally.
@@ -133,6 +174,8 @@ pub struct Surrogate {
     y: Vec<f64>,
     /// Hyperparameters in this module's conventions.
     hyper: GpHyperparameters,
+    /// The fit's (reduced) log likelihood, which chooses the nugget.
+    likelihood: f64,
 }
 
 impl Surrogate {
@@ -141,40 +184,95 @@ impl Surrogate {
     /// The length scales are tuned by maximum likelihood within
     /// [`LENGTH_SCALE_BOUNDS`]; a column that is constant in the data carries no
     /// information on its length scale, which then stays near
-    /// [`INITIAL_LENGTH_SCALE`]. Exact duplicate rows are merged and their outputs
-    /// averaged. Constant outputs give a flat surrogate: the constant as mean, zero
+    /// [`INITIAL_LENGTH_SCALE`]. With [`GpConfig::fit_noise`] the nugget of [`NUGGETS`]
+    /// of largest likelihood is taken; without, exact duplicate rows are merged and their
+    /// outputs averaged. Constant outputs give a flat surrogate: the constant as mean, zero
     /// variance, and length scales [`INITIAL_LENGTH_SCALE`] (the likelihood carries
     /// no information, so it is not optimised). Deterministic: the same data and
     /// config give the same hyperparameters.
     pub fn fit(x: &[Vec<f64>], y: &[f64], config: &GpConfig) -> Result<Surrogate, GpError> {
-        Surrogate::fit_inner(x, y, config, None)
+        if !config.fit_noise {
+            return Surrogate::fit_inner(x, y, config, Tuning::Start(None), 0.0);
+        }
+        // The first nugget with every start; the others from the best length scales so
+        // far, with two extra starts.
+        let mut best = Surrogate::fit_inner(x, y, config, Tuning::Start(None), NUGGETS[0])?;
+        let fewer = GpConfig {
+            n_start: config.n_start.min(2),
+            ..config.clone()
+        };
+        for &nugget in &NUGGETS[1..] {
+            let start = best.hyper.theta.clone();
+            let fitted = Surrogate::fit_inner(x, y, &fewer, Tuning::Start(Some(&start)), nugget)?;
+            if fitted.likelihood > best.likelihood {
+                best = fitted;
+            }
+        }
+        Ok(best)
     }
 
-    /// Fits with known kernel parameters `theta` (this module's convention, one per input
-    /// dimension, as in [`GpHyperparameters::theta`]) instead of tuning them: how cached
-    /// hyperparameters are reused. The result equals the tuned fit that produced `theta`.
-    pub fn fit_with_theta(x: &[Vec<f64>], y: &[f64], theta: &[f64]) -> Result<Surrogate, GpError> {
-        Surrogate::fit_inner(x, y, &GpConfig { n_start: 0 }, Some(theta))
+    /// Fits with known kernel parameters (as in [`Surrogate::kernel`]) instead of tuning
+    /// them: how cached hyperparameters are reused. The result equals the tuned fit that
+    /// produced `kernel`.
+    pub fn fit_with_kernel(
+        x: &[Vec<f64>],
+        y: &[f64],
+        kernel: &Kernel,
+    ) -> Result<Surrogate, GpError> {
+        let config = GpConfig {
+            n_start: 0,
+            fit_noise: kernel.nugget > 0.0,
+        };
+        Surrogate::fit_inner(x, y, &config, Tuning::Fixed(&kernel.theta), kernel.nugget)
     }
 
+    /// The tuned kernel parameters.
+    pub fn kernel(&self) -> Kernel {
+        Kernel {
+            theta: self.hyper.theta.clone(),
+            nugget: self.hyper.nugget,
+        }
+    }
+
+    /// One fit at a fixed `nugget` (`0`: interpolating, duplicates merged).
     fn fit_inner(
         x: &[Vec<f64>],
         y: &[f64],
         config: &GpConfig,
-        known_theta: Option<&[f64]>,
+        tuning: Tuning,
+        nugget: f64,
     ) -> Result<Surrogate, GpError> {
         let dim = validate(x, y)?;
-        if let Some(t) = known_theta {
+        let (known_theta, start) = match tuning {
+            Tuning::Fixed(t) => (Some(t), None),
+            Tuning::Start(s) => (None, s),
+        };
+        if let Some(t) = known_theta.or(start) {
             if t.len() != dim || t.iter().any(|v| !(v.is_finite() && *v > 0.0)) {
                 return Err(GpError::DimensionMismatch(format!(
                     "known theta {t:?} does not fit {dim} positive input dimensions"
                 )));
             }
         }
-        let (xs, ys) = merge_duplicates(x, y);
-        if xs.len() < 2 {
-            return Err(GpError::TooFewPoints { got: xs.len() });
+        if !(nugget.is_finite() && nugget >= 0.0) {
+            return Err(GpError::Fit(format!("invalid nugget {nugget}")));
         }
+        let (merged_x, merged_y) = merge_duplicates(x, y);
+        if merged_x.len() < 2 {
+            return Err(GpError::TooFewPoints {
+                got: merged_x.len(),
+            });
+        }
+        let (xs, ys) = if nugget > 0.0 {
+            (
+                x.iter()
+                    .map(|r| r.iter().map(|v| v + 0.0).collect())
+                    .collect(),
+                y.to_vec(),
+            )
+        } else {
+            (merged_x, merged_y)
+        };
         let n = xs.len();
 
         let flat = ys.iter().all(|v| *v == ys[0]);
@@ -197,18 +295,22 @@ impl Surrogate {
         let x_std = x_arr
             .std_axis(Axis(0), 1.0)
             .mapv(|s| if s == 0.0 { 1.0 } else { s });
-        let init = x_std.mapv(|s| s / INITIAL_LENGTH_SCALE);
+        // theta_e = std * sqrt(2 theta) = std / l.
+        let to_egobox = |t: &[f64]| -> Array1<f64> {
+            x_std
+                .iter()
+                .zip(t)
+                .map(|(s, t)| s * (2.0 * t).sqrt())
+                .collect()
+        };
+        let init = match start {
+            Some(t) => to_egobox(t),
+            None => x_std.mapv(|s| s / INITIAL_LENGTH_SCALE),
+        };
         let tuning = if let Some(t) = known_theta {
-            // Inverse of the conversion below: theta_e = std * sqrt(2 theta).
-            ThetaTuning::Fixed(
-                x_std
-                    .iter()
-                    .zip(t)
-                    .map(|(s, t)| s * (2.0 * t).sqrt())
-                    .collect(),
-            )
+            ThetaTuning::Fixed(to_egobox(t))
         } else if flat {
-            ThetaTuning::Fixed(init)
+            ThetaTuning::Fixed(x_std.mapv(|s| s / INITIAL_LENGTH_SCALE))
         } else {
             let (l_min, l_max) = LENGTH_SCALE_BOUNDS;
             ThetaTuning::Full {
@@ -225,6 +327,11 @@ impl Surrogate {
             .kpls_dim(None)
             .theta_tuning(tuning)
             .n_start(n_start)
+            .nugget(if nugget > 0.0 {
+                nugget
+            } else {
+                INTERPOLATING_NUGGET
+            })
             .fit(&Dataset::new(x_arr.clone(), y_arr))
             .map_err(|e| GpError::Fit(e.to_string()))?;
 
@@ -245,6 +352,7 @@ impl Surrogate {
             y_mean,
             y_std,
             constant_mean: y_mean + y_std * constant_scaled,
+            nugget,
         };
         let finite = hyper.theta.iter().all(|t| t.is_finite() && *t > 0.0)
             && process_variance.is_finite()
@@ -256,6 +364,7 @@ impl Surrogate {
             )));
         }
         Ok(Surrogate {
+            likelihood: gp.likelihood(),
             gp,
             dim,
             x: xs,
@@ -295,6 +404,19 @@ impl Surrogate {
     /// # Panics
     /// If `a` or `b` does not have [`Surrogate::dim`] coordinates.
     pub fn posterior_correlation(&self, a: &[f64], b: &[f64]) -> f64 {
+        self.correlation(a, b, 0.0)
+    }
+
+    /// The correlation between a noisy observation at `a` and the noise-free function at
+    /// `b`: [`Surrogate::posterior_correlation`] with the noise variance added to the
+    /// variance at `a` (at `a = b`, `sqrt(v / (v + noise))`). What an evaluation at `a`
+    /// tells about `f(b)`; as `posterior_correlation` where the variances are negligible.
+    pub fn observation_correlation(&self, a: &[f64], b: &[f64]) -> f64 {
+        self.correlation(a, b, self.hyper.nugget * self.hyper.process_variance)
+    }
+
+    /// The posterior correlation with `noise` (egobox's units) added to the variance at `a`.
+    fn correlation(&self, a: &[f64], b: &[f64], noise: f64) -> f64 {
         let arr = self.to_array(&[a.to_vec(), b.to_vec()]);
         let cov = self
             .gp
@@ -305,7 +427,7 @@ impl Surrogate {
         if !(vaa > floor && vbb > floor) {
             return if a == b { 1.0 } else { 0.0 };
         }
-        (cov[[0, 1]] / (vaa * vbb).sqrt()).clamp(-1.0, 1.0)
+        (cov[[0, 1]] / ((vaa + noise) * vbb).sqrt()).clamp(-1.0, 1.0)
     }
 
     /// The fitted hyperparameters.
@@ -330,6 +452,7 @@ impl Surrogate {
             y: &self.y,
             y_mean: self.hyper.y_mean,
             y_std: self.hyper.y_std,
+            nugget: self.hyper.nugget,
         };
         RffSample::draw(&model, n_features, rng)
     }
@@ -453,7 +576,17 @@ mod tests {
             + 50.0
     }
 
+    /// An interpolating fit (no noise term), as the tests of interpolation need.
     fn fit(x: &[Vec<f64>], y: &[f64]) -> Surrogate {
+        let config = GpConfig {
+            fit_noise: false,
+            ..GpConfig::default()
+        };
+        Surrogate::fit(x, y, &config).expect("fit")
+    }
+
+    /// A fit with the default noise term.
+    fn fit_noisy(x: &[Vec<f64>], y: &[f64]) -> Surrogate {
         Surrogate::fit(x, y, &GpConfig::default()).expect("fit")
     }
 
@@ -603,7 +736,10 @@ mod tests {
         let y: Vec<f64> = x.iter().map(|p| smooth(p)).collect();
         let test = points(10, 5, 5);
         for n_start in [0, 1, 10] {
-            let config = GpConfig { n_start };
+            let config = GpConfig {
+                n_start,
+                ..GpConfig::default()
+            };
             let a = Surrogate::fit(&x, &y, &config).unwrap();
             let b = Surrogate::fit(&x, &y, &config).unwrap();
             assert_eq!(
@@ -722,12 +858,12 @@ mod tests {
     }
 
     #[test]
-    fn a_fit_with_cached_theta_reproduces_the_tuned_fit() {
+    fn a_fit_with_cached_kernel_reproduces_the_tuned_fit() {
         let x = points(25, 3, 4);
         let y: Vec<f64> = x.iter().map(|p| smooth(p)).collect();
         let tuned = fit(&x, &y);
         let theta = tuned.hyperparameters().theta;
-        let reused = Surrogate::fit_with_theta(&x, &y, &theta).unwrap();
+        let reused = Surrogate::fit_with_kernel(&x, &y, &tuned.kernel()).unwrap();
         let probe = points(10, 3, 5);
         for (a, b) in tuned.predict(&probe).iter().zip(reused.predict(&probe)) {
             assert!(
@@ -739,11 +875,57 @@ mod tests {
         for (a, b) in theta.iter().zip(&reused.hyperparameters().theta) {
             assert!((a - b).abs() < 1e-9 * a, "{a} vs {b}");
         }
-        assert!(Surrogate::fit_with_theta(&x, &y, &[1.0]).is_err());
+        let wrong = Kernel {
+            theta: vec![1.0],
+            nugget: 0.0,
+        };
+        assert!(Surrogate::fit_with_kernel(&x, &y, &wrong).is_err());
+    }
+
+    /// Noisy observations of a smooth function: the fit takes a nugget near the noise's
+    /// share of the variance, its mean is smoother than the data (closer to the function
+    /// than the observations are) and its variance at the data stays well above zero;
+    /// the same data without noise keeps the smallest nugget.
+    #[test]
+    fn a_noise_term_is_fitted_to_noisy_data() {
+        let x = points(40, 2, 21);
+        let clean: Vec<f64> = x.iter().map(|p| smooth(p)).collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(22);
+        let noisy: Vec<f64> = clean
+            .iter()
+            .map(|v| v + 3.0 * (rng.random::<f64>() - 0.5) * 12f64.sqrt())
+            .collect();
+        let gp = fit_noisy(&x, &noisy);
+        let h = gp.hyperparameters();
+        let signal = clean.iter().map(|v| (v - 50.0).powi(2)).sum::<f64>() / 40.0;
+        let share = 9.0 / (signal + 9.0);
+        assert!(
+            h.nugget > share / 10.0 && h.nugget < share * 10.0,
+            "nugget {} for a noise share of {share}",
+            h.nugget
+        );
+        let predicted = gp.predict(&x);
+        let fit_error: f64 = predicted
+            .iter()
+            .zip(&clean)
+            .map(|(p, c)| (p.0 - c).powi(2))
+            .sum();
+        let data_error: f64 = noisy.iter().zip(&clean).map(|(n, c)| (n - c).powi(2)).sum();
+        assert!(fit_error < 0.7 * data_error, "{fit_error} vs {data_error}");
+        assert!(predicted.iter().all(|p| p.1 > 0.2), "{predicted:?}");
+        assert_eq!(fit_noisy(&x, &clean).hyperparameters().nugget, NUGGETS[0]);
+        // Replicates are kept: two noisy values at one input average out in the mean.
+        let mut xs = x.clone();
+        let mut ys = noisy.clone();
+        xs.push(x[0].clone());
+        ys.push(2.0 * clean[0] - noisy[0]);
+        assert!(fit_noisy(&xs, &ys).predict(&[x[0].clone()])[0]
+            .1
+            .is_finite());
     }
 
     #[test]
-    fn duplicate_rows_are_merged() {
+    fn without_noise_duplicate_rows_are_merged() {
         let mut x = points(15, 2, 12);
         let mut y: Vec<f64> = x.iter().map(|p| smooth(p)).collect();
         // Re-evaluations of the same design with different results, one with -0.0.
@@ -752,7 +934,12 @@ mod tests {
         x[0][1] = 0.0;
         x.push(vec![x[0][0], -0.0]);
         y.push(y[0]);
-        let gp = fit(&x, &y);
+        let interpolating = GpConfig {
+            fit_noise: false,
+            ..GpConfig::default()
+        };
+        let gp = Surrogate::fit(&x, &y, &interpolating).unwrap();
+        assert_eq!(gp.hyperparameters().nugget, 0.0);
         let (mean, sd) = gp.predict(&[x[3].clone()])[0];
         assert!((mean - (y[3] + 0.5)).abs() < 1e-3, "{mean}");
         assert!(sd.is_finite());

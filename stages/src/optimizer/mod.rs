@@ -5,11 +5,13 @@
 
 pub mod acquisition;
 pub mod benchmark;
+pub mod candidates;
 pub mod cf_mesmo;
 pub mod gp;
 pub mod hypervolume;
 pub mod normal;
 pub mod nsga2;
+pub mod pareto_gain;
 pub mod rff;
 pub mod sampling;
 pub mod synthetic;

@@ -53,6 +53,9 @@ pub struct RffModel<'a> {
     pub y_mean: f64,
     /// Scale used to standardise the outputs.
     pub y_std: f64,
+    /// The observation noise variance as a fraction of `s2` (the GP's nugget); below
+    /// [`RFF_NOISE_RELATIVE`], that is used.
+    pub nugget: f64,
 }
 
 /// A function drawn from the GP posterior, approximated with random Fourier features
@@ -128,7 +131,8 @@ impl RffSample {
         sample.y_mean = model.y_mean;
         sample.y_std = model.y_std;
         let prior_weights: Vec<f64> = (0..m).map(|_| rng.sample(StandardNormal)).collect();
-        let noise_std = (RFF_NOISE_RELATIVE * s2).sqrt();
+        let relative_noise = model.nugget.max(RFF_NOISE_RELATIVE);
+        let noise_std = (relative_noise * s2).sqrt();
         let noise: Vec<f64> = (0..n)
             .map(|_| noise_std * rng.sample::<f64, _>(StandardNormal))
             .collect();
@@ -155,7 +159,7 @@ impl RffSample {
                 gram[r * n + c] = dot(row_r, &phi[c * m..(c + 1) * m]);
             }
         }
-        let mut jitter = RFF_NOISE_RELATIVE * s2;
+        let mut jitter = relative_noise * s2;
         let chol = loop {
             let mut k = gram.clone();
             for r in 0..n {
@@ -495,6 +499,7 @@ mod tests {
             y: &y,
             y_mean: 3.0,
             y_std: 2.0,
+            nugget: 0.0,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(3);
         for _ in 0..5 {
@@ -518,6 +523,7 @@ mod tests {
             y: &y,
             y_mean: -1.0,
             y_std: 0.5,
+            nugget: 0.0,
         };
         let a = RffSample::draw(&model, 64, &mut ChaCha8Rng::seed_from_u64(11));
         let b = RffSample::draw(&model, 64, &mut ChaCha8Rng::seed_from_u64(11));
@@ -539,6 +545,7 @@ mod tests {
             y: &[],
             y_mean: 1.0,
             y_std: 2.0,
+            nugget: 0.0,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(21);
         let n = 400;
@@ -577,6 +584,7 @@ mod tests {
             y: &[0.0, 1.0],
             y_mean: 0.0,
             y_std: 1.0,
+            nugget: 0.0,
         };
         RffSample::draw(&model, 10, &mut ChaCha8Rng::seed_from_u64(0));
     }
@@ -592,6 +600,7 @@ mod tests {
             y: &y,
             y_mean: 4.0,
             y_std: 1.0,
+            nugget: 0.0,
         };
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let s = RffSample::draw(&flat, 100, &mut rng);

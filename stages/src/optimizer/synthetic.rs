@@ -11,6 +11,7 @@
 //!   full-fidelity evaluation costs exactly 1 and every evaluation at least
 //!   the fixed overhead `c0`.
 
+use super::cf_mesmo::ObjectiveKind;
 use std::f64::consts::PI;
 use thiserror::Error;
 
@@ -38,10 +39,17 @@ pub trait MultiFidelityProblem: Sync {
     /// `(0, 1]`.
     fn evaluate(&self, x: &[f64], z: f64) -> Vec<f64>;
 
-    /// Per objective, whether it depends on the fidelity (the others are exact at any
-    /// fidelity, like the PPA objectives of the real problem). All do by default.
-    fn fidelity_dependent(&self) -> Vec<bool> {
-        vec![true; self.num_objectives()]
+    /// How the optimiser knows each objective: by default every one is measured and
+    /// depends on the fidelity; an objective that is an exact, cheap function of the
+    /// design (like the PPA objectives of the real problem) is
+    /// [`ObjectiveKind::Known`].
+    fn objective_kinds(&self) -> Vec<ObjectiveKind> {
+        vec![
+            ObjectiveKind::Modelled {
+                fidelity_dependent: true
+            };
+            self.num_objectives()
+        ]
     }
 
     /// Cost of one evaluation at fidelity `z`, normalised so `cost(1) = 1`.
@@ -49,6 +57,17 @@ pub trait MultiFidelityProblem: Sync {
     /// # Panics
     /// If `z` is not in `(0, 1]`.
     fn cost(&self, z: f64) -> f64;
+
+    /// The published hypervolume reference point, in minimisation form (objectives
+    /// negated), where the problem has one.
+    fn reference_point(&self) -> Option<Vec<f64>> {
+        None
+    }
+
+    /// The published maximum hypervolume against [`Self::reference_point`].
+    fn max_hypervolume(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// Errors from constructing a problem.
@@ -184,6 +203,16 @@ impl MultiFidelityProblem for BraninCurrin {
         check_fidelity(z);
         linear_cost(z, self.cost_overhead)
     }
+
+    /// BoTorch's `BraninCurrin._ref_point`, `[18, 6]` (both objectives minimised).
+    fn reference_point(&self) -> Option<Vec<f64>> {
+        Some(vec![18.0, 6.0])
+    }
+
+    /// BoTorch's `BraninCurrin._max_hv`.
+    fn max_hypervolume(&self) -> Option<f64> {
+        Some(59.360_118_748_677_46)
+    }
 }
 
 /// A four-input, four-objective stand-in for the crossbar design problem.
@@ -270,8 +299,13 @@ impl MultiFidelityProblem for CrossbarLike {
         4
     }
 
-    fn fidelity_dependent(&self) -> Vec<bool> {
-        vec![true, false, false, false]
+    /// Accuracy is measured; the PPA-like objectives are exact functions of the design.
+    fn objective_kinds(&self) -> Vec<ObjectiveKind> {
+        let mut kinds = vec![ObjectiveKind::Known; 4];
+        kinds[0] = ObjectiveKind::Modelled {
+            fidelity_dependent: true,
+        };
+        kinds
     }
 
     fn evaluate(&self, x: &[f64], z: f64) -> Vec<f64> {
