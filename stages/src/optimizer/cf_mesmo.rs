@@ -370,15 +370,20 @@ impl FittedSurrogates {
         xs.iter()
             .enumerate()
             .map(|(i, x)| {
-                let mut known = self.known_values(problem, x).into_iter();
-                let mut gp = means.iter();
-                self.kinds
-                    .iter()
-                    .map(|k| match k {
-                        ObjectiveKind::Known => known.next().expect("one per known objective"),
-                        ObjectiveKind::Modelled { .. } => gp.next().expect("one per GP")[i],
-                    })
-                    .collect()
+                self.interleave(self.known_values(problem, x), means.iter().map(|m| m[i]))
+            })
+            .collect()
+    }
+
+    /// One objective vector from the known objectives' values and the modelled ones',
+    /// each in the objectives' order.
+    fn interleave(&self, known: Vec<f64>, modelled: impl Iterator<Item = f64>) -> Vec<f64> {
+        let (mut known, mut modelled) = (known.into_iter(), modelled);
+        self.kinds
+            .iter()
+            .map(|k| match k {
+                ObjectiveKind::Known => known.next().expect("one per known objective"),
+                ObjectiveKind::Modelled { .. } => modelled.next().expect("one per GP"),
             })
             .collect()
     }
@@ -781,19 +786,11 @@ fn sample_fronts(
                 .map(|gp| gp.rff_sample(config.rff_features.max(1), &mut rng))
                 .collect();
             let values = |x: &[f64]| -> Vec<f64> {
-                let mut known = fitted.known_values(problem, x).into_iter();
-                let mut sampled = modelled
+                let sampled = modelled
                     .iter()
                     .zip(&functions)
                     .map(|(&j, f)| f.eval(&fitted.input(j, x, 1.0)));
-                fitted
-                    .kinds
-                    .iter()
-                    .map(|kind| match kind {
-                        ObjectiveKind::Known => known.next().expect("one per known objective"),
-                        ObjectiveKind::Modelled { .. } => sampled.next().expect("one per GP"),
-                    })
-                    .collect()
+                fitted.interleave(fitted.known_values(problem, x), sampled)
             };
             let evaluate = |xs: &[Vec<f64>]| -> Vec<Vec<f64>> {
                 xs.iter()
