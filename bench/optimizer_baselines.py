@@ -1,24 +1,40 @@
-"""pymoo's NSGA-II beside `pipeline bench optimizer`, on the same problems and budgets.
+"""The Python baselines beside `pipeline bench optimizer`: pymoo's NSGA-II and BoTorch's
+qLogNEHVI, on the same problems, initial designs and budgets.
 
     cargo run -p pipeline -- bench optimizer --seeds 10 --out bench-results
-    python3 bench/optimizer_baselines.py bench-results
+    python3 bench/optimizer_baselines.py bench-results [--methods pymoo_nsga2,botorch_qlognehvi]
+        [--problems branin_currin,dtlz2_d6_m2] [--seeds N]
 
 It reads what the Rust benchmark wrote into its output folder: `problems.json` (each
-problem's reference point, maximum hypervolume, budgets and the objective values at a few
-probe points) and `optimizer-traces.parquet` (every method's trace). First it checks that
-the problem definitions below agree with the Rust ones to 1e-12 at the probe points. Then
-it runs pymoo's NSGA-II with the population and generations of ours (the same number of
-full-fidelity evaluations) for each seed, measures it exactly as the Rust benchmark
-measures its methods (the hypervolume of the evaluated front after every evaluation,
-against the same reference point), writes `pymoo-traces.parquet` and prints the table rows
-for `pymoo_nsga2` beside the Rust methods' rows.
+problem's reference point, maximum hypervolume, budgets, each seed's initial design and
+the objective values at probe points) and `optimizer-traces.parquet` (every method's
+trace). First it checks that the problem definitions agree with the Rust ones to 1e-12 at
+the probe points: against BoTorch's own classes (`botorch.test_functions`) wherever BoTorch
+defines the problem, else against the Python definitions below. Then, per seed:
 
-Needs numpy, polars and pymoo (`pip install numpy polars pymoo`).
+- `pymoo_nsga2`: pymoo's NSGA-II with the population and generations of ours (the same
+  number of full-fidelity evaluations);
+- `botorch_qlognehvi`: BoTorch's qLogNEHVI, sequential (q = 1), from the seed's Sobol
+  initial design (the one our model-based methods start from), one SingleTaskGP per
+  objective (BoTorch's defaults: inferred noise, standardised outcomes), 128 quasi-MC
+  samples, 10 restarts from 512 raw samples, until the model-based budget (or the
+  evaluation cap) is spent. It evaluates at full fidelity only, also on the
+  multi-fidelity problems (BoTorch's MOMF is not run here).
+
+Each is measured exactly as the Rust benchmark measures its methods (the hypervolume of
+the evaluated full-fidelity front after every evaluation, against the same reference
+point, and the cost to reach our NSGA-II's final hypervolume of the same seed). It writes
+`baseline-traces.parquet` and prints the table rows beside the Rust methods' rows.
+
+Needs numpy, polars, pymoo, and torch + botorch for the BoTorch rows and checks
+(`pip install numpy polars pymoo botorch`).
 """
 
+import argparse
 import json
 import math
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -28,20 +44,19 @@ from pymoo.core.problem import Problem
 from pymoo.indicators.hv import HV
 from pymoo.optimize import minimize
 
+try:
+    import torch
+    from botorch import test_functions as tf
+    from botorch.test_functions.multi_objective_multi_fidelity import MOMFBraninCurrin, MOMFPark
 
-def branin_currin(x):
-    """BoTorch's BraninCurrin at full fidelity, both objectives maximised (negated)."""
-    x1, x2 = 15.0 * x[0] - 5.0, 15.0 * x[1]
-    q = x2 - 5.1 / (4.0 * math.pi**2) * x1 * x1 + 5.0 / math.pi * x1 - 6.0
-    branin = q * q + 10.0 * (1.0 - 1.0 / (8.0 * math.pi)) * math.cos(x1) + 10.0
-    damping = 1.0 - math.exp(-0.5 / x[1]) if x[1] > 0.0 else 1.0
-    num = ((2300.0 * x[0] + 1900.0) * x[0] + 2092.0) * x[0] + 60.0
-    den = ((100.0 * x[0] + 500.0) * x[0] + 4.0) * x[0] + 20.0
-    return [-branin, -(damping * num / den)]
+    torch.set_default_dtype(torch.float64)
+except ImportError:  # the BoTorch rows and checks need it
+    torch = None
 
 
-def crossbar_like(x):
+def crossbar_like(x, z):
     """`stages::optimizer::synthetic::CrossbarLike` at full fidelity, maximised."""
+    assert z == 1.0, "only the full fidelity is defined here"
     noise = 1.5 * x[0] ** 2 + 0.6 * x[1] + 0.8 * x[2] * (0.5 + x[3]) + 0.4 * x[3]
     accuracy = 0.1 + 0.85 * math.exp(-noise)
     cells = 1.0 / (1.0 + 7.0 * x[0])
@@ -51,17 +66,59 @@ def crossbar_like(x):
     return [accuracy, -area, -latency, -energy]
 
 
-PROBLEMS = {"branin_currin": branin_currin, "crossbar_like": crossbar_like}
+def botorch_problem(name):
+    """BoTorch's class for a problem (maximised: `negate=True`), and whether its last
+    input is the fidelity; None where BoTorch has none (or is not installed)."""
+    if torch is None:
+        return None
+    return {
+        "branin_currin": (lambda: tf.multi_objective.BraninCurrin(negate=True), False),
+        "momf_branin_currin": (lambda: MOMFBraninCurrin(negate=True), True),
+        "momf_park": (lambda: MOMFPark(negate=True), True),
+        "dtlz2_d6_m2": (lambda: tf.multi_objective.DTLZ2(dim=6, num_objectives=2, negate=True), False),
+        "dtlz2_d6_m4": (lambda: tf.multi_objective.DTLZ2(dim=6, num_objectives=4, negate=True), False),
+        "vehicle_safety": (lambda: tf.multi_objective.VehicleSafety(negate=True), False),
+        "car_side_impact": (lambda: tf.multi_objective.CarSideImpact(negate=True), False),
+    }.get(name)
 
 
-def check_definitions(spec):
-    """Our Python definitions give the Rust values at the probe points, to 1e-12."""
-    f = PROBLEMS[spec["name"]]
+def objectives(name):
+    """`f(xs, z) -> ys`: the problem's maximised objectives at unit-cube points `xs`."""
+    made = botorch_problem(name)
+    if made is not None:
+        factory, has_fidelity = made
+        problem = factory()
+        lo, hi = problem.bounds[0], problem.bounds[1]
+        if has_fidelity:
+            lo, hi = lo[:-1], hi[:-1]
+
+        def f(xs, z):
+            x = lo + torch.tensor(np.asarray(xs, dtype=float)) * (hi - lo)
+            if has_fidelity:
+                x = torch.cat([x, torch.full((x.shape[0], 1), float(z))], dim=-1)
+            elif z != 1.0:
+                raise ValueError(f"{name} has no lower fidelity")
+            return problem(x, noise=False).tolist()
+
+        return f
+    if name == "crossbar_like":
+        return lambda xs, z: [crossbar_like(list(x), z) for x in xs]
+    if name == "branin_currin":
+        sys.exit("branin_currin: needs BoTorch (pip install botorch) for its definition")
+    sys.exit(f"{name}: needs BoTorch (pip install botorch)")
+
+
+def check_definitions(spec, f):
+    """The Python definition gives the Rust values at the probe points, to 1e-12
+    (BraninCurrin is BoTorch's at full fidelity only: its lower fidelities are ours)."""
     for probe in spec["probes"]:
-        got = f(probe["x"])
+        z = probe.get("z", 1.0)
+        if spec["name"] in ("branin_currin", "crossbar_like") and z != 1.0:
+            continue
+        got = f([probe["x"]], z)[0]
         for g, want in zip(got, probe["y"]):
             if abs(g - want) > 1e-12 * max(1.0, abs(want)):
-                sys.exit(f"{spec['name']}: Python gives {got} at {probe['x']}, Rust {probe['y']}")
+                sys.exit(f"{spec['name']}: Python gives {got} at {probe['x']} z={z}, Rust {probe['y']}")
 
 
 class Recorded(Problem):
@@ -73,13 +130,13 @@ class Recorded(Problem):
         self.history = []
 
     def _evaluate(self, xs, out, *args, **kwargs):
-        ys = [[-v for v in self.f(list(x))] for x in xs]
+        ys = [[-v for v in y] for y in self.f(xs, 1.0)]
         self.history.extend(ys)
         out["F"] = np.array(ys)
 
 
 def trace(history, reference):
-    """The hypervolume of the front evaluated so far, after every evaluation."""
+    """The hypervolume of the front evaluated so far (minimised), after every evaluation."""
     indicator = HV(ref_point=np.array(reference))
     front, out = [], []
     for y in history:
@@ -90,6 +147,49 @@ def trace(history, reference):
     return out
 
 
+def pymoo_nsga2(f, spec, specs, seed):
+    problem = Recorded(f, spec["dim"], len(spec["reference_point"]))
+    algorithm = NSGA2(pop_size=specs["nsga2_population"])
+    minimize(problem, algorithm, ("n_gen", specs["nsga2_generations"] + 1),
+             seed=int(seed) + 1, verbose=False)
+    return problem.history
+
+
+def botorch_qlognehvi(f, spec, specs, seed):
+    """Sequential qLogNEHVI from the seed's initial design, at full fidelity."""
+    from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import ModelListGP, SingleTaskGP
+    from botorch.optim import optimize_acqf
+    from botorch.sampling import SobolQMCNormalSampler
+    from gpytorch.mlls import SumMarginalLogLikelihood
+
+    torch.manual_seed(int(seed))
+    d = spec["dim"]
+    xs = [list(x) for x in spec["initial_designs"][int(seed)]]
+    ys = f(xs, 1.0)
+    ref = torch.tensor([-r for r in spec["reference_point"]])
+    bounds = torch.stack([torch.zeros(d), torch.ones(d)])
+    budget = min(int(specs["budget"]), int(specs["max_evaluations"]))
+    while len(xs) < budget:
+        train_x, train_y = torch.tensor(xs), torch.tensor(ys)
+        models = [SingleTaskGP(train_x, train_y[:, j : j + 1]) for j in range(train_y.shape[1])]
+        model = ModelListGP(*models)
+        fit_gpytorch_mll(SumMarginalLogLikelihood(model.likelihood, model))
+        acqf = qLogNoisyExpectedHypervolumeImprovement(
+            model=model, ref_point=ref.tolist(), X_baseline=train_x, prune_baseline=True,
+            sampler=SobolQMCNormalSampler(sample_shape=torch.Size([128])))
+        candidate, _ = optimize_acqf(acqf, bounds=bounds, q=1, num_restarts=10, raw_samples=512,
+                                     options={"batch_limit": 5, "maxiter": 200})
+        x = candidate[0].clamp(0.0, 1.0).tolist()
+        xs.append(x)
+        ys.extend(f([x], 1.0))
+    return [[-v for v in y] for y in ys]
+
+
+METHODS = {"pymoo_nsga2": pymoo_nsga2, "botorch_qlognehvi": botorch_qlognehvi}
+
+
 def cost_to_reach(hvs, target):
     for i, hv in enumerate(hvs):
         if hv >= target * (1.0 - 1e-12):
@@ -98,34 +198,55 @@ def cost_to_reach(hvs, target):
 
 
 def main():
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "bench-results")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out", nargs="?", default="bench-results")
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--problems", default=None)
+    parser.add_argument("--seeds", type=int, default=None)
+    args = parser.parse_args()
+    out = Path(args.out)
+    methods = [m.strip() for m in args.methods.split(",")]
+    for m in methods:
+        if m not in METHODS:
+            sys.exit(f"--methods: unknown method {m!r}; the methods are {', '.join(METHODS)}")
+        if m.startswith("botorch") and torch is None:
+            sys.exit(f"--methods {m}: needs torch and botorch (pip install botorch)")
     specs = json.loads((out / "problems.json").read_text())
     traces = pl.read_parquet(out / "optimizer-traces.parquet")
+    wanted = args.problems.split(",") if args.problems else None
     rows, table = [], []
+    nsga_cost = specs["nsga2_population"] * (specs["nsga2_generations"] + 1)
     for spec in specs["problems"]:
         name = spec["name"]
-        check_definitions(spec)
+        if wanted is not None and name not in wanted:
+            continue
+        f = objectives(name)
+        check_definitions(spec, f)
+        print(f"{name}: the Python definition agrees with Rust's to 1e-12", file=sys.stderr)
         ours = traces.filter((pl.col("problem") == name) & (pl.col("method") == "nsga2"))
-        ratios, regrets = [], []
-        for seed in sorted(ours["seed"].unique().to_list()):
-            target = ours.filter(pl.col("seed") == seed).sort("evaluation")["hypervolume"][-1]
-            problem = Recorded(PROBLEMS[name], spec["dim"], len(spec["reference_point"]))
-            algorithm = NSGA2(pop_size=specs["nsga2_population"])
-            minimize(problem, algorithm, ("n_gen", specs["nsga2_generations"] + 1),
-                     seed=int(seed) + 1, verbose=False)
-            hvs = trace(problem.history, spec["reference_point"])
-            nsga_cost = specs["nsga2_population"] * (specs["nsga2_generations"] + 1)
-            ratios.append(cost_to_reach(hvs, target) / nsga_cost)
-            at_budget = hvs[min(len(hvs), int(specs["budget"])) - 1]
-            regrets.append(math.log10(max(spec["max_hypervolume"] - at_budget, 0.0)))
-            rows.extend({"problem": name, "method": "pymoo_nsga2", "seed": int(seed),
-                         "evaluation": i + 1, "fidelity_z": 1.0, "cost": 1.0,
-                         "cumulative_cost": float(i + 1), "hypervolume": hv}
-                        for i, hv in enumerate(hvs))
-        q1, q2, q3 = np.quantile(regrets, [0.25, 0.5, 0.75])
-        table.append(f"| {name} | pymoo_nsga2 | {np.median(ratios):.3f} | - | "
-                     f"{q2:.3f} [{q1:.3f}, {q3:.3f}] | 100 % |")
-    pl.DataFrame(rows).write_parquet(out / "pymoo-traces.parquet")
+        seeds = sorted(ours["seed"].unique().to_list())[: args.seeds]
+        for method in methods:
+            ratios, regrets = [], []
+            for seed in seeds:
+                target = ours.filter(pl.col("seed") == seed).sort("evaluation")["hypervolume"][-1]
+                started = time.time()
+                hvs = trace(METHODS[method](f, spec, specs, seed), spec["reference_point"])
+                ratios.append(cost_to_reach(hvs, target) / nsga_cost)
+                at_budget = hvs[min(len(hvs), int(specs["budget"])) - 1]
+                gap = spec["max_hypervolume"] - at_budget
+                regrets.append(math.log10(gap) if gap > 0.0 else -math.inf)
+                print(f"{name} seed {seed} {method}: {len(hvs)} evaluations, ratio "
+                      f"{ratios[-1]:.4f}, log10 regret {regrets[-1]:.3f}, "
+                      f"{time.time() - started:.0f} s", file=sys.stderr)
+                rows.extend({"problem": name, "method": method, "seed": int(seed),
+                             "evaluation": i + 1, "fidelity_z": 1.0, "cost": 1.0,
+                             "cumulative_cost": float(i + 1), "hypervolume": hv}
+                            for i, hv in enumerate(hvs))
+                pl.DataFrame(rows).write_parquet(out / "baseline-traces.parquet")
+            q1, q2, q3 = np.quantile(regrets, [0.25, 0.5, 0.75])
+            table.append(f"| {name} | {method} | {np.median(ratios):.3f} | - | "
+                         f"{q2:.3f} [{q1:.3f}, {q3:.3f}] | 100 % |")
+            print(table[-1], file=sys.stderr)
     print("\n".join(table))
 
 

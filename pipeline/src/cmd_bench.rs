@@ -1,5 +1,7 @@
 //! `pipeline bench optimizer`: CF-MESMO, its ablations, MESMO, NSGA-II and random search
-//! on the synthetic multi-fidelity problems, over several seeds.
+//! on the synthetic multi-fidelity problems and the published ones
+//! ([`stages::optimizer::published`]), over several seeds, through the strategies the study
+//! runs.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -26,7 +28,9 @@ const NEAR: f64 = 1e-3;
 /// `pipeline bench optimizer` options.
 #[derive(Args, Debug)]
 pub struct OptimizerBenchArgs {
-    /// A problem (branin_currin, crossbar_like); all when absent.
+    /// The problems, comma-separated (branin_currin, crossbar_like, momf_branin_currin,
+    /// momf_park, dtlz2_d6_m2, dtlz2_d6_m4, vehicle_safety, car_side_impact); all when
+    /// absent.
     #[arg(long)]
     problem: Option<String>,
     /// Seeds per method and problem.
@@ -61,11 +65,16 @@ struct MethodScores {
 /// table per problem and method.
 pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
     let names: Vec<&str> = match &args.problem {
-        Some(p) if benchmark::problem(p).is_some() => vec![p.as_str()],
-        Some(p) => bail!(
-            "--problem {p}: unknown; the problems are {}",
-            benchmark::PROBLEMS.join(", ")
-        ),
+        Some(list) => list
+            .split(',')
+            .map(|p| match benchmark::problem(p.trim()) {
+                Some(_) => Ok(p.trim()),
+                None => Err(anyhow::anyhow!(
+                    "--problem {p}: unknown; the problems are {}",
+                    benchmark::PROBLEMS.join(", ")
+                )),
+            })
+            .collect::<Result<_>>()?,
         None => benchmark::PROBLEMS.to_vec(),
     };
     if args.seeds == 0 || args.budget_fraction.is_nan() || args.budget_fraction <= 0.0 {
@@ -87,7 +96,13 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
     for name in &names {
         let problem = benchmark::problem(name).expect("checked");
         let (max_hv, published) = benchmark::max_hypervolume(problem.as_ref());
-        specs.push(problem_spec(problem.as_ref(), max_hv, published));
+        specs.push(problem_spec(
+            problem.as_ref(),
+            max_hv,
+            published,
+            &config,
+            args.seeds,
+        ));
         eprintln!(
             "{name}: reference point {:?}, maximum hypervolume {max_hv:.6} ({})",
             benchmark::reference_point(problem.as_ref()),
@@ -154,6 +169,7 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
             "hypervolume",
             &series,
         )?;
+        write_results(args, &config, budget, &specs, &rows)?;
         for (method, score) in scores {
             summary.push(format!(
                 "cost_ratio_vs_nsga2 {name} {method}: {}",
@@ -172,19 +188,7 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
             ));
         }
     }
-    let specs = serde_json::json!({
-        "nsga2_population": config.nsga2_population,
-        "nsga2_generations": config.nsga2_generations,
-        "budget": budget,
-        "problems": specs,
-    });
-    cache::atomic::write_atomic(
-        &args.out.join("problems.json"),
-        &serde_json::to_vec_pretty(&specs)?,
-    )?;
     let path = args.out.join("optimizer-traces.parquet");
-    let (schema, batch) = traces_table(&rows)?;
-    cache::table::write_parquet_atomic(&path, &schema, &[batch])?;
     println!("traces: {} (plots beside it)", path.display());
     for line in summary.iter().chain(&table) {
         println!("{line}");
@@ -192,26 +196,79 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Writes `problems.json` and `optimizer-traces.parquet` for the problems done so far
+/// (after each problem, so an interrupted run keeps what it measured).
+fn write_results(
+    args: &OptimizerBenchArgs,
+    config: &BenchConfig,
+    budget: f64,
+    specs: &[serde_json::Value],
+    rows: &[(String, Method, u64, TracePoint)],
+) -> Result<()> {
+    let specs = serde_json::json!({
+        "nsga2_population": config.nsga2_population,
+        "nsga2_generations": config.nsga2_generations,
+        "budget": budget,
+        "max_evaluations": config.max_evaluations,
+        "problems": specs,
+    });
+    cache::atomic::write_atomic(
+        &args.out.join("problems.json"),
+        &serde_json::to_vec_pretty(&specs)?,
+    )?;
+    let (schema, batch) = traces_table(rows)?;
+    cache::table::write_parquet_atomic(
+        &args.out.join("optimizer-traces.parquet"),
+        &schema,
+        &[batch],
+    )?;
+    Ok(())
+}
+
 /// What the Python baselines (`bench/optimizer_baselines.py`) need of a problem: its
-/// reference point and maximum hypervolume, and its full-fidelity values at the first 8
-/// Sobol points, which the script checks its own definition against.
+/// reference point and maximum hypervolume; its values at the first 8 Sobol points, at
+/// full fidelity and (multi-fidelity problems) at `z = 0.4`, which the script checks its
+/// own definition against; and each seed's initial design at full fidelity (the points
+/// every method but NSGA-II starts from).
 fn problem_spec(
     problem: &dyn MultiFidelityProblem,
     max_hv: f64,
     published: bool,
+    config: &BenchConfig,
+    seeds: u64,
 ) -> serde_json::Value {
+    let fidelities: &[f64] = if problem.multi_fidelity() {
+        &[1.0, 0.4]
+    } else {
+        &[1.0]
+    };
     let probes: Vec<serde_json::Value> = Sobol::new(problem.dim())
         .expect("benchmark dims are small")
         .take(8)
-        .map(|x| serde_json::json!({"y": problem.evaluate(&x, 1.0), "x": x}))
+        .flat_map(|x| {
+            fidelities
+                .iter()
+                .map(|&z| serde_json::json!({"y": problem.evaluate(&x, z), "x": x, "z": z}))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let initial: Vec<Vec<Vec<f64>>> = (0..seeds)
+        .map(|seed| {
+            benchmark::initial_design(problem.dim(), Method::Mesmo, config, 1.0, seed)
+                .into_iter()
+                .map(|(x, _)| x)
+                .collect()
+        })
         .collect();
     serde_json::json!({
         "name": problem.name(),
         "dim": problem.dim(),
+        "multi_fidelity": problem.multi_fidelity(),
         "reference_point": benchmark::reference_point(problem),
         "max_hypervolume": max_hv,
         "max_hypervolume_published": published,
         "probes": probes,
+        "initial_designs": initial,
     })
 }
 

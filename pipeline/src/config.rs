@@ -11,6 +11,7 @@ use stages::crossbar::{self, NoiseParams};
 use stages::dataset::{DataSource, DatasetParams};
 use stages::design::Design;
 use stages::optimizer::cf_mesmo::StepConfig;
+use stages::optimizer::strategy::StrategyKind;
 use stages::ppa_params::PpaParams;
 use stages::training::params::TrainingParams;
 
@@ -62,6 +63,8 @@ pub struct OptimizerParams {
     /// The CF-MESMO step (`[optimizer.cf_mesmo]`): posterior samples, random Fourier
     /// features, candidate pool, GP restarts.
     pub cf_mesmo: StepConfig,
+    /// The cost model the step divides the information gain by (`[optimizer.cost]`).
+    pub cost: CostModel,
 }
 
 impl Default for OptimizerParams {
@@ -70,6 +73,32 @@ impl Default for OptimizerParams {
             nsga2_population: 8,
             final_evaluations: 3,
             cf_mesmo: StepConfig::default(),
+            cost: CostModel::default(),
+        }
+    }
+}
+
+/// `[optimizer.cost]`: an evaluation costs a fixed overhead (setting up, noisy inference)
+/// plus the training epochs it adds: a warm start from a cached checkpoint of the same
+/// design pays only the epochs beyond it. In units of epochs, normalised so that a cold
+/// full-fidelity evaluation costs 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CostModel {
+    /// The fixed overhead, in epochs of training.
+    pub overhead_epochs: f64,
+    /// Fit the overhead to the measured `cost_s` of the study's rows (least squares of
+    /// seconds on epochs added; the configured value until the rows identify it). The
+    /// decisions then depend on the machine's timings: a resumed study still replays
+    /// exactly (its rows are read back), a fresh one elsewhere may decide differently.
+    pub fit: bool,
+}
+
+impl Default for CostModel {
+    fn default() -> Self {
+        CostModel {
+            overhead_epochs: 0.5,
+            fit: false,
         }
     }
 }
@@ -83,33 +112,7 @@ pub struct StudySection {
     /// The seed of every random choice.
     pub seed: u64,
     /// The search strategy.
-    pub strategy: Strategy,
-}
-
-/// Search strategies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Strategy {
-    /// Continuous-fidelity MESMO.
-    CfMesmo,
-    /// Single-fidelity MESMO (z fixed at the maximum).
-    Mesmo,
-    /// NSGA-II at full fidelity.
-    Nsga2,
-    /// Random search at full fidelity.
-    Random,
-}
-
-impl Strategy {
-    /// The name used in configs and the ledger.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Strategy::CfMesmo => "cf_mesmo",
-            Strategy::Mesmo => "mesmo",
-            Strategy::Nsga2 => "nsga2",
-            Strategy::Random => "random",
-        }
-    }
+    pub strategy: StrategyKind,
 }
 
 /// Data set formats.
@@ -522,6 +525,11 @@ impl StudyConfig {
             .cf_mesmo
             .validate()
             .map_err(|e| anyhow::anyhow!("optimizer.cf_mesmo.{e}"))?;
+        let overhead = self.optimizer.cost.overhead_epochs;
+        ensure!(
+            overhead.is_finite() && (0.0..=1000.0).contains(&overhead),
+            "optimizer.cost.overhead_epochs must be in [0, 1000] epochs, got {overhead}"
+        );
         self.dataset.params()?;
         Ok(())
     }
@@ -606,7 +614,7 @@ mod tests {
     fn the_embedded_default_parses() {
         let c = StudyConfig::default_config();
         assert_eq!(c.model.name, ModelName::CnnSmall);
-        assert_eq!(c.study.strategy, Strategy::CfMesmo);
+        assert_eq!(c.study.strategy, StrategyKind::CfMesmo);
         assert_eq!(c.dataset.params().unwrap().source, DataSource::Embedded);
     }
 

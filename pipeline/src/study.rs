@@ -2,22 +2,20 @@
 //! the search strategy (GP fit -> CF-MESMO step, or MESMO, NSGA-II, random search), until
 //! the budget is spent; then the predicted Pareto set is evaluated at full fidelity.
 //!
-//! **Batches.** Each iteration proposes a batch of `q` (design, fidelity) pairs, which the
-//! [`Executor`] evaluates in parallel as worker tasks ([`crate::worker`]); the next
-//! iteration starts once the whole batch is in the ledger. CF-MESMO and MESMO build a
-//! batch greedily with the *kriging believer*: after each proposal the GPs are
-//! conditioned, with the step's hyperparameters kept, on a fantasy observation equal to
-//! their posterior mean there, which collapses the variance (and the information gain)
-//! at the pending point, so the next proposal goes elsewhere. A proposal that would
-//! repeat an evaluation that is done or pending in the batch (after snapping onto the
-//! design grid) is redrawn with another seed, and after four tries replaced by a random
-//! design. Random search draws `q` designs, NSGA-II evaluates its population `q` at a
-//! time. With `q = 1` this is the sequential study, decision for decision.
+//! **Strategies.** The decisions come from the strategy's ask/tell interface
+//! ([`stages::optimizer::strategy`]), the code `pipeline bench optimizer` measures: the
+//! study asks for a batch of `q` (design, fidelity) pairs, which the [`Executor`]
+//! evaluates in parallel as worker tasks ([`crate::worker`]), and tells the strategy the
+//! results once the whole batch is in the ledger. CF-MESMO and MESMO build a batch with
+//! the kriging believer, random search draws `q` designs, NSGA-II hands out its
+//! generations `q` at a time. With `q = 1` this is the sequential study, decision for
+//! decision.
 //!
 //! **Exact resume.** The sequence of decisions is a pure function of the config, the seed
 //! and the results of earlier evaluations. A resumed run replays it: an evaluation whose
 //! row is in the ledger is read back, not run, and each CF-MESMO step is read from its
-//! audit record (`proposals/iter-<i>.json`, written before its evaluation starts), so the
+//! audit record (`proposals/iter-<i>.json`, written before its evaluation starts, handed
+//! to the strategy by its [`StepMemory`]), so the
 //! run continues with the evaluation that was in flight, with the same design and
 //! fidelity, and then makes the decisions an uninterrupted run would have made.
 //!
@@ -29,23 +27,21 @@
 use crate::record::EvaluationRow;
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use stages::design::Design;
-use stages::optimizer::cf_mesmo::{
-    fit_surrogates, propose_from, FittedSurrogates, ObjectiveKind, Observation, Rule, StepProblem,
-    StepRecord,
-};
+use stages::optimizer::cf_mesmo::{ObjectiveKind, Observation, StepProblem, StepRecord};
 use stages::optimizer::gp::Kernel;
-use stages::optimizer::nsga2::{nsga2_batch, Nsga2Config};
+use stages::optimizer::nsga2::Nsga2Config;
 use stages::optimizer::sampling::latin_hypercube;
+use stages::optimizer::strategy::{StepMemory, StrategyKind, StrategySpec};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::batch::Batch;
-use crate::config::{DesignSpace, Strategy, StudyConfig};
+use crate::config::{DesignSpace, StudyConfig};
 use crate::dag::{self, Graph};
 use crate::evaluation::{Evaluated, Evaluator};
 use crate::executor::Executor;
-use crate::fidelity::is_full_z;
 use crate::front;
 use crate::interrupt::check_interrupt;
 use crate::record::objectives::{objective_kinds, OBJECTIVES};
@@ -106,16 +102,17 @@ pub fn run_study<'a>(
     };
     let mut driver = Driver {
         cfg: graph.cfg(),
-        problem,
         evaluator: Evaluator::new(graph, study_dir, execution.retry_failed),
         execution,
         bars,
         study_dir,
         outcome: StudyOutcome::default(),
-        observations: Vec::new(),
         initial: 0,
     };
-    let result = driver.evaluator.reload().and_then(|()| driver.run());
+    let result = driver
+        .evaluator
+        .reload()
+        .and_then(|()| driver.run(&problem));
     let Driver {
         evaluator, outcome, ..
     } = driver;
@@ -125,315 +122,116 @@ pub fn run_study<'a>(
 /// The decision sequence and its bookkeeping.
 struct Driver<'a, 'b> {
     cfg: &'a StudyConfig,
-    problem: StudyProblem,
     evaluator: Evaluator<'a>,
     execution: &'b Execution,
     bars: &'b Bars,
     study_dir: &'b std::path::Path,
     outcome: StudyOutcome,
-    observations: Vec<Observation>,
     initial: usize,
 }
 
-impl Driver<'_, '_> {
-    fn run(&mut self) -> Result<()> {
+impl<'a> Driver<'a, '_> {
+    /// The decision sequence: the strategy's proposals (behind the initial design),
+    /// evaluated batch by batch until the budget is spent, then its predicted Pareto set.
+    fn run(&mut self, problem: &StudyProblem) -> Result<()> {
         let cfg = self.cfg;
-        let max = cfg.fidelity.full().epochs;
-        let min = cfg.fidelity.min_epochs as usize;
-        let multi = cfg.study.strategy == Strategy::CfMesmo && cfg.training.strategy.fine_tunes();
+        let range = cfg.fidelity;
+        let max = range.full().epochs;
+        let min = range.min_epochs as usize;
+        let kind = cfg.study.strategy;
+        let multi = kind == StrategyKind::CfMesmo && cfg.training.strategy.fine_tunes();
         self.bars
             .study
             .set_length(self.budget_total().ceil() as u64);
-        // The initial design.
-        let mut rng = ChaCha8Rng::seed_from_u64(cfg.study.seed ^ 0x1417_1a1d_e516);
-        let n_low = cfg.initial.designs;
-        let n_full = cfg.initial.full_fidelity;
-        let plan: Vec<(Vec<f64>, usize)> = if cfg.study.strategy == Strategy::Nsga2 {
-            Vec::new()
+        let levels: Vec<usize> = if multi {
+            (min..=max).collect()
         } else {
-            let low = latin_hypercube(n_low, DesignSpace::DIM, &mut rng);
-            let full = latin_hypercube(n_full, DesignSpace::DIM, &mut rng);
-            let low_epochs = if multi { min } else { max };
-            low.into_iter()
-                .map(|u| (u, low_epochs))
-                .chain(full.into_iter().map(|u| (u, max)))
-                .collect()
+            vec![max]
         };
-        self.initial = plan.len();
-        let mut plan = plan.into_iter().peekable();
-        while plan.peek().is_some() && !self.exhausted() {
-            let mut batch = Vec::new();
-            while batch.len() < self.q() && !self.exhausted_with(&batch) {
-                let Some((u, epochs)) = plan.next() else {
-                    break;
-                };
-                batch.push((u, epochs, "initial"));
-            }
-            self.evaluate_batch(batch)?;
-        }
-        match cfg.study.strategy {
-            Strategy::CfMesmo | Strategy::Mesmo => {
-                let levels: Vec<usize> = if multi {
-                    (min..=max).collect()
-                } else {
-                    vec![max]
-                };
-                while !self.exhausted() {
-                    let batch = self.propose_batch(&levels)?;
-                    self.evaluate_batch(batch)?;
-                }
-                self.final_pareto()?;
-            }
-            Strategy::Random => {
-                while !self.exhausted() {
-                    let mut batch = Vec::new();
-                    while batch.len() < self.q() && !self.exhausted_with(&batch) {
-                        let index = self.outcome.rows.len() + batch.len();
-                        let mut rng = stages_stream(cfg.study.seed, index);
-                        let u: Vec<f64> = (0..DesignSpace::DIM).map(|_| rng.random()).collect();
-                        batch.push((u, max, "random"));
-                    }
-                    self.evaluate_batch(batch)?;
-                }
-            }
-            Strategy::Nsga2 => self.nsga2(max)?,
-        }
-        Ok(())
-    }
-
-    /// NSGA-II at full fidelity; its generations run until the budget is spent (the
-    /// points it asks for after that are not evaluated, and end the run).
-    fn nsga2(&mut self, max: usize) -> Result<()> {
-        let population = self.cfg.optimizer.nsga2_population;
-        let config = Nsga2Config {
-            population_size: population,
-            generations: usize::MAX / (2 * population),
-            ..Nsga2Config::default()
-        };
-        let mut rng = ChaCha8Rng::seed_from_u64(self.cfg.study.seed ^ 0x2545_f491);
-        // Once the budget is spent (or an evaluation errs), NSGA-II is handed an
-        // infinite objective, which ends its run; only an error of ours is reported.
-        let mut stop: Option<Result<()>> = None;
-        let evaluate = |xs: &[Vec<f64>]| -> Vec<Vec<f64>> {
-            let mut out = Vec::with_capacity(xs.len());
-            let mut rest = xs.iter();
-            loop {
-                let mut batch = Vec::new();
-                while stop.is_none() && batch.len() < self.q() {
-                    if self.exhausted_with(&batch) {
-                        if batch.is_empty() {
-                            stop = Some(Ok(()));
-                        }
-                        break;
-                    }
-                    let Some(x) = rest.next() else { break };
-                    batch.push((x.clone(), max, "nsga2"));
-                }
-                if batch.is_empty() {
-                    break;
-                }
-                match self.evaluate_batch(batch) {
-                    Ok(done) => out.extend(done.iter().map(|e| nsga2_objectives(&e.row))),
-                    Err(e) => stop = Some(Err(e)),
-                }
-            }
-            out.resize(xs.len(), vec![f64::INFINITY; OBJECTIVES.len()]);
-            out
-        };
-        let _ = nsga2_batch(DesignSpace::DIM, evaluate, &config, &mut rng);
-        stop.unwrap_or(Ok(()))
-    }
-
-    /// The surrogates on the observations so far: hyperparameters from the cached GP fit
-    /// node, then the GPs conditioned on them (the same path on a first run and a resumed
-    /// one, so both decide the same).
-    fn fit(&mut self, fidelities: &[f64]) -> Result<FittedSurrogates> {
-        let problem = self.problem.step(fidelities);
-        let kernels = self.evaluator.graph.gp_fit(&self.observations, &problem)?;
-        Ok(fit_surrogates(
-            &self.observations,
-            &problem,
-            &self.cfg.optimizer.cf_mesmo,
-            Some(&kernels),
-        )?)
-    }
-
-    /// The next batch of `q` CF-MESMO (or MESMO) proposals, distinct from each other and
-    /// from every evaluation done, by the kriging believer (module docs). The kernel
-    /// parameters are the GP fit node's for the whole batch; proposal `k` is made on the
-    /// observations plus the fantasies of proposals `0..k`, on a first run and a replay
-    /// alike.
-    fn propose_batch(&mut self, levels: &[usize]) -> Result<Vec<(Vec<f64>, usize, &'static str)>> {
-        let range = self.cfg.fidelity;
         let fidelities: Vec<f64> = levels.iter().map(|&e| range.at(e).z()).collect();
-        let problem = self.problem.step(&fidelities);
-        let strategy = self.cfg.study.strategy.as_str();
-        let q = self.q();
-        let mut batch: Vec<(Vec<f64>, usize, &'static str)> = Vec::new();
-        let mut believed = self.observations.clone();
-        let mut kernels: Option<Vec<Kernel>> = None;
-        while batch.len() < q && (batch.is_empty() || !self.exhausted_with(&batch)) {
-            let k = batch.len();
-            let digest = observations_digest(&believed, q)?;
-            let replayed = self.read_step(k, &digest);
-            // A replayed sequential step needs no surrogates; a batch needs them for the
-            // believer, fitted exactly as the first run fitted them.
-            let fitted = if replayed.is_none() || q > 1 {
-                check_interrupt()?;
-                self.bars.train.set_message("fitting the surrogates");
-                let t = match &kernels {
-                    Some(t) => t.clone(),
-                    None => self.evaluator.graph.gp_fit(&self.observations, &problem)?,
-                };
-                let f = fit_surrogates(&believed, &problem, &self.cfg.optimizer.cf_mesmo, Some(&t))
-                    .context("the CF-MESMO step")?;
-                kernels = Some(t);
-                Some(f)
-            } else {
-                None
+        let initial = self.initial_design(fidelities[0]);
+        self.initial = initial.len();
+        let population = cfg.optimizer.nsga2_population;
+        let mut strategy = StrategySpec {
+            kind,
+            problem: problem.step(&fidelities),
+            step: cfg.optimizer.cf_mesmo.clone(),
+            nsga2: Nsga2Config {
+                population_size: population,
+                // NSGA-II runs until the budget is spent.
+                generations: usize::MAX / (2 * population.max(1)),
+                ..Nsga2Config::default()
+            },
+            failure: nsga2_failure_values(),
+            initial,
+            seed: cfg.study.seed,
+        }
+        .build();
+        while !self.exhausted() {
+            let q = match cfg.budget.iterations {
+                Some(n) => self
+                    .q()
+                    .min(self.initial + n as usize - self.outcome.rows.len()),
+                None => self.q(),
             };
-            let rec = match (replayed, &fitted) {
-                (Some(rec), _) => rec,
-                (None, Some(f)) => {
-                    let rec = self.distinct_step(f, &problem, k, &batch)?;
-                    let mut record = serde_json::to_value(&rec)?;
-                    record["observations_digest"] = digest.into();
-                    cache::atomic::write_atomic(
-                        &self.step_path(k),
-                        &serde_json::to_vec_pretty(&record)?,
-                    )?;
-                    rec
-                }
-                (None, None) => unreachable!("fitted whenever there is no record"),
-            };
-            let epochs = range.nearest(rec.z).epochs;
-            let design = self.cfg.design_space.decode(&rec.x);
-            let x = self.cfg.design_space.encode(&design);
-            if let (true, Some(f)) = (q > 1, &fitted) {
-                // The believer: the objectives expected at the pending point, as if observed.
-                let y = f
-                    .expected(&problem, std::slice::from_ref(&x), rec.z)
-                    .remove(0);
-                believed.push(Observation {
-                    x: x.clone(),
-                    z: rec.z,
-                    y,
-                });
-            }
-            batch.push((x, epochs, strategy));
-        }
-        Ok(batch)
-    }
-
-    fn step_path(&self, k: usize) -> std::path::PathBuf {
-        let iteration = self.outcome.rows.len() + k;
-        self.study_dir
-            .join("proposals")
-            .join(format!("iter-{iteration:05}.json"))
-    }
-
-    /// The audit record of proposal `k` of the current batch, if a previous run made it
-    /// on the same observations, fantasies and batch size (`digest`).
-    fn read_step(&self, k: usize, digest: &str) -> Option<StepRecord> {
-        let bytes = std::fs::read(self.step_path(k)).ok()?;
-        let record: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        if record["observations_digest"].as_str() != Some(digest) {
-            return None;
-        }
-        serde_json::from_value(record).ok()
-    }
-
-    /// Proposal `k` of the batch: the CF-MESMO step, redrawn with other seeds while it
-    /// repeats an evaluation done or pending, then a random design.
-    fn distinct_step(
-        &self,
-        fitted: &FittedSurrogates,
-        problem: &StepProblem,
-        k: usize,
-        batch: &[(Vec<f64>, usize, &str)],
-    ) -> Result<StepRecord> {
-        let iteration = (self.outcome.rows.len() + k) as u64;
-        let range = self.cfg.fidelity;
-        let space = &self.cfg.design_space;
-        let taken = |x: &[f64], z: f64| {
-            let x = space.encode(&space.decode(x));
-            let epochs = range.nearest(z).epochs;
-            batch.iter().any(|(u, e, _)| u == &x && *e == epochs)
-                || self
-                    .observations
-                    .iter()
-                    .any(|o| o.x == x && range.nearest(o.z).epochs == epochs)
-        };
-        const TRIES: u64 = 4;
-        for attempt in 0..TRIES {
-            let seed = self
-                .cfg
-                .study
-                .seed
-                .wrapping_mul(1_000_003)
-                .wrapping_add(iteration)
-                .wrapping_add(attempt.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-            let rec = propose_from(fitted, problem, &self.cfg.optimizer.cf_mesmo, seed)
-                .context("the CF-MESMO step")?;
-            if !taken(&rec.x, rec.z) {
-                return Ok(rec);
-            }
-        }
-        // Every redraw repeated an evaluation: a random design at full fidelity.
-        let mut rng = stages_stream(self.cfg.study.seed ^ 0xd15c, iteration as usize);
-        let mut rec = propose_from(fitted, problem, &self.cfg.optimizer.cf_mesmo, iteration)?;
-        for _ in 0..64 {
-            let u: Vec<f64> = (0..DesignSpace::DIM).map(|_| rng.random()).collect();
-            if !taken(&u, 1.0) {
-                (rec.x, rec.z, rec.rule) = (u, 1.0, Rule::Random);
-                (rec.acquisition, rec.information_gain) = (0.0, 0.0);
-                rec.cost = (problem.cost)(1.0);
+            problem.set_overhead(self.overhead_epochs(), max);
+            let proposals = strategy.ask(q, &mut self.memory())?;
+            if proposals.is_empty() {
                 break;
             }
-        }
-        Ok(rec)
-    }
-
-    /// After the budget: the designs the surrogates predict to be Pareto-optimal at full
-    /// fidelity (posterior means over every design evaluated at any fidelity), evaluated
-    /// at full fidelity where they have not been, at most `final_evaluations` of them.
-    fn final_pareto(&mut self) -> Result<()> {
-        let max = self.cfg.fidelity.full().epochs;
-        let limit = self.cfg.optimizer.final_evaluations;
-        if limit == 0 || self.observations.len() < 2 {
-            return Ok(());
-        }
-        let Ok(fitted) = self.fit(&[1.0]) else {
-            return Ok(());
-        };
-        let problem = self.problem.step(&[1.0]);
-        let mut designs: Vec<Vec<f64>> = Vec::new();
-        for o in &fitted.usable {
-            if !designs.contains(&o.x) {
-                designs.push(o.x.clone());
+            let mut batch = Vec::with_capacity(proposals.len());
+            for p in proposals {
+                if !batch.is_empty() && self.exhausted_with(&batch) {
+                    break;
+                }
+                batch.push((p.x, range.nearest(p.z).epochs, p.label));
             }
+            let observations = self.evaluate_batch(batch)?;
+            strategy.tell(&observations)?;
         }
-        let predicted: Vec<Vec<f64>> = fitted
-            .expected(&problem, &designs, 1.0)
-            .into_iter()
-            .map(|y| y.iter().map(|v| -v).collect())
-            .collect();
-        let front = stages::optimizer::hypervolume::pareto_front_indices(&predicted);
-        let missing: Vec<Vec<f64>> = front
-            .into_iter()
-            .map(|i| designs[i].clone())
-            .filter(|x| {
-                !self
-                    .observations
-                    .iter()
-                    .any(|o| &o.x == x && is_full_z(o.z))
-            })
-            .take(limit)
-            .collect();
-        for chunk in missing.chunks(self.q()) {
+        let limit = cfg.optimizer.final_evaluations;
+        problem.set_overhead(self.overhead_epochs(), max);
+        let recommended = strategy.recommend(limit, &mut self.memory())?;
+        for chunk in recommended.chunks(self.q()) {
             self.evaluate_batch(chunk.iter().map(|x| (x.clone(), max, "final")).collect())?;
         }
         Ok(())
+    }
+
+    /// The initial design: `initial.designs` Latin-hypercube points at the lowest
+    /// fidelity `z_low`, then `initial.full_fidelity` at full fidelity (none for NSGA-II,
+    /// whose initial population is its own).
+    fn initial_design(&self, z_low: f64) -> Vec<(Vec<f64>, f64)> {
+        let cfg = self.cfg;
+        if cfg.study.strategy == StrategyKind::Nsga2 {
+            return Vec::new();
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.study.seed ^ 0x1417_1a1d_e516);
+        let low = latin_hypercube(cfg.initial.designs, DesignSpace::DIM, &mut rng);
+        let full = latin_hypercube(cfg.initial.full_fidelity, DesignSpace::DIM, &mut rng);
+        low.into_iter()
+            .map(|u| (u, z_low))
+            .chain(full.into_iter().map(|u| (u, 1.0)))
+            .collect()
+    }
+
+    /// The cost model's overhead in epochs: configured, or fitted to the rows so far.
+    fn overhead_epochs(&self) -> f64 {
+        let c = &self.cfg.optimizer.cost;
+        let fitted = c
+            .fit
+            .then(|| fitted_overhead(&self.outcome.rows, &self.cfg.design_space))
+            .flatten();
+        fitted.unwrap_or(c.overhead_epochs)
+    }
+
+    /// The strategy's view of the study's store: the GP fit node and the audit records.
+    fn memory(&mut self) -> StudyMemory<'_, 'a> {
+        StudyMemory {
+            graph: &mut self.evaluator.graph,
+            study_dir: self.study_dir,
+            bars: self.bars,
+        }
     }
 
     /// Proposals per iteration.
@@ -443,11 +241,11 @@ impl Driver<'_, '_> {
 
     /// Evaluates a batch of designs `u` (snapped onto the design space) at their epochs:
     /// those in the ledger are read back, the others run as worker tasks through the
-    /// executor. The rows come back in the batch's order.
+    /// executor. Their observations come back in the batch's order.
     fn evaluate_batch(
         &mut self,
         batch: Vec<(Vec<f64>, usize, &'static str)>,
-    ) -> Result<Vec<Evaluated>> {
+    ) -> Result<Vec<Observation>> {
         check_interrupt()?;
         let first = self.outcome.rows.len();
         let (planned, tasks) = self.plan_tasks(batch)?;
@@ -466,8 +264,7 @@ impl Driver<'_, '_> {
         for p in planned {
             let first_of_task = counted.insert(p.task.clone());
             let e = self.collect(&p, first_of_task)?;
-            self.record(&p.design, &e);
-            done.push(e);
+            done.push(self.record(&p.design, &e));
         }
         Ok(done)
     }
@@ -579,8 +376,8 @@ impl Driver<'_, '_> {
         })
     }
 
-    /// Adds an evaluation to the decision sequence.
-    fn record(&mut self, design: &Design, e: &Evaluated) {
+    /// Adds an evaluation to the decision sequence; its observation for the strategy.
+    fn record(&mut self, design: &Design, e: &Evaluated) -> Observation {
         if e.from_ledger {
             self.outcome.from_ledger += 1;
         } else if e.reused {
@@ -589,11 +386,6 @@ impl Driver<'_, '_> {
             self.outcome.computed += 1;
         }
         self.outcome.spent += self.cost_of(&e.row);
-        self.observations.push(Observation {
-            x: self.cfg.design_space.encode(design),
-            z: e.row.fidelity_z,
-            y: front::maximised(&e.row, OBJECTIVES),
-        });
         self.outcome.rows.push(e.row.clone());
         let (pareto, hv) = front::pareto(&self.outcome.rows, OBJECTIVES);
         self.bars
@@ -604,6 +396,11 @@ impl Driver<'_, '_> {
             self.outcome.rows.len(),
             pareto.len()
         ));
+        Observation {
+            x: self.cfg.design_space.encode(design),
+            z: e.row.fidelity_z,
+            y: front::maximised(&e.row, OBJECTIVES),
+        }
     }
 
     /// What a row costs against the budget.
@@ -675,12 +472,20 @@ fn observations_digest(observations: &[Observation], batch_size: usize) -> Resul
 /// `xbar_size` as grid variables, a fixed continuous variable as a grid of one value), the
 /// maximised [`OBJECTIVES`], of which accuracy is measured and modelled over the fidelity
 /// and the PPA objectives are computed from the PPA model, and the cost of a fidelity `z`,
-/// its share of the full-fidelity epochs (deterministic, so a replay decides the same).
+/// the overhead plus the epochs it adds over a cold full-fidelity evaluation's
+/// (`[optimizer.cost]`; configured or fitted to the rows, so a replay decides the same).
 struct StudyProblem {
     kinds: Vec<ObjectiveKind>,
     levels: [usize; DesignSpace::DIM],
     known: KnownPpa,
+    /// The cost model's overhead in units of `z` (its epochs over the full fidelity's),
+    /// as `f64` bits: set before each ask ([`StudyProblem::set_overhead`]).
+    overhead: std::sync::Arc<AtomicU64>,
+    cost: CostFn,
 }
+
+/// The cost `C(z_from, z)` of the step.
+type CostFn = Box<dyn Fn(f64, f64) -> f64 + Sync>;
 
 /// The known objectives of a design point: its PPA in the surrogates' form.
 type KnownPpa = Box<dyn Fn(&[f64]) -> Vec<f64> + Sync>;
@@ -704,7 +509,16 @@ impl StudyProblem {
             }
         }
         let fixed = |r: &crate::config::Range| if r.max <= r.min { 1 } else { 0 };
+        let overhead = std::sync::Arc::new(AtomicU64::new(0f64.to_bits()));
+        let shared = overhead.clone();
         Ok(StudyProblem {
+            overhead,
+            // The overhead plus the epochs added beyond a warm start, over a cold
+            // full-fidelity evaluation's cost.
+            cost: Box::new(move |from: f64, z: f64| {
+                let o = f64::from_bits(shared.load(Ordering::Relaxed));
+                (o + (z - from).max(0.0)) / (o + 1.0)
+            }),
             kinds: objective_kinds(OBJECTIVES),
             levels: [
                 space.cell_bits.len(),
@@ -729,30 +543,146 @@ impl StudyProblem {
             objectives: &self.kinds,
             levels: &self.levels,
             fidelities,
-            cost: &|z| z,
+            cost: &*self.cost,
             known: Some(&*self.known),
         }
     }
+
+    /// Sets the cost model's overhead, `overhead_epochs` of `full_epochs`.
+    fn set_overhead(&self, overhead_epochs: f64, full_epochs: usize) {
+        let z = overhead_epochs / full_epochs.max(1) as f64;
+        self.overhead.store(z.to_bits(), Ordering::Relaxed);
+    }
 }
 
-/// A row's objectives for NSGA-II, minimised and finite: a failed evaluation counts as
-/// accuracy 0, and a missing PPA value as the worst possible.
-fn nsga2_objectives(row: &EvaluationRow) -> Vec<f64> {
-    front::maximised(row, OBJECTIVES)
+/// The fixed overhead of an evaluation in epochs, fitted to the rows' measured seconds:
+/// least squares of `cost_s` on the epochs each successful row trained (beyond the
+/// largest fidelity at which an earlier row evaluated the same design, the warm start),
+/// `overhead = intercept / slope`; `None` until three rows with two distinct epoch
+/// counts give a positive slope.
+fn fitted_overhead(rows: &[EvaluationRow], space: &DesignSpace) -> Option<f64> {
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        if row.status != crate::record::STATUS_OK || row.fidelity_epochs < 1 {
+            continue;
+        }
+        let design = row.design(space);
+        let from = rows[..i]
+            .iter()
+            .filter(|r| r.fidelity_epochs < row.fidelity_epochs && r.design(space) == design)
+            .map(|r| r.fidelity_epochs)
+            .max()
+            .unwrap_or(0);
+        points.push((f64::from(row.fidelity_epochs - from), row.cost_s));
+    }
+    let n = points.len() as f64;
+    let mean_x = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_y = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mean_x).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mean_x) * (p.1 - mean_y)).sum();
+    if points.len() < 3 || sxx <= 0.0 || sxy <= 0.0 {
+        return None;
+    }
+    let slope = sxy / sxx;
+    let intercept = mean_y - slope * mean_x;
+    Some((intercept / slope).clamp(0.0, 1000.0))
+}
+
+/// The (maximised) value each objective counts as for NSGA-II where an evaluation
+/// failed: its natural worst (a failed design's accuracy is 0), else the worst possible.
+fn nsga2_failure_values() -> Vec<f64> {
+    OBJECTIVES
         .iter()
-        .zip(OBJECTIVES)
-        .map(|(v, ob)| match (v.is_finite(), ob.reference) {
-            (true, _) => -v,
-            // A missing value (a failed design's accuracy) is its natural worst.
-            (false, Some(worst)) => worst,
-            (false, _) => f64::MAX / 4.0,
+        .map(|ob| match ob.reference {
+            Some(worst) => -worst,
+            None => -(f64::MAX / 4.0),
         })
         .collect()
 }
 
-/// The random-search stream of decision `index`.
-fn stages_stream(seed: u64, index: usize) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7a5d_0c3e);
-    rng.set_stream(index as u64);
-    rng
+/// The strategy's view of a study's store: kernels from the cached GP fit node, and the
+/// audit records `proposals/iter-<i>.json`, replayed only on the same observations,
+/// fantasies and batch size.
+struct StudyMemory<'g, 'a> {
+    graph: &'g mut Graph<'a>,
+    study_dir: &'g std::path::Path,
+    bars: &'g Bars,
+}
+
+impl StudyMemory<'_, '_> {
+    fn step_path(&self, index: usize) -> std::path::PathBuf {
+        self.study_dir
+            .join("proposals")
+            .join(format!("iter-{index:05}.json"))
+    }
+}
+
+impl StepMemory for StudyMemory<'_, '_> {
+    fn kernels(
+        &mut self,
+        observations: &[Observation],
+        problem: &StepProblem,
+    ) -> Result<Option<Vec<Kernel>>> {
+        check_interrupt()?;
+        self.bars.train.set_message("fitting the surrogates");
+        Ok(Some(self.graph.gp_fit(observations, problem)?))
+    }
+
+    fn recall(
+        &mut self,
+        index: usize,
+        believed: &[Observation],
+        batch_size: usize,
+    ) -> Option<StepRecord> {
+        let digest = observations_digest(believed, batch_size).ok()?;
+        let bytes = std::fs::read(self.step_path(index)).ok()?;
+        let record: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        if record["observations_digest"].as_str() != Some(digest.as_str()) {
+            return None;
+        }
+        serde_json::from_value(record).ok()
+    }
+
+    fn remember(
+        &mut self,
+        index: usize,
+        believed: &[Observation],
+        batch_size: usize,
+        record: &StepRecord,
+    ) -> Result<()> {
+        let mut value = serde_json::to_value(record)?;
+        value["observations_digest"] = observations_digest(believed, batch_size)?.into();
+        cache::atomic::write_atomic(&self.step_path(index), &serde_json::to_vec_pretty(&value)?)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::tests::sample_row;
+
+    /// Rows costing 2 s of overhead plus 4 s per epoch trained give an overhead of half
+    /// an epoch, a warm start counting only the epochs it adds.
+    #[test]
+    fn the_overhead_is_fitted_to_the_epochs_each_row_trained() {
+        let space = StudyConfig::default_config().design_space;
+        let row = |cell_bits: i32, epochs: i32, cost_s: f64| EvaluationRow {
+            cell_bits,
+            fidelity_epochs: epochs,
+            cost_s,
+            ..sample_row("k")
+        };
+        let rows = [
+            row(2, 1, 6.0),
+            row(2, 3, 10.0), // warm from 1 epoch: 2 added
+            row(4, 4, 18.0),
+            row(8, 2, 10.0),
+        ];
+        let overhead = fitted_overhead(&rows, &space).unwrap();
+        assert!((overhead - 0.5).abs() < 1e-12, "{overhead}");
+        assert_eq!(fitted_overhead(&rows[..2], &space), None, "too few rows");
+        let same = [row(2, 1, 6.0), row(4, 1, 6.5), row(8, 1, 5.5)];
+        assert_eq!(fitted_overhead(&same, &space), None, "one epoch count");
+    }
 }

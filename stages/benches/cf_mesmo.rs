@@ -25,7 +25,7 @@ fn step_100_observations(c: &mut Criterion) {
         .collect();
     let kinds = problem.objective_kinds();
     let known = |x: &[f64]| problem.evaluate(x, 1.0)[1..].to_vec();
-    let cost = |z: f64| problem.cost(z);
+    let cost = |_: f64, z: f64| problem.cost(z);
     let step_problem = StepProblem {
         dim: 4,
         objectives: &kinds,

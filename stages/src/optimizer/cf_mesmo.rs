@@ -52,6 +52,14 @@ use super::rff::RffSample;
 /// point of a noise-free GP), so observing it again tells nothing.
 const KNOWN_SIGMA: f64 = 1e-6;
 
+/// Coordinates closer than this are the same design (a design's encoding may round).
+pub const SAME_DESIGN: f64 = 1e-9;
+
+/// Whether two (snapped) designs are the same.
+pub fn same_design(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(u, v)| (u - v).abs() < SAME_DESIGN)
+}
+
 /// One evaluated point: design `x` in `[0, 1]^d`, fidelity `z` in `(0, 1]`, objectives `y`
 /// (maximised). Non-finite objectives mark a failed evaluation, which is skipped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,8 +212,12 @@ pub struct StepProblem<'a> {
     pub levels: &'a [usize],
     /// The fidelity levels that may be proposed, in `(0, 1]` (just `[1.0]` for MESMO).
     pub fidelities: &'a [f64],
-    /// The deterministic cost `C(z)`, normalised so that `C(1) = 1`.
-    pub cost: &'a (dyn Fn(f64) -> f64 + Sync),
+    /// The deterministic cost `C(z_from, z)` of an evaluation at fidelity `z` of a design
+    /// last evaluated at the lower fidelity `z_from` (0 if never: a cold start),
+    /// normalised so that `C(0, 1) = 1`. A problem without warm starts ignores `z_from`;
+    /// a training run that continues a cached checkpoint pays only the epochs it adds
+    /// (plus its fixed overhead).
+    pub cost: &'a (dyn Fn(f64, f64) -> f64 + Sync),
     /// The known objectives, required if any objective is [`ObjectiveKind::Known`].
     pub known: Option<KnownObjectives<'a>>,
 }
@@ -214,6 +226,17 @@ impl StepProblem<'_> {
     /// The design `x` runs at.
     pub fn snap(&self, x: &[f64]) -> Vec<f64> {
         snap(self.levels, x)
+    }
+
+    /// The cost of evaluating (snapped) `x` at `z` after `observations`: warm-started
+    /// from the largest fidelity below `z` at which the same design was evaluated.
+    pub fn cost_after(&self, observations: &[Observation], x: &[f64], z: f64) -> f64 {
+        let from = observations
+            .iter()
+            .filter(|o| o.z < z - SAME_DESIGN && same_design(&o.x, x))
+            .map(|o| o.z)
+            .fold(0.0, f64::max);
+        (self.cost)(from, z)
     }
 
     fn check(&self) -> Result<(), StepError> {
@@ -573,7 +596,6 @@ impl Posterior<'_> {
     }
 
     fn score_chunk(&self, xs: &[Vec<f64>], z: f64) -> Vec<(f64, f64)> {
-        let cost = (self.problem.cost)(z);
         let s = self.samples.len() as f64;
         self.predictive(xs, z)
             .into_iter()
@@ -590,7 +612,10 @@ impl Posterior<'_> {
                             / s
                     }
                 };
-                (gain / cost, gain)
+                (
+                    gain / self.problem.cost_after(&self.fitted.usable, x, z),
+                    gain,
+                )
             })
             .collect()
     }
@@ -734,13 +759,14 @@ pub fn propose_from(
             (x, z, rule) = (refined, 1.0, Rule::FrontRefinement);
         }
     }
+    let cost = problem.cost_after(&fitted.usable, &x, z);
     Ok(StepRecord {
         x,
         z,
         rule,
         acquisition,
         information_gain,
-        cost: (problem.cost)(z),
+        cost,
         y_star: posterior.samples.iter().map(|s| s.y_star.clone()).collect(),
         hyperparameters: fitted.gps.iter().map(Surrogate::hyperparameters).collect(),
         observations_used: fitted.usable.len(),
@@ -968,7 +994,7 @@ mod tests {
     }
 
     fn problem<'a>(
-        cost: &'a (dyn Fn(f64) -> f64 + Sync),
+        cost: &'a (dyn Fn(f64, f64) -> f64 + Sync),
         fidelities: &'a [f64],
     ) -> StepProblem<'a> {
         StepProblem {
@@ -985,7 +1011,7 @@ mod tests {
 
     #[test]
     fn the_step_is_deterministic_given_seed_and_observations() {
-        let cost = |z: f64| 0.05 + 0.95 * z;
+        let cost = |_: f64, z: f64| 0.05 + 0.95 * z;
         let p = problem(&cost, &[0.5, 1.0]);
         let obs = observations(10);
         let a = propose(&obs, &p, &small(), 1).unwrap();
@@ -1001,7 +1027,7 @@ mod tests {
 
     #[test]
     fn cached_kernel_parameters_give_the_same_step() {
-        let cost = |z: f64| 0.05 + 0.95 * z;
+        let cost = |_: f64, z: f64| 0.05 + 0.95 * z;
         let p = problem(&cost, &[0.5, 1.0]);
         let obs = observations(10);
         let tuned = fit_surrogates(&obs, &p, &small(), None).unwrap();
@@ -1017,7 +1043,7 @@ mod tests {
 
     #[test]
     fn failed_observations_are_skipped_and_counted() {
-        let cost = |z: f64| z;
+        let cost = |_: f64, z: f64| z;
         let p = problem(&cost, &[1.0]);
         let mut obs = observations(8);
         obs[0].y[1] = f64::NAN;
@@ -1028,7 +1054,7 @@ mod tests {
 
     #[test]
     fn too_few_observations_and_bad_problems_say_so() {
-        let cost = |z: f64| z;
+        let cost = |_: f64, z: f64| z;
         let err = propose(&observations(1), &problem(&cost, &[1.0]), &small(), 0).unwrap_err();
         assert!(err.to_string().contains("initial design"), "{err}");
         let err = propose(&observations(5), &problem(&cost, &[0.0, 1.0]), &small(), 0).unwrap_err();
@@ -1054,7 +1080,7 @@ mod tests {
     /// design whose predicted objectives no observation dominates; at `0` it never does.
     #[test]
     fn exhausted_information_turns_the_step_to_front_refinement() {
-        let cost = |z: f64| 0.05 + 0.95 * z;
+        let cost = |_: f64, z: f64| 0.05 + 0.95 * z;
         let p = problem(&cost, &[0.5, 1.0]);
         let obs = observations(12);
         let forced = StepConfig {
@@ -1090,7 +1116,7 @@ mod tests {
     /// A variable fixed in the design space (min = max) is a constant input column.
     #[test]
     fn a_degenerate_variable_does_not_break_the_step() {
-        let cost = |z: f64| z;
+        let cost = |_: f64, z: f64| z;
         let p = problem(&cost, &[1.0]);
         let mut obs = observations(8);
         for o in &mut obs {
@@ -1105,7 +1131,7 @@ mod tests {
     /// when `known_objectives` is off), and the MESMO gain on the same problem.
     #[test]
     fn known_objectives_are_computed_and_grid_variables_snapped() {
-        let cost = |z: f64| 0.1 + 0.9 * z;
+        let cost = |_: f64, z: f64| 0.1 + 0.9 * z;
         let known = |x: &[f64]| vec![-(x[0] - 0.3).powi(2) - 0.1 * x[1]];
         let levels = [4, 0];
         let kinds = [

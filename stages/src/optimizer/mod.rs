@@ -12,6 +12,8 @@ pub mod hypervolume;
 pub mod normal;
 pub mod nsga2;
 pub mod pareto_gain;
+pub mod published;
 pub mod rff;
 pub mod sampling;
+pub mod strategy;
 pub mod synthetic;

@@ -234,60 +234,145 @@ where
     F: FnMut(&[Vec<f64>]) -> Vec<Vec<f64>>,
     R: Rng + ?Sized,
 {
-    let mutation_probability = validate(dim, config)?;
-    let n = config.population_size;
-    let mut evaluations = 0;
-    let mut num_objectives = None;
-    let mut eval_checked = |xs: &[Vec<f64>]| -> Result<Vec<Vec<f64>>, Nsga2Error> {
-        let fs = evaluate(xs);
-        check_objectives(xs.len(), &fs, &mut num_objectives)?;
-        evaluations += xs.len();
-        Ok(fs)
-    };
+    let mut run = Nsga2Run::new(dim, config)?;
+    while let Some(xs) = run.ask(rng) {
+        let fs = evaluate(&xs);
+        run.tell(fs)?;
+    }
+    Ok(run.result())
+}
 
-    let mut population: Vec<Vec<f64>> = (0..n)
-        .map(|_| (0..dim).map(|_| rng.random::<f64>()).collect())
-        .collect();
-    let mut objectives = eval_checked(&population)?;
-    let (mut rank, mut crowding) = rank_and_crowding(&objectives);
+/// NSGA-II as an ask/tell loop: [`Nsga2Run::ask`] hands out the initial
+/// population, then each generation's children, and [`Nsga2Run::tell`] takes
+/// their objective vectors (minimised), in order, before the next ask.
+/// [`nsga2_batch`] is this loop; a caller that evaluates expensive points
+/// drives it itself.
+#[derive(Debug, Clone)]
+pub struct Nsga2Run {
+    dim: usize,
+    config: Nsga2Config,
+    mutation_probability: f64,
+    population: Vec<Vec<f64>>,
+    objectives: Vec<Vec<f64>>,
+    rank: Vec<usize>,
+    crowding: Vec<f64>,
+    /// The points handed out and not yet told.
+    pending: Vec<Vec<f64>>,
+    generations_done: usize,
+    num_objectives: Option<usize>,
+    evaluations: usize,
+}
 
-    for _ in 0..config.generations {
+impl Nsga2Run {
+    /// A run that has asked for nothing yet.
+    ///
+    /// # Errors
+    /// Invalid configuration.
+    pub fn new(dim: usize, config: &Nsga2Config) -> Result<Self, Nsga2Error> {
+        let mutation_probability = validate(dim, config)?;
+        Ok(Nsga2Run {
+            dim,
+            config: config.clone(),
+            mutation_probability,
+            population: Vec::new(),
+            objectives: Vec::new(),
+            rank: Vec::new(),
+            crowding: Vec::new(),
+            pending: Vec::new(),
+            generations_done: 0,
+            num_objectives: None,
+            evaluations: 0,
+        })
+    }
+
+    /// The next points to evaluate: the initial population, then a
+    /// generation's children; `None` once the configured generations are
+    /// done. Asking again before telling hands out the same points.
+    pub fn ask<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Option<Vec<Vec<f64>>> {
+        if !self.pending.is_empty() {
+            return Some(self.pending.clone());
+        }
+        let n = self.config.population_size;
+        if self.population.is_empty() {
+            self.pending = (0..n)
+                .map(|_| (0..self.dim).map(|_| rng.random::<f64>()).collect())
+                .collect();
+            return Some(self.pending.clone());
+        }
+        if self.generations_done >= self.config.generations {
+            return None;
+        }
         let mut children = Vec::with_capacity(n);
         while children.len() < n {
-            let p1 = tournament(&rank, &crowding, rng);
-            let p2 = tournament(&rank, &crowding, rng);
-            let (mut c1, mut c2) = (population[p1].clone(), population[p2].clone());
-            if rng.random::<f64>() < config.crossover_probability {
-                sbx_crossover(&mut c1, &mut c2, config.crossover_eta, rng);
+            let p1 = tournament(&self.rank, &self.crowding, rng);
+            let p2 = tournament(&self.rank, &self.crowding, rng);
+            let (mut c1, mut c2) = (self.population[p1].clone(), self.population[p2].clone());
+            if rng.random::<f64>() < self.config.crossover_probability {
+                sbx_crossover(&mut c1, &mut c2, self.config.crossover_eta, rng);
             }
-            for child in [c1, c2] {
+            for mut child in [c1, c2] {
                 if children.len() < n {
-                    let mut child = child;
-                    polynomial_mutation(&mut child, mutation_probability, config.mutation_eta, rng);
+                    polynomial_mutation(
+                        &mut child,
+                        self.mutation_probability,
+                        self.config.mutation_eta,
+                        rng,
+                    );
                     children.push(child);
                 }
             }
         }
-        let child_objectives = eval_checked(&children)?;
-
-        population.extend(children);
-        objectives.extend(child_objectives);
-        let (survivors, survivor_rank, survivor_crowding) = environmental_selection(&objectives, n);
-        population = survivors.iter().map(|&i| population[i].clone()).collect();
-        objectives = survivors.iter().map(|&i| objectives[i].clone()).collect();
-        rank = survivor_rank;
-        crowding = survivor_crowding;
+        self.pending = children;
+        Some(self.pending.clone())
     }
 
-    let front: Vec<usize> = (0..n).filter(|&i| rank[i] == 0).collect();
-    Ok(Nsga2Result {
-        front_x: front.iter().map(|&i| population[i].clone()).collect(),
-        front_f: front.iter().map(|&i| objectives[i].clone()).collect(),
-        front,
-        population,
-        objectives,
-        evaluations,
-    })
+    /// The objective vectors of the points of the last ask, in their order:
+    /// ranks the initial population, or selects the survivors of parents and
+    /// children.
+    ///
+    /// # Errors
+    /// Nothing asked, a batch of the wrong size, or objective vectors that
+    /// are empty, of varying length or non-finite.
+    pub fn tell(&mut self, fs: Vec<Vec<f64>>) -> Result<(), Nsga2Error> {
+        check_objectives(self.pending.len(), &fs, &mut self.num_objectives)?;
+        self.evaluations += fs.len();
+        let points = std::mem::take(&mut self.pending);
+        let initial = self.population.is_empty();
+        self.population.extend(points);
+        self.objectives.extend(fs);
+        if initial {
+            (self.rank, self.crowding) = rank_and_crowding(&self.objectives);
+            return Ok(());
+        }
+        let n = self.config.population_size;
+        let (survivors, rank, crowding) = environmental_selection(&self.objectives, n);
+        self.population = survivors
+            .iter()
+            .map(|&i| self.population[i].clone())
+            .collect();
+        self.objectives = survivors
+            .iter()
+            .map(|&i| self.objectives[i].clone())
+            .collect();
+        (self.rank, self.crowding) = (rank, crowding);
+        self.generations_done += 1;
+        Ok(())
+    }
+
+    /// The population so far and its first front.
+    pub fn result(self) -> Nsga2Result {
+        let front: Vec<usize> = (0..self.population.len())
+            .filter(|&i| self.rank[i] == 0)
+            .collect();
+        Nsga2Result {
+            front_x: front.iter().map(|&i| self.population[i].clone()).collect(),
+            front_f: front.iter().map(|&i| self.objectives[i].clone()).collect(),
+            front,
+            population: self.population,
+            objectives: self.objectives,
+            evaluations: self.evaluations,
+        }
+    }
 }
 
 /// Checks the configuration; returns the per-variable mutation probability.

@@ -52,6 +52,12 @@ pub trait MultiFidelityProblem: Sync {
         ]
     }
 
+    /// Whether lower fidelities exist: `false` for a single-fidelity problem, which
+    /// every method evaluates at `z = 1` only.
+    fn multi_fidelity(&self) -> bool {
+        true
+    }
+
     /// Cost of one evaluation at fidelity `z`, normalised so `cost(1) = 1`.
     ///
     /// # Panics
