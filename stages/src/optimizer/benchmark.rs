@@ -29,6 +29,9 @@ pub enum Method {
     /// The authors' CF-MESMO with our front-refinement rule at 0.01 nats, the
     /// configuration of the earlier headline figures (an ablation).
     CfMesmoRefined,
+    /// CF-MESMO with the space-filling pool alone: without our candidates from the
+    /// sampled Pareto sets (an ablation).
+    CfMesmoSobolPool,
     /// The authors' MESMO, at full fidelity only.
     Mesmo,
     /// The front-conditioned gain at full fidelity only: what the fidelities add.
@@ -41,10 +44,11 @@ pub enum Method {
 
 impl Method {
     /// Every method, baselines last.
-    pub const ALL: [Method; 7] = [
+    pub const ALL: [Method; 8] = [
         Method::CfMesmo,
         Method::CfMesmoAuthors,
         Method::CfMesmoRefined,
+        Method::CfMesmoSobolPool,
         Method::Mesmo,
         Method::ParetoFrontFull,
         Method::Nsga2,
@@ -57,6 +61,7 @@ impl Method {
             Method::CfMesmo => "cf_mesmo",
             Method::CfMesmoAuthors => "cf_mesmo_authors",
             Method::CfMesmoRefined => "cf_mesmo_refined",
+            Method::CfMesmoSobolPool => "cf_mesmo_sobol_pool",
             Method::Mesmo => "mesmo",
             Method::ParetoFrontFull => "pareto_front_full",
             Method::Nsga2 => "nsga2",
@@ -77,9 +82,10 @@ impl Method {
     /// The strategy it runs.
     pub fn kind(self) -> StrategyKind {
         match self {
-            Method::CfMesmo | Method::CfMesmoAuthors | Method::CfMesmoRefined => {
-                StrategyKind::CfMesmo
-            }
+            Method::CfMesmo
+            | Method::CfMesmoAuthors
+            | Method::CfMesmoRefined
+            | Method::CfMesmoSobolPool => StrategyKind::CfMesmo,
             Method::Mesmo | Method::ParetoFrontFull => StrategyKind::Mesmo,
             Method::Nsga2 => StrategyKind::Nsga2,
             Method::Random => StrategyKind::Random,
@@ -92,6 +98,7 @@ impl Method {
             gain: Gain::Mesmo,
             known_objectives: false,
             exhausted_gain: 0.0,
+            candidates_from_fronts: false,
             ..base.clone()
         };
         match self {
@@ -99,6 +106,10 @@ impl Method {
             Method::CfMesmoRefined => StepConfig {
                 exhausted_gain: 0.01,
                 ..authors
+            },
+            Method::CfMesmoSobolPool => StepConfig {
+                candidates_from_fronts: false,
+                ..base.clone()
             },
             _ => base.clone(),
         }

@@ -109,6 +109,11 @@ pub struct StepConfig {
     pub front_points: usize,
     /// Candidates scored at every fidelity level.
     pub pool_size: usize,
+    /// Our addition: the sampled Pareto sets (the designs NSGA-II found on each posterior
+    /// sample) join the space-filling pool, so that the candidates include designs near
+    /// where the front may lie, which a space-filling pool misses in higher dimensions.
+    /// `false` is the ablation with the pool alone.
+    pub candidates_from_fronts: bool,
     /// Best candidates refined locally.
     pub refine_top: usize,
     /// Steps of local refinement per candidate.
@@ -132,6 +137,7 @@ impl Default for StepConfig {
             front_generations: 40,
             front_points: 10,
             pool_size: 512,
+            candidates_from_fronts: true,
             refine_top: 3,
             refine_steps: 20,
             exhausted_gain: 0.0,
@@ -719,7 +725,15 @@ pub fn propose_from(
     };
 
     // Score the pool at every fidelity.
-    let pool = candidates::pool(problem.dim, problem.levels, config.pool_size, &mut rng);
+    let mut pool = candidates::pool(problem.dim, problem.levels, config.pool_size, &mut rng);
+    if config.candidates_from_fronts {
+        for x in posterior.samples.iter().flat_map(|s| &s.set) {
+            let x = problem.snap(x);
+            if !pool.contains(&x) {
+                pool.push(x);
+            }
+        }
+    }
     let mut scored: Vec<(f64, f64, Vec<f64>, f64)> = Vec::new();
     for &z in problem.fidelities {
         for ((alpha, gain), x) in posterior.score(&pool, z).into_iter().zip(&pool) {
