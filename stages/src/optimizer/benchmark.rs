@@ -231,13 +231,16 @@ pub fn reference_point(problem: &dyn MultiFidelityProblem) -> Vec<f64> {
 }
 
 /// The maximum hypervolume against [`reference_point`], and whether it is published.
-/// Where it is not, it is estimated: the hypervolume of the front NSGA-II finds on the
-/// true functions at full fidelity with a population of 200 over 300 generations (a lower
-/// bound, so regrets against it are slightly too small).
+/// Where it is not, or where the estimate passes it, it is estimated: the hypervolume of
+/// the front NSGA-II finds on the true functions at full fidelity with a population of
+/// 200 over 300 generations (a lower bound, so regrets against it are slightly too
+/// small). BoTorch's published figure for MOMF-Park (0.0855) is below what NSGA-II and
+/// qLogNEHVI reach (0.089), and a regret against it would be negative.
 pub fn max_hypervolume(problem: &dyn MultiFidelityProblem) -> (f64, bool) {
+    let estimated = estimated_max_hypervolume(problem);
     match problem.max_hypervolume() {
-        Some(hv) => (hv, true),
-        None => (estimated_max_hypervolume(problem), false),
+        Some(hv) if hv >= estimated => (hv, true),
+        _ => (estimated, false),
     }
 }
 
@@ -436,6 +439,7 @@ pub fn median(values: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::optimizer::published::momf_park;
 
     fn quick() -> BenchConfig {
         BenchConfig {
@@ -548,5 +552,16 @@ mod tests {
         let estimated = estimated_max_hypervolume(&p);
         assert!(estimated <= published * (1.0 + 1e-9), "{estimated}");
         assert!(estimated > published * 0.995, "{estimated}");
+    }
+
+    /// BoTorch's published maximum hypervolume of MOMF-Park is passed by NSGA-II on the
+    /// true function, so the estimate replaces it.
+    #[test]
+    fn a_published_maximum_that_is_passed_gives_way_to_the_estimate() {
+        let p = momf_park();
+        let published = p.max_hypervolume().expect("published");
+        let (max_hv, is_published) = max_hypervolume(&p);
+        assert!(!is_published);
+        assert!(max_hv > published * 1.03, "{max_hv} against {published}");
     }
 }
