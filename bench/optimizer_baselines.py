@@ -138,6 +138,11 @@ class Recorded(Problem):
         out["F"] = -np.array(ys)
 
 
+def is_full(z):
+    """Whether an evaluation at fidelity `z` is at full fidelity."""
+    return z >= 1.0 - 1e-12
+
+
 def trace(history, reference):
     """The hypervolume of the full-fidelity front evaluated so far (minimised), after every
     evaluation. `history` holds `(y, z, cost)`: the minimised objectives, the fidelity
@@ -145,8 +150,7 @@ def trace(history, reference):
     indicator = HV(ref_point=np.array(reference))
     front, out = [], []
     for y, z, _ in history:
-        full = z >= 1.0 - 1e-12
-        if full and not any(all(a <= b for a, b in zip(p, y)) for p in front):
+        if is_full(z) and not any(all(a <= b for a, b in zip(p, y)) for p in front):
             front = [p for p in front if not all(a <= b for a, b in zip(y, p))] + [y]
             inside = [p for p in front if all(a < r for a, r in zip(p, reference))]
             out.append(float(indicator(np.array(inside))) if inside else 0.0)
@@ -168,14 +172,23 @@ def pymoo_nsga2(f, spec, specs, seed):
     return problem.history
 
 
+def fitted_models(train_x, train_y):
+    """One SingleTaskGP per column of `train_y` (BoTorch's defaults), fitted together."""
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import ModelListGP, SingleTaskGP
+    from gpytorch.mlls import SumMarginalLogLikelihood
+
+    model = ModelListGP(*[SingleTaskGP(train_x, train_y[:, j : j + 1])
+                          for j in range(train_y.shape[1])])
+    fit_gpytorch_mll(SumMarginalLogLikelihood(model.likelihood, model))
+    return model
+
+
 def botorch_qlognehvi(f, spec, specs, seed):
     """Sequential qLogNEHVI from the seed's initial design, at full fidelity."""
     from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
-    from botorch.fit import fit_gpytorch_mll
-    from botorch.models import ModelListGP, SingleTaskGP
     from botorch.optim import optimize_acqf
     from botorch.sampling import SobolQMCNormalSampler
-    from gpytorch.mlls import SumMarginalLogLikelihood
 
     torch.manual_seed(int(seed))
     d = spec["dim"]
@@ -186,9 +199,7 @@ def botorch_qlognehvi(f, spec, specs, seed):
     budget = min(int(specs["budget"]), int(specs["max_evaluations"]))
     while len(xs) < budget:
         train_x, train_y = torch.tensor(xs), torch.tensor(ys)
-        models = [SingleTaskGP(train_x, train_y[:, j : j + 1]) for j in range(train_y.shape[1])]
-        model = ModelListGP(*models)
-        fit_gpytorch_mll(SumMarginalLogLikelihood(model.likelihood, model))
+        model = fitted_models(train_x, train_y)
         acqf = qLogNoisyExpectedHypervolumeImprovement(
             model=model, ref_point=ref.tolist(), X_baseline=train_x, prune_baseline=True,
             sampler=SobolQMCNormalSampler(sample_shape=torch.Size([128])))
@@ -200,10 +211,13 @@ def botorch_qlognehvi(f, spec, specs, seed):
     return at_full_fidelity(ys)
 
 
+MOMF_COST_RATE = 4.8
+"""The rate of MOMF's cost exp(4.8 z), BoTorch's tutorial's and the Rust problems'."""
+
+
 def momf_cost(z):
-    """MOMF's cost exp(4.8 z) of BoTorch's tutorial, as a fraction of full fidelity's
-    (the cost the Rust problems charge)."""
-    return math.exp(4.8 * (z - 1.0))
+    """MOMF's cost as a fraction of full fidelity's (the cost the Rust problems charge)."""
+    return math.exp(MOMF_COST_RATE * (z - 1.0))
 
 
 def botorch_momf(f, spec, specs, seed):
@@ -215,17 +229,12 @@ def botorch_momf(f, spec, specs, seed):
     fidelities our multi-fidelity methods start at, and runs until the model-based budget
     (cost in full-fidelity evaluations) or the evaluation cap is spent."""
     from botorch.acquisition.multi_objective.multi_fidelity import MOMF
-    from botorch.fit import fit_gpytorch_mll
-    from botorch.models import ModelListGP, SingleTaskGP
     from botorch.optim import optimize_acqf
     from botorch.sampling import SobolQMCNormalSampler
     from botorch.utils.multi_objective.box_decompositions.non_dominated import (
         FastNondominatedPartitioning,
     )
-    from gpytorch.mlls import SumMarginalLogLikelihood
 
-    if not spec["multi_fidelity"]:
-        raise ValueError(f"{spec['name']} has no fidelity: MOMF needs one")
     torch.manual_seed(int(seed))
     d = spec["dim"]
     xs = [list(x) + [z] for x, z in zip(spec["initial_designs"][int(seed)],
@@ -237,13 +246,10 @@ def botorch_momf(f, spec, specs, seed):
     while spent < float(specs["budget"]) and len(xs) < int(specs["max_evaluations"]):
         train_x = torch.tensor(xs)
         train_y = torch.cat([torch.tensor(ys), train_x[:, -1:]], dim=-1)
-        model = ModelListGP(*[SingleTaskGP(train_x, train_y[:, j : j + 1])
-                              for j in range(train_y.shape[1])])
-        fit_gpytorch_mll(SumMarginalLogLikelihood(model.likelihood, model))
-        acqf = MOMF(model=model, ref_point=ref.tolist(),
+        acqf = MOMF(model=fitted_models(train_x, train_y), ref_point=ref.tolist(),
                     partitioning=FastNondominatedPartitioning(ref_point=ref, Y=train_y),
                     sampler=SobolQMCNormalSampler(sample_shape=torch.Size([128])),
-                    cost_call=lambda x: torch.exp(4.8 * x[..., -1:]))
+                    cost_call=lambda x: torch.exp(MOMF_COST_RATE * x[..., -1:]))
         candidate, value = optimize_acqf(acqf, bounds=bounds, q=1, num_restarts=10,
                                          raw_samples=512,
                                          options={"batch_limit": 5, "maxiter": 200,
@@ -320,7 +326,7 @@ def main():
                 ratios.append(cost_to_reach(hvs, costs, target) / nsga_cost)
                 gap = spec["max_hypervolume"] - hypervolume_at(hvs, costs, specs["budget"])
                 regrets.append(math.log10(gap) if gap > 0.0 else -math.inf)
-                full = sum(c for _, z, c in history if z >= 1.0 - 1e-12) / costs[-1]
+                full = sum(c for _, z, c in history if is_full(z)) / costs[-1]
                 shares.append(full)
                 print(f"{name} seed {seed} {method}: {len(hvs)} evaluations, ratio "
                       f"{ratios[-1]:.4f}, log10 regret {regrets[-1]:.3f}, "

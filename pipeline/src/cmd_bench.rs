@@ -260,13 +260,8 @@ fn problem_spec(
                 .collect()
         })
         .collect();
-    // The fidelities a multi-fidelity method evaluates the initial design at (the same
-    // for every seed): the first points at the lowest level.
-    let lowest = if problem.multi_fidelity() {
-        1.0 / config.fidelity_levels.max(1) as f64
-    } else {
-        1.0
-    };
+    // The fidelities CF-MESMO evaluates the initial design at (the same for every seed).
+    let lowest = benchmark::fidelity_levels(problem, Method::CfMesmo, config)[0];
     let initial_fidelities: Vec<f64> =
         benchmark::initial_design(problem.dim(), Method::CfMesmo, config, lowest, 0)
             .into_iter()

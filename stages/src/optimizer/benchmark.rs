@@ -352,13 +352,7 @@ pub fn run(
         hv: 0.0,
     };
     let d = problem.dim();
-    let multi = method.multi_fidelity() && problem.multi_fidelity();
-    let levels: Vec<f64> = if multi {
-        let n = config.fidelity_levels.max(1);
-        (1..=n).map(|i| i as f64 / n as f64).collect()
-    } else {
-        vec![1.0]
-    };
+    let levels = fidelity_levels(problem, method, config);
     let kinds = problem.objective_kinds();
     let known_index: Vec<usize> = (0..kinds.len())
         .filter(|&j| kinds[j] == ObjectiveKind::Known)
@@ -412,6 +406,21 @@ pub fn run(
         strategy.tell(&observations)?;
     }
     Ok(t.trace)
+}
+
+/// The fidelities `method` evaluates `problem` at, lowest first: the configured levels
+/// for a multi-fidelity method on a multi-fidelity problem, else full fidelity only.
+pub fn fidelity_levels(
+    problem: &dyn MultiFidelityProblem,
+    method: Method,
+    config: &BenchConfig,
+) -> Vec<f64> {
+    if method.multi_fidelity() && problem.multi_fidelity() {
+        let n = config.fidelity_levels.max(1);
+        (1..=n).map(|i| i as f64 / n as f64).collect()
+    } else {
+        vec![1.0]
+    }
 }
 
 /// The cumulative cost at which a trace first reaches `target` hypervolume.
