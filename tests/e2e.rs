@@ -343,12 +343,7 @@ fn the_ledger_reads_back_in_polars_and_the_notebook_agrees_with_the_report() {
     assert_eq!(csv.lines().count(), expected.len() + 1);
 
     // A corrupted part is skipped with a warning naming it; the report still comes out.
-    let part = std::fs::read_dir(s.path("study/evaluations"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let part = common::first_ledger_part(&s.path("study"));
     std::fs::write(&part, b"garbage").unwrap();
     let o = s.run(&["report"]);
     assert!(o.status.success(), "{}", stderr(&o));

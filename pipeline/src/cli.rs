@@ -7,7 +7,8 @@ use clap::{Parser, Subcommand};
 
 use crate::setup::{LedgerArgs, StudyArgs};
 use crate::{
-    cmd_bench, cmd_bench_train, cmd_noise, cmd_ppa, cmd_run, cmd_status, cmd_strategies, worker,
+    cmd_bench, cmd_bench_train, cmd_noise, cmd_ppa, cmd_replay, cmd_run, cmd_status,
+    cmd_strategies, cmd_sweep, worker,
 };
 
 /// Multi-objective, multi-fidelity search of ReRAM crossbar designs for robust DNN
@@ -37,6 +38,10 @@ enum Command {
         #[command(flatten)]
         execution: cmd_run::ExecutionArgs,
     },
+    /// Evaluate every design of a full-factorial grid at every fidelity (a table for
+    /// `pipeline bench replay`), with the same cache, ledger, executors and resume as
+    /// `run`.
+    Sweep(cmd_sweep::SweepArgs),
     /// Evaluate one pending task of a study (what the executors run; a task run twice
     /// leaves one ledger row).
     Worker {
@@ -120,6 +125,9 @@ enum Command {
 enum BenchWhich {
     /// CF-MESMO, MESMO, NSGA-II and random search on synthetic multi-fidelity problems.
     Optimizer(cmd_bench::OptimizerBenchArgs),
+    /// The strategies raced on a sweep's table of real evaluations (`pipeline sweep`),
+    /// each evaluation answered with its recorded objectives and cost.
+    Replay(cmd_replay::ReplayArgs),
     /// Training throughput (img/s) of a network, clean and noisy, against candle's conv
     /// and (if installed) PyTorch on the same threads.
     Train(cmd_bench_train::TrainBenchArgs),
@@ -175,6 +183,7 @@ pub fn main() -> ExitCode {
             new_study,
             execution,
         } => cmd_run::run(&study, &recompute, new_study, &execution),
+        Command::Sweep(args) => cmd_sweep::sweep(&args),
         Command::Worker { study, cache, task } => worker::run_worker(&study, &cache, &task),
         Command::SlurmScript { study, slurm } => cmd_run::slurm_script(&study, &slurm),
         Command::Init { path, force } => cmd_run::init(&path, force),
@@ -187,6 +196,9 @@ pub fn main() -> ExitCode {
         Command::Bench {
             which: BenchWhich::Optimizer(args),
         } => cmd_bench::optimizer(&args),
+        Command::Bench {
+            which: BenchWhich::Replay(args),
+        } => cmd_replay::replay(&args),
         Command::Bench {
             which: BenchWhich::Train(args),
         } => cmd_bench_train::train(&args),

@@ -3,7 +3,7 @@
 //! ([`stages::optimizer::published`]), over several seeds, through the strategies the study
 //! runs.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
@@ -77,22 +77,12 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
             .collect::<Result<_>>()?,
         None => benchmark::PROBLEMS.to_vec(),
     };
-    if args.seeds == 0 || args.budget_fraction.is_nan() || args.budget_fraction <= 0.0 {
-        bail!("--seeds and --budget-fraction must be positive");
-    }
+    check_race_args(args.seeds, args.budget_fraction)?;
     let methods = selected_methods(args.methods.as_deref())?;
     let config = BenchConfig::default();
-    let nsga_cost = config.nsga2_cost();
-    let budget = args.budget_fraction * nsga_cost;
-    let mut rows: Vec<(String, Method, u64, TracePoint)> = Vec::new();
-    let mut summary = Vec::new();
+    let budget = args.budget_fraction * config.nsga2_cost();
+    let mut results = RaceResults::default();
     let mut specs = Vec::new();
-    let mut table = vec![
-        "| problem | method | cost to NSGA-II's final HV (median, x NSGA-II's cost) | within \
-         0.1 % | log10 HV regret at the budget, median [q1, q3] | cost at full fidelity |"
-            .to_string(),
-        "|---|---|---|---|---|---|".to_string(),
-    ];
     for name in &names {
         let problem = benchmark::problem(name).expect("checked");
         let (max_hv, published) = benchmark::max_hypervolume(problem.as_ref());
@@ -112,28 +102,112 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
                 "estimated by NSGA-II on the true functions, above any published figure"
             }
         );
-        let mut scores: Vec<(Method, MethodScores)> = methods
+        let race = Race {
+            name,
+            problem: problem.as_ref(),
+            max_hv,
+            methods: &methods,
+            config: &config,
+            seeds: args.seeds,
+            budget_fraction: args.budget_fraction,
+        };
+        results.add(&race, &args.out)?;
+        write_results(args, &config, budget, &specs, &results.rows)?;
+    }
+    results.print(&args.out.join("optimizer-traces.parquet"));
+    Ok(())
+}
+
+/// Refuses a seed count or budget fraction that is not positive.
+pub(crate) fn check_race_args(seeds: u64, budget_fraction: f64) -> Result<()> {
+    if seeds == 0 || budget_fraction.is_nan() || budget_fraction <= 0.0 {
+        bail!("--seeds and --budget-fraction must be positive");
+    }
+    Ok(())
+}
+
+/// The methods raced on one problem, over seeds `0..seeds`.
+pub(crate) struct Race<'a> {
+    /// The problem's name in the traces and tables.
+    pub name: &'a str,
+    /// The problem.
+    pub problem: &'a dyn MultiFidelityProblem,
+    /// Its maximum hypervolume, against which regrets are measured.
+    pub max_hv: f64,
+    /// The methods.
+    pub methods: &'a [Method],
+    /// The benchmark's settings.
+    pub config: &'a BenchConfig,
+    /// Seeds per method.
+    pub seeds: u64,
+    /// The model-based methods' budget, as a fraction of NSGA-II's cost.
+    pub budget_fraction: f64,
+}
+
+/// What the races so far measured: every trace point, the per-method summary lines and
+/// the table.
+pub(crate) struct RaceResults {
+    /// (problem, method, seed, point), in the order run.
+    pub rows: Vec<(String, Method, u64, TracePoint)>,
+    summary: Vec<String>,
+    table: Vec<String>,
+}
+
+impl Default for RaceResults {
+    fn default() -> Self {
+        RaceResults {
+            rows: Vec::new(),
+            summary: Vec::new(),
+            table: vec![
+                "| problem | method | cost to NSGA-II's final HV (median, x NSGA-II's cost) \
+                 | within 0.1 % | log10 HV regret at the budget, median [q1, q3] | cost at \
+                 full fidelity |"
+                    .to_string(),
+                "|---|---|---|---|---|---|".to_string(),
+            ],
+        }
+    }
+}
+
+impl RaceResults {
+    /// Runs `race`: per seed, NSGA-II first (its cost, what it spent on that seed, is the
+    /// unit of the ratios; its final hypervolume the target), then each method, the
+    /// model-based ones within `budget_fraction` of NSGA-II's cost, random search within
+    /// all of it. Writes `optimizer-<name>.svg` under `out`.
+    pub fn add(&mut self, race: &Race, out: &Path) -> Result<()> {
+        let name = race.name;
+        let problem = race.problem;
+        let config = race.config;
+        let mut scores: Vec<(Method, MethodScores)> = race
+            .methods
             .iter()
             .map(|m| (*m, MethodScores::default()))
             .collect();
         let mut series = Vec::new();
-        for seed in 0..args.seeds {
-            let nsga = benchmark::run(problem.as_ref(), Method::Nsga2, &config, seed, nsga_cost)?;
-            let target = nsga.last().map_or(0.0, |t| t.hypervolume);
+        for seed in 0..race.seeds {
+            let nsga = benchmark::run(problem, Method::Nsga2, config, seed, config.nsga2_cost())?;
+            let last = nsga.last();
+            let target = last.map_or(0.0, |t| t.hypervolume);
+            let nsga_cost = last.map_or(0.0, |t| t.cumulative_cost);
+            let budget = race.budget_fraction * nsga_cost;
             for (i, (method, score)) in scores.iter_mut().enumerate() {
                 let trace = match method {
                     Method::Nsga2 => nsga.clone(),
-                    Method::Random => {
-                        benchmark::run(problem.as_ref(), *method, &config, seed, nsga_cost)?
-                    }
-                    _ => benchmark::run(problem.as_ref(), *method, &config, seed, budget)?,
+                    Method::Random => benchmark::run(problem, *method, config, seed, nsga_cost)?,
+                    _ => benchmark::run(problem, *method, config, seed, budget)?,
                 };
                 let ratio_at =
                     |t: f64| cost_to_reach(&trace, t).map_or(f64::INFINITY, |c| c / nsga_cost);
                 let (ratio, near) = (ratio_at(target), ratio_at(target * (1.0 - NEAR)));
-                let regret = (max_hv - hypervolume_at(&trace, budget)).max(0.0).log10();
-                let spent: f64 = trace.iter().map(|t| t.cost).sum();
-                let full: f64 = trace.iter().filter(|t| t.z >= 1.0).map(|t| t.cost).sum();
+                let regret = (race.max_hv - hypervolume_at(&trace, budget))
+                    .max(0.0)
+                    .log10();
+                // Folded from +0 (an empty f64 sum is -0, printed "-0 %").
+                let spent = trace.iter().fold(0.0, |a, t| a + t.cost);
+                let full = trace
+                    .iter()
+                    .filter(|t| t.z >= 1.0)
+                    .fold(0.0, |a, t| a + t.cost);
                 eprintln!(
                     "{name} seed {seed} {method}: {} evaluations, ratio {ratio:.4} \
                      (within 0.1 %: {near:.4}), log10 regret {regret:.3}, {:.0} % of the cost \
@@ -153,47 +227,48 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
                         .map(|t| (t.cumulative_cost, t.hypervolume))
                         .collect(),
                 });
-                rows.extend(
+                self.rows.extend(
                     trace
                         .into_iter()
                         .map(|t| (name.to_string(), *method, seed, t)),
                 );
             }
         }
-        std::fs::create_dir_all(&args.out)?;
-        let svg = args.out.join(format!("optimizer-{name}.svg"));
+        std::fs::create_dir_all(out)?;
         line_chart(
-            &svg,
+            &out.join(format!("optimizer-{name}.svg")),
             &format!("{name}: hypervolume of the full-fidelity front"),
             "cumulative cost (full-fidelity evaluations)",
             "hypervolume",
             &series,
         )?;
-        write_results(args, &config, budget, &specs, &rows)?;
         for (method, score) in scores {
-            summary.push(format!(
+            self.summary.push(format!(
                 "cost_ratio_vs_nsga2 {name} {method}: {}",
                 median(&score.ratio)
             ));
-            summary.push(format!(
+            self.summary.push(format!(
                 "cost_ratio_vs_nsga2_within_0.1pct {name} {method}: {}",
                 median(&score.near)
             ));
             let (q1, q2, q3) = quartiles(&score.log_regret);
-            table.push(format!(
+            self.table.push(format!(
                 "| {name} | {method} | {:.3} | {:.3} | {q2:.3} [{q1:.3}, {q3:.3}] | {:.0} % |",
                 median(&score.ratio),
                 median(&score.near),
                 100.0 * median(&score.full_share)
             ));
         }
+        Ok(())
     }
-    let path = args.out.join("optimizer-traces.parquet");
-    println!("traces: {} (plots beside it)", path.display());
-    for line in summary.iter().chain(&table) {
-        println!("{line}");
+
+    /// Prints where the traces are, the summary lines and the table.
+    pub fn print(&self, traces: &Path) {
+        println!("traces: {} (plots beside it)", traces.display());
+        for line in self.summary.iter().chain(&self.table) {
+            println!("{line}");
+        }
     }
-    Ok(())
 }
 
 /// Writes `problems.json` and `optimizer-traces.parquet` for the problems done so far
@@ -216,13 +291,13 @@ fn write_results(
         &args.out.join("problems.json"),
         &serde_json::to_vec_pretty(&specs)?,
     )?;
+    write_traces(&args.out.join("optimizer-traces.parquet"), rows)
+}
+
+/// Writes the trace points `rows` to the Parquet file `path`, atomically.
+pub(crate) fn write_traces(path: &Path, rows: &[(String, Method, u64, TracePoint)]) -> Result<()> {
     let (schema, batch) = traces_table(rows)?;
-    cache::table::write_parquet_atomic(
-        &args.out.join("optimizer-traces.parquet"),
-        &schema,
-        &[batch],
-    )?;
-    Ok(())
+    cache::table::write_parquet_atomic(path, &schema, &[batch])
 }
 
 /// What the Python baselines (`bench/optimizer_baselines.py`) need of a problem: its
@@ -281,7 +356,7 @@ fn problem_spec(
 }
 
 /// The methods `--methods` names (comma-separated), or all of them.
-fn selected_methods(list: Option<&str>) -> Result<Vec<Method>> {
+pub(crate) fn selected_methods(list: Option<&str>) -> Result<Vec<Method>> {
     let Some(list) = list else {
         return Ok(Method::ALL.to_vec());
     };

@@ -21,7 +21,7 @@ use crate::record::objectives::OBJECTIVES;
 use crate::runner::{NotStored, Runner};
 use crate::setup::{record_run, study_setup, StudyArgs};
 use crate::slurm::SlurmOptions;
-use crate::study::{self, Bars, Execution, StudyOutcome};
+use crate::study::{self, Bars, Execution, Plan, StudyOutcome};
 
 /// `pipeline init`: writes the commented default config.
 pub fn init(path: &Path, force: bool) -> Result<()> {
@@ -178,6 +178,19 @@ pub fn run(
     new_study: bool,
     execution: &ExecutionArgs,
 ) -> Result<()> {
+    execute(args, recompute, new_study, execution, Plan::Search)
+}
+
+/// Runs (or resumes) the `plan` of the study `args` names: the search of `pipeline run`
+/// or the grid of `pipeline sweep`, with the same lock, graph, executors, progress bars,
+/// interrupt and resume; then prints the summary and writes the report.
+pub fn execute(
+    args: &StudyArgs,
+    recompute: &[String],
+    new_study: bool,
+    execution: &ExecutionArgs,
+    plan: Plan<'_>,
+) -> Result<()> {
     for stage in recompute {
         if !STAGES.contains(&stage.as_str()) {
             bail!(
@@ -198,12 +211,16 @@ pub fn run(
     install_interrupt_handler();
     let started = Instant::now();
     let multi = MultiProgress::new();
+    let unit = match plan {
+        Plan::Search => "budget",
+        Plan::Sweep(_) => "evaluations",
+    };
     let bars = Bars {
         study: multi.add(
             ProgressBar::new(0).with_style(
-                ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] study {bar:24} {pos}/{len} budget  {msg}",
-                )
+                ProgressStyle::with_template(&format!(
+                    "{{spinner}} [{{elapsed_precise}}] study {{bar:24}} {{pos}}/{{len}} {unit}  {{msg}}"
+                ))
                 .expect("valid template"),
             ),
         ),
@@ -214,7 +231,7 @@ pub fn run(
             ),
         ),
     };
-    let (mut graph, outcome) = study::run_study(graph, &paths.study, &execution, &bars);
+    let (mut graph, outcome) = study::run_study(graph, &paths.study, &execution, &bars, plan);
     bars.train.finish_and_clear();
     bars.study.finish_and_clear();
     let record = record_run(&paths.study, graph.runner());

@@ -85,6 +85,16 @@ pub struct Bars {
     pub train: ProgressBar,
 }
 
+/// What a study run evaluates.
+#[derive(Debug, Clone, Copy)]
+pub enum Plan<'p> {
+    /// The search: the strategy's decisions until the budget is spent (`pipeline run`).
+    Search,
+    /// Every design of a grid at every fidelity, lowest first, each a warm start from the
+    /// one below (`pipeline sweep`); the budget does not apply.
+    Sweep(&'p [Design]),
+}
+
 /// Runs (or resumes) the study in `study_dir` on its graph, and hands the graph back
 /// (with its node runs) whatever the outcome.
 pub fn run_study<'a>(
@@ -92,6 +102,7 @@ pub fn run_study<'a>(
     study_dir: &std::path::Path,
     execution: &Execution,
     bars: &Bars,
+    plan: Plan<'_>,
 ) -> (Graph<'a>, Result<StudyOutcome>) {
     if let Err(e) = graph.baseline(&bars.train) {
         return (graph, Err(e));
@@ -108,11 +119,12 @@ pub fn run_study<'a>(
         study_dir,
         outcome: StudyOutcome::default(),
         initial: 0,
+        sweep: matches!(plan, Plan::Sweep(_)),
     };
-    let result = driver
-        .evaluator
-        .reload()
-        .and_then(|()| driver.run(&problem));
+    let result = driver.evaluator.reload().and_then(|()| match plan {
+        Plan::Search => driver.run(&problem),
+        Plan::Sweep(grid) => driver.sweep(grid),
+    });
     let Driver {
         evaluator, outcome, ..
     } = driver;
@@ -128,6 +140,8 @@ struct Driver<'a, 'b> {
     study_dir: &'b std::path::Path,
     outcome: StudyOutcome,
     initial: usize,
+    /// Whether the plan is a sweep: its progress counts evaluations, not budget.
+    sweep: bool,
 }
 
 impl<'a> Driver<'a, '_> {
@@ -184,7 +198,8 @@ impl<'a> Driver<'a, '_> {
                 if !batch.is_empty() && self.exhausted_with(&batch) {
                     break;
                 }
-                batch.push((p.x, range.nearest(p.z).epochs, p.label));
+                let design = cfg.design_space.decode(&p.x);
+                batch.push((design, range.nearest(p.z).epochs, p.label));
             }
             let observations = self.evaluate_batch(batch)?;
             strategy.tell(&observations)?;
@@ -193,7 +208,32 @@ impl<'a> Driver<'a, '_> {
         problem.set_overhead(self.overhead_epochs(), max);
         let recommended = strategy.recommend(limit, &mut self.memory())?;
         for chunk in recommended.chunks(self.q()) {
-            self.evaluate_batch(chunk.iter().map(|x| (x.clone(), max, "final")).collect())?;
+            let designs = chunk
+                .iter()
+                .map(|x| (cfg.design_space.decode(x), max, "final"));
+            self.evaluate_batch(designs.collect())?;
+        }
+        Ok(())
+    }
+
+    /// The sweep: every design of `grid` at each fidelity from `fidelity.min_epochs` to
+    /// `max_epochs` (full fidelity only for a training strategy that does not fine-tune),
+    /// one fidelity after the other, so that each evaluation continues the checkpoint of
+    /// the one below; `q` designs at a time.
+    fn sweep(&mut self, grid: &[Design]) -> Result<()> {
+        let range = self.cfg.fidelity;
+        let levels: Vec<usize> = if self.cfg.training.strategy.fine_tunes() {
+            (range.min_epochs as usize..=range.full().epochs).collect()
+        } else {
+            vec![range.full().epochs]
+        };
+        self.bars
+            .study
+            .set_length((grid.len() * levels.len()) as u64);
+        for &epochs in &levels {
+            for chunk in grid.chunks(self.q()) {
+                self.evaluate_batch(chunk.iter().map(|d| (*d, epochs, "sweep")).collect())?;
+            }
         }
         Ok(())
     }
@@ -239,13 +279,10 @@ impl<'a> Driver<'a, '_> {
         self.execution.batch_size.max(1)
     }
 
-    /// Evaluates a batch of designs `u` (snapped onto the design space) at their epochs:
-    /// those in the ledger are read back, the others run as worker tasks through the
-    /// executor. Their observations come back in the batch's order.
-    fn evaluate_batch(
-        &mut self,
-        batch: Vec<(Vec<f64>, usize, &'static str)>,
-    ) -> Result<Vec<Observation>> {
+    /// Evaluates a batch of designs at their epochs: those in the ledger are read back,
+    /// the others run as worker tasks through the executor. Their observations come back
+    /// in the batch's order.
+    fn evaluate_batch(&mut self, batch: Vec<PendingEvaluation>) -> Result<Vec<Observation>> {
         check_interrupt()?;
         let first = self.outcome.rows.len();
         let (planned, tasks) = self.plan_tasks(batch)?;
@@ -273,13 +310,12 @@ impl<'a> Driver<'a, '_> {
     /// ledger lacks (one task per distinct key).
     fn plan_tasks(
         &mut self,
-        batch: Vec<(Vec<f64>, usize, &'static str)>,
+        batch: Vec<PendingEvaluation>,
     ) -> Result<(Vec<PlannedEvaluation>, Vec<String>)> {
         let first = self.outcome.rows.len();
         let mut planned = Vec::with_capacity(batch.len());
         let mut tasks: Vec<String> = Vec::new();
-        for (k, (u, epochs, strategy)) in batch.into_iter().enumerate() {
-            let design: Design = self.cfg.design_space.decode(&u);
+        for (k, (design, epochs, strategy)) in batch.into_iter().enumerate() {
             let key = self
                 .evaluator
                 .eval_key(&design, self.cfg.fidelity.at(epochs))?;
@@ -388,9 +424,11 @@ impl<'a> Driver<'a, '_> {
         self.outcome.spent += self.cost_of(&e.row);
         self.outcome.rows.push(e.row.clone());
         let (pareto, hv) = front::pareto(&self.outcome.rows, OBJECTIVES);
-        self.bars
-            .study
-            .set_position(self.outcome.spent.floor() as u64);
+        self.bars.study.set_position(if self.sweep {
+            self.outcome.rows.len() as u64
+        } else {
+            self.outcome.spent.floor() as u64
+        });
         self.bars.study.set_message(format!(
             "{} evaluations, Pareto set {}, hypervolume {hv:.4e}",
             self.outcome.rows.len(),
@@ -431,7 +469,7 @@ impl<'a> Driver<'a, '_> {
 
     /// Whether the budget is spent once the `pending` evaluations are done (their
     /// measured seconds are not known yet and count as nothing).
-    fn exhausted_with(&self, pending: &[(Vec<f64>, usize, &str)]) -> bool {
+    fn exhausted_with(&self, pending: &[PendingEvaluation]) -> bool {
         let b = self.cfg.budget;
         match b.iterations {
             Some(n) => self.outcome.rows.len() + pending.len() >= self.initial + n as usize,
@@ -450,6 +488,10 @@ impl<'a> Driver<'a, '_> {
         }
     }
 }
+
+/// An evaluation to run: the design, its epochs and what chose it (the ledger's
+/// `strategy`).
+type PendingEvaluation = (Design, usize, &'static str);
 
 /// One evaluation of a batch, planned: its design and fidelity, its key, its worker
 /// task, and whether the ledger already has it.

@@ -76,6 +76,16 @@ impl Scratch {
     }
 }
 
+/// The first ledger part of `study` (in directory order).
+pub fn first_ledger_part(study: &Path) -> PathBuf {
+    std::fs::read_dir(study.join("evaluations"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

@@ -8,6 +8,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::candidates::snap;
 use super::cf_mesmo::{Gain, ObjectiveKind, Observation, StepConfig, StepProblem};
 use super::hypervolume::hypervolume;
 use super::nsga2::{nsga2_batch, Nsga2Config};
@@ -278,16 +279,42 @@ pub fn hypervolume_at(trace: &[TracePoint], cost: f64) -> f64 {
 struct Tracker<'a> {
     problem: &'a dyn MultiFidelityProblem,
     reference: &'a [f64],
+    /// The problem's grids ([`MultiFidelityProblem::levels`]).
+    levels: Vec<usize>,
+    /// Every (snapped) design evaluated, with its fidelity.
+    evaluated: Vec<(Vec<f64>, f64)>,
     full_points: Vec<Vec<f64>>,
     trace: Vec<TracePoint>,
     hv: f64,
 }
 
 impl Tracker<'_> {
+    /// Evaluates `x` at `z`. It costs [`MultiFidelityProblem::cost_at`], warm-started from
+    /// the highest fidelity below `z` at which the same design was evaluated. On a
+    /// problem with a grid (a table), a design already evaluated at `z` costs nothing, as
+    /// a study reads it from its ledger; on a continuous problem every evaluation is
+    /// charged, as pymoo and BoTorch count them.
     fn evaluate(&mut self, x: &[f64], z: f64) -> Vec<f64> {
         let y = self.problem.evaluate(x, z);
-        let cost = self.problem.cost(z);
-        if z >= 1.0 {
+        let snapped = snap(&self.levels, x);
+        let same = |(u, _): &&(Vec<f64>, f64)| *u == snapped;
+        let repeat =
+            !self.levels.is_empty() && self.evaluated.iter().filter(same).any(|e| e.1 == z);
+        let cost = if repeat {
+            0.0
+        } else {
+            let from = self
+                .evaluated
+                .iter()
+                .filter(same)
+                .map(|e| e.1)
+                .filter(|&f| f < z)
+                .fold(0.0, f64::max);
+            self.problem.cost_at(&snapped, from, z)
+        };
+        self.evaluated.push((snapped, z));
+        // A failed evaluation (NaN objectives) adds nothing to the front.
+        if z >= 1.0 && y.iter().all(|v| v.is_finite()) {
             self.full_points.push(y.iter().map(|v| -v).collect());
             self.hv = hypervolume(&self.full_points, self.reference).expect("finite points");
         }
@@ -347,6 +374,8 @@ pub fn run(
     let mut t = Tracker {
         problem,
         reference: &reference,
+        levels: problem.levels(),
+        evaluated: Vec::new(),
         full_points: Vec::new(),
         trace: Vec::new(),
         hv: 0.0,
@@ -362,14 +391,14 @@ pub fn run(
         let y = problem.evaluate(x, 1.0);
         known_index.iter().map(|&j| y[j]).collect()
     };
-    // The synthetic problems have no warm starts.
-    let cost = |_: f64, z: f64| problem.cost(z);
+    let cost = |from: f64, z: f64| problem.expected_cost(from, z);
+    let grids = problem.levels();
     let spec = StrategySpec {
         kind: method.kind(),
         problem: StepProblem {
             dim: d,
             objectives: &kinds,
-            levels: &[],
+            levels: &grids,
             fidelities: &levels,
             cost: &cost,
             known: Some(&known),
@@ -385,10 +414,12 @@ pub fn run(
         seed,
     };
     let mut strategy = spec.build();
+    // Random search on a table, whose repeated designs cost nothing, would otherwise
+    // never spend its budget: it stops after as many evaluations as NSGA-II makes.
     let cap = if method.model_based() {
         config.max_evaluations.max(1)
     } else {
-        usize::MAX
+        config.nsga2_population * (config.nsga2_generations + 1)
     };
     while t.spent() < budget && t.trace.len() < cap {
         let proposals = strategy.ask(1, &mut Forgetful)?;
@@ -416,6 +447,9 @@ pub fn fidelity_levels(
     config: &BenchConfig,
 ) -> Vec<f64> {
     if method.multi_fidelity() && problem.multi_fidelity() {
+        if let Some(fixed) = problem.fidelities() {
+            return fixed;
+        }
         let n = config.fidelity_levels.max(1);
         (1..=n).map(|i| i as f64 / n as f64).collect()
     } else {

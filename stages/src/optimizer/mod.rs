@@ -17,3 +17,4 @@ pub mod rff;
 pub mod sampling;
 pub mod strategy;
 pub mod synthetic;
+pub mod tabulated;

@@ -64,6 +64,34 @@ pub trait MultiFidelityProblem: Sync {
     /// If `z` is not in `(0, 1]`.
     fn cost(&self, z: f64) -> f64;
 
+    /// Per variable: `0` if continuous, else the number of values of its grid (as
+    /// [`super::cf_mesmo::StepProblem::levels`]). Empty (the default): all continuous.
+    fn levels(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    /// The fidelities a multi-fidelity method may choose, lowest first, where the
+    /// problem fixes them (a table has its own); `None`: the benchmark's levels.
+    fn fidelities(&self) -> Option<Vec<f64>> {
+        None
+    }
+
+    /// The cost the optimiser's cost model expects for fidelity `z` of a design last
+    /// evaluated at the lower fidelity `from` (0: never), a warm start paying what it
+    /// adds; by default there are no warm starts and it is [`Self::cost`].
+    fn expected_cost(&self, from: f64, z: f64) -> f64 {
+        let _ = from;
+        self.cost(z)
+    }
+
+    /// What evaluating the (snapped) design `x` at `z` costs, warm-started from `from`
+    /// as in [`Self::expected_cost`]: the same for every design by default, the design's
+    /// own recorded cost for a table.
+    fn cost_at(&self, x: &[f64], from: f64, z: f64) -> f64 {
+        let _ = x;
+        self.expected_cost(from, z)
+    }
+
     /// The published hypervolume reference point, in minimisation form (objectives
     /// negated), where the problem has one.
     fn reference_point(&self) -> Option<Vec<f64>> {

@@ -1,0 +1,296 @@
+//! `pipeline bench replay`: the search strategies raced on the real problem for free. A
+//! sweep's ledger (`pipeline sweep`: every design of a grid at every fidelity) is a
+//! table; each strategy runs on the grid as a discrete design space through the same
+//! ask/tell code the study runs, every evaluation answered from the table with its
+//! recorded cost, so twenty seeds take seconds instead of twenty studies.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use cache::ledger::Row;
+use clap::Args;
+use stages::optimizer::benchmark::{self, BenchConfig};
+use stages::optimizer::synthetic::MultiFidelityProblem;
+use stages::optimizer::tabulated::{Entry, TabulatedProblem};
+
+use crate::cmd_bench::{check_race_args, selected_methods, write_traces, Race, RaceResults};
+use crate::front;
+use crate::record::objectives::{objective_kinds, OBJECTIVES};
+use crate::record::EvaluationRow;
+use crate::setup::read_ledger;
+
+/// `pipeline bench replay` options.
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// A table to race on: a sweep's study directory, or a Parquet file of its ledger
+    /// (`pipeline export --out FILE.parquet`); repeat the flag for several.
+    #[arg(long, required = true, value_name = "STUDY_DIR|FILE.parquet")]
+    table: Vec<PathBuf>,
+    /// Seeds per method and table.
+    #[arg(long, default_value_t = 20)]
+    seeds: u64,
+    /// The model-based methods' budget, as a fraction of what NSGA-II spends on the same
+    /// seed; a method that has not reached NSGA-II's final hypervolume by then scores
+    /// `inf`.
+    #[arg(long, default_value_t = 0.2)]
+    budget_fraction: f64,
+    /// The methods to race, comma-separated; default `cf_mesmo,mesmo,nsga2,random`.
+    #[arg(long, default_value = "cf_mesmo,mesmo,nsga2,random")]
+    methods: String,
+    /// Where to write `replay-traces.parquet` and one SVG per table.
+    #[arg(long, default_value = "bench-results")]
+    out: PathBuf,
+}
+
+/// Races the strategies on each table and prints the benchmark's lines and table, with
+/// each table's shape and the regret against its true front.
+pub fn replay(args: &ReplayArgs) -> Result<()> {
+    check_race_args(args.seeds, args.budget_fraction)?;
+    let methods = selected_methods(Some(&args.methods))?;
+    // Every table is read and checked before anything is written.
+    let tables: Vec<(String, TabulatedProblem)> = args
+        .table
+        .iter()
+        .map(|path| {
+            let name = table_name(path);
+            let rows = read_table(path)?;
+            let problem = table_problem(&name, &rows)
+                .with_context(|| format!("--table {}", path.display()))?;
+            Ok((name, problem))
+        })
+        .collect::<Result<_>>()?;
+    let config = BenchConfig::default();
+    let mut results = RaceResults::default();
+    for (name, problem) in &tables {
+        let (max_hv, _) = benchmark::max_hypervolume(problem);
+        eprintln!(
+            "{name}: {} designs x {} fidelities, one cost unit = {:.1} s (a design's \
+             chain to full fidelity, mean over the grid), the whole grid {:.0} units; \
+             reference point {:?}, the grid's hypervolume {max_hv:.6}",
+            problem.designs(),
+            problem.fidelities().map_or(1, |f| f.len()),
+            problem.cost_unit(),
+            problem.designs(),
+            benchmark::reference_point(problem),
+        );
+        let race = Race {
+            name,
+            problem,
+            max_hv,
+            methods: &methods,
+            config: &config,
+            seeds: args.seeds,
+            budget_fraction: args.budget_fraction,
+        };
+        results.add(&race, &args.out)?;
+        write_traces(&args.out.join("replay-traces.parquet"), &results.rows)?;
+    }
+    results.print(&args.out.join("replay-traces.parquet"));
+    Ok(())
+}
+
+/// A table's name in the traces: its directory's or file's name.
+fn table_name(path: &Path) -> String {
+    let stem = path.file_stem().or(path.file_name());
+    stem.map_or_else(|| "table".to_string(), |s| s.to_string_lossy().into_owned())
+}
+
+/// The evaluation rows of a study directory (its ledger parts) or of one Parquet file.
+fn read_table(path: &Path) -> Result<Vec<EvaluationRow>> {
+    if path.is_dir() {
+        let (rows, skipped) = read_ledger(path)?;
+        if !skipped.is_empty() {
+            bail!(
+                "--table {}: {} ledger parts are unreadable ({}); a table must be whole",
+                path.display(),
+                skipped.len(),
+                skipped.join(", ")
+            );
+        }
+        return Ok(rows);
+    }
+    if !path.is_file() {
+        bail!(
+            "--table {}: no such study directory or Parquet file",
+            path.display()
+        );
+    }
+    let batches = cache::table::read_parquet(path)
+        .with_context(|| format!("--table {}: not a readable Parquet file", path.display()))?;
+    let mut rows = Vec::new();
+    for batch in &batches {
+        rows.extend(EvaluationRow::from_batch(batch).with_context(|| {
+            format!(
+                "--table {}: not a ledger of evaluations (its columns are not the ledger's)",
+                path.display()
+            )
+        })?);
+    }
+    Ok(rows)
+}
+
+/// The tabulated problem of a sweep's rows: the grid is the product of the distinct
+/// values of each design variable, the fidelities the distinct epochs, and every
+/// (design, fidelity) pair must have exactly one row. Each entry holds the row's
+/// objectives as the study tells its strategies (maximised, PPA in logarithms; a failed
+/// row's accuracy NaN) and its measured `cost_s`, which for a sweep's row is the
+/// warm start from the fidelity below.
+pub fn table_problem(name: &str, rows: &[EvaluationRow]) -> Result<TabulatedProblem> {
+    let Some(first) = rows.first() else {
+        bail!("the table has no rows");
+    };
+    for r in rows {
+        let same = r.model == first.model
+            && r.adc_bits == first.adc_bits
+            && r.read_voltage == first.read_voltage
+            && r.seed == first.seed;
+        if !same {
+            bail!(
+                "the rows are not of one problem: {} and {} differ in model, adc_bits, \
+                 read_voltage or seed",
+                first.label(),
+                r.label()
+            );
+        }
+    }
+    let axis = |get: fn(&EvaluationRow) -> f64| -> Vec<f64> {
+        let mut v: Vec<f64> = rows.iter().map(get).collect();
+        v.sort_by(f64::total_cmp);
+        v.dedup();
+        v
+    };
+    let axes = [
+        axis(|r| f64::from(r.cell_bits)),
+        axis(|r| f64::from(r.xbar_size)),
+        axis(|r| r.freq_hz),
+        axis(|r| r.temp_k),
+    ];
+    let mut fidelities: BTreeMap<i32, f64> = BTreeMap::new();
+    for r in rows {
+        fidelities.insert(r.fidelity_epochs, r.fidelity_z);
+    }
+    let position =
+        |values: &[f64], v: f64| values.iter().position(|&a| a == v).expect("an axis value");
+    let cell_of = |r: &EvaluationRow| -> usize {
+        let coordinates = [
+            f64::from(r.cell_bits),
+            f64::from(r.xbar_size),
+            r.freq_hz,
+            r.temp_k,
+        ];
+        axes.iter().zip(coordinates).fold(0, |cell, (values, v)| {
+            cell * values.len() + position(values, v)
+        })
+    };
+    let count: usize = axes.iter().map(Vec::len).product();
+    let epochs: Vec<i32> = fidelities.keys().copied().collect();
+    let mut cells: Vec<Vec<Option<Entry>>> = vec![vec![None; epochs.len()]; count];
+    for r in rows {
+        let k = epochs.binary_search(&r.fidelity_epochs).expect("an epoch");
+        let slot = &mut cells[cell_of(r)][k];
+        if slot.is_some() {
+            bail!(
+                "two rows for {} at {} epochs (a table has one per design and fidelity)",
+                r.label(),
+                r.fidelity_epochs
+            );
+        }
+        *slot = Some(Entry {
+            y: front::maximised(r, OBJECTIVES),
+            cost: r.cost_s,
+        });
+    }
+    let missing = cells.iter().flatten().filter(|e| e.is_none()).count();
+    if missing > 0 {
+        bail!(
+            "not a full grid: {missing} of {} (design, fidelity) pairs of the {} x {} x {} x \
+             {} designs at {} fidelities have no row (run `pipeline sweep` to completion)",
+            count * epochs.len(),
+            axes[0].len(),
+            axes[1].len(),
+            axes[2].len(),
+            axes[3].len(),
+            epochs.len()
+        );
+    }
+    let cells = cells
+        .into_iter()
+        .map(|c| c.into_iter().map(|e| e.expect("checked")).collect())
+        .collect();
+    let levels = axes.iter().map(Vec::len).collect();
+    Ok(TabulatedProblem::new(
+        name,
+        levels,
+        fidelities.into_values().collect(),
+        objective_kinds(OBJECTIVES),
+        cells,
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::tests::sample_row;
+
+    /// A 2 x 1 x 1 x 2 sweep at 1 and 2 epochs.
+    fn sweep_rows() -> Vec<EvaluationRow> {
+        let mut rows = Vec::new();
+        for bits in [2, 4] {
+            for temp in [300.0, 400.0] {
+                for epochs in [1, 2] {
+                    let mut r = sample_row(&format!("k{bits}{temp}{epochs}"));
+                    r.cell_bits = bits;
+                    r.temp_k = temp;
+                    r.fidelity_epochs = epochs;
+                    r.fidelity_z = f64::from(epochs) / 2.0;
+                    r.accuracy_mean = Some(0.1 * f64::from(bits) + 0.01 * f64::from(epochs));
+                    r.latency_ns = Some(1e3 * f64::from(bits));
+                    r.cost_s = f64::from(epochs);
+                    rows.push(r);
+                }
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn a_sweep_s_rows_are_a_table_in_the_study_s_objective_space() {
+        let rows = sweep_rows();
+        let t = table_problem("t", &rows).unwrap();
+        assert_eq!(t.designs(), 4);
+        assert_eq!(t.fidelities(), Some(vec![0.5, 1.0]));
+        assert_eq!(t.levels(), vec![2, 1, 1, 2]);
+        // Chains 1 + 2 seconds for every design.
+        assert_eq!(t.cost_unit(), 3.0);
+        // The last design (4 bits, 400 K) at half fidelity.
+        let y = t.evaluate(&[0.9, 0.5, 0.5, 0.9], 0.5);
+        let row = rows
+            .iter()
+            .find(|r| r.cell_bits == 4 && r.temp_k == 400.0 && r.fidelity_epochs == 1)
+            .unwrap();
+        assert_eq!(y, front::maximised(row, OBJECTIVES));
+        assert!((y[0] - 0.41).abs() < 1e-12);
+        assert!(
+            (y[1] + row.area_um2.unwrap().ln()).abs() < 1e-12,
+            "log area, maximised"
+        );
+    }
+
+    #[test]
+    fn an_incomplete_or_mixed_table_is_refused() {
+        let mut rows = sweep_rows();
+        rows.pop();
+        let message = format!("{:#}", table_problem("t", &rows).unwrap_err());
+        assert!(message.contains("1 of 8"), "{message}");
+        let mut rows = sweep_rows();
+        rows[1].seed += 1;
+        let message = format!("{:#}", table_problem("t", &rows).unwrap_err());
+        assert!(message.contains("not of one problem"), "{message}");
+        let mut rows = sweep_rows();
+        rows[1].fidelity_epochs = 1;
+        let message = format!("{:#}", table_problem("t", &rows).unwrap_err());
+        assert!(message.contains("two rows"), "{message}");
+        assert!(table_problem("t", &[]).is_err());
+    }
+}
