@@ -648,6 +648,58 @@ fn init_status_export_and_ppa_commands() {
     }
     let bad = s.run(&["export", "--out", "x.xlsx"]);
     assert!(!bad.status.success() && stderr(&bad).contains(".parquet or .csv"));
+    for what in ["metrics", "pareto"] {
+        let out = s.path(&format!("{what}.csv"));
+        let o = s.run(&["export", "--what", what, "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let lines = std::fs::read_to_string(&out).unwrap().lines().count();
+        assert!(lines >= 2, "{what}: a header and rows");
+    }
+
+    // Polars SQL over the study's tables, and over the exported file.
+    let count = |args: &[&str]| -> u64 {
+        let out = s.path("count.csv");
+        let mut all = args.to_vec();
+        all.extend(["--out", out.to_str().unwrap()]);
+        let o = s.run(&all);
+        assert!(o.status.success(), "{all:?}: {}", stderr(&o));
+        let text = std::fs::read_to_string(&out).unwrap();
+        text.lines().nth(1).unwrap().trim().parse().unwrap()
+    };
+    let evaluations = v["evaluations"].as_u64().unwrap();
+    assert_eq!(
+        count(&["query", "select count(*) as n from evaluations"]),
+        evaluations
+    );
+    assert!(count(&["query", "select count(*) as n from proposals"]) >= 1);
+    assert!(count(&["query", "select count(*) as n from metrics"]) > evaluations);
+    let exported = s.path("all.parquet");
+    let o = Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .args(["query", "select count(*) as n from evaluations", "--table"])
+        .arg(&exported)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&evaluations.to_string()),
+        "{}",
+        stdout(&o)
+    );
+    let grouped = s.run(&[
+        "query",
+        "select cell_bits, avg(accuracy_mean) as accuracy from evaluations group by cell_bits \
+         order by cell_bits",
+    ]);
+    assert!(grouped.status.success(), "{}", stderr(&grouped));
+    assert!(
+        stdout(&grouped).contains("accuracy"),
+        "{}",
+        stdout(&grouped)
+    );
+    let bad = s.run(&["query", "select nope from evaluations"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("the query"));
+    let bad = s.run(&["query", "select 1", "--out", "x.xlsx"]);
+    assert!(!bad.status.success() && stderr(&bad).contains("--out"));
 
     let ppa = Command::new(env!("CARGO_BIN_EXE_pipeline"))
         .args([

@@ -73,6 +73,36 @@ fn a_sweep_evaluates_its_grid_at_every_fidelity_and_the_replay_races_on_it() {
     assert!(results.join("optimizer-study.svg").is_file());
 }
 
+/// The shipped table (a sweep of the default problem, compiled in) replays with no flag.
+#[test]
+fn the_shipped_table_replays_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = replay(&[
+        "--seeds",
+        "2",
+        "--methods",
+        "cf_mesmo,nsga2,random",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        stderr(&out).contains("sweep-default: 108 designs x 4 fidelities"),
+        "{}",
+        stderr(&out)
+    );
+    for method in ["cf_mesmo", "nsga2", "random"] {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("cost_ratio_vs_nsga2 sweep-default {method}: ")))
+            .unwrap_or_else(|| panic!("no {method} line in {text}"));
+        let ratio: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+        assert!(ratio > 0.0, "{line}");
+    }
+    assert!(dir.path().join("replay-traces.parquet").is_file());
+}
+
 #[test]
 fn a_sweep_killed_at_any_moment_resumes_to_the_uninterrupted_ledger() {
     kills_resume_to_the_uninterrupted_ledger(&sweep_args());

@@ -5,9 +5,8 @@
 //!   verified reads, a corrupted object is treated as missing.
 //! - [`lock`]: the study lock (an OS file lock, so a killed run never leaves it stale).
 //! - [`ledger`]: tables as directories of Parquet part files, one per key, of a row type
-//!   the caller defines.
-//! - [`table`]: Arrow record batches to and from Parquet files, atomically, and typed
-//!   column access.
+//!   the caller defines (written here; the pipeline reads them with Polars).
+//! - [`table`]: Arrow record batches to Parquet files, atomically.
 //! - [`atomic`]: write-to-temp, fsync, rename.
 
 pub mod atomic;

@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 
 use crate::setup::{LedgerArgs, StudyArgs};
 use crate::{
-    cmd_bench, cmd_bench_train, cmd_noise, cmd_ppa, cmd_replay, cmd_run, cmd_status,
+    cmd_bench, cmd_bench_train, cmd_noise, cmd_ppa, cmd_query, cmd_replay, cmd_run, cmd_status,
     cmd_strategies, cmd_sweep, worker,
 };
 
@@ -100,6 +100,9 @@ enum Command {
         #[arg(long, value_enum, default_value = "evaluations")]
         what: cmd_status::ExportTable,
     },
+    /// Polars SQL over a study's tables (evaluations, metrics, proposals, runs), printed as
+    /// a table or written to a Parquet or CSV file.
+    Query(cmd_query::QueryArgs),
     /// Estimate area, latency and energy of one design (the PPA model on its own).
     Ppa(cmd_ppa::PpaArgs),
     /// What one design's crossbars do to each layer of the study's network: tiles, row
@@ -189,6 +192,7 @@ pub fn main() -> ExitCode {
         Command::Init { path, force } => cmd_run::init(&path, force),
         Command::Status { study, json } => cmd_status::status(&study.study_args(), json),
         Command::Export { study, out, what } => cmd_status::export(&study.study_args(), what, &out),
+        Command::Query(args) => cmd_query::query(&args),
         Command::Ppa(args) => cmd_ppa::ppa(&args),
         Command::Noise(args) => cmd_noise::noise(&args),
         Command::Strategies(args) => cmd_strategies::strategies(&args),

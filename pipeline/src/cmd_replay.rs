@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use cache::ledger::Row;
 use clap::Args;
 use stages::optimizer::benchmark::{self, BenchConfig};
 use stages::optimizer::synthetic::MultiFidelityProblem;
@@ -18,14 +17,23 @@ use crate::cmd_bench::{check_race_args, selected_methods, write_traces, Race, Ra
 use crate::front;
 use crate::record::objectives::{objective_kinds, OBJECTIVES};
 use crate::record::EvaluationRow;
+use crate::results;
 use crate::setup::read_ledger;
+
+/// The shipped table: a sweep of the embedded default problem (`data/README.md` says
+/// which grid, seed and code), compiled in so that a fresh clone races on real data.
+const SHIPPED_TABLE: &[u8] = include_bytes!("../../data/sweep-default.parquet");
+
+/// The shipped table's name in the traces and tables.
+const SHIPPED_NAME: &str = "sweep-default";
 
 /// `pipeline bench replay` options.
 #[derive(Args, Debug)]
 pub struct ReplayArgs {
     /// A table to race on: a sweep's study directory, or a Parquet file of its ledger
-    /// (`pipeline export --out FILE.parquet`); repeat the flag for several.
-    #[arg(long, required = true, value_name = "STUDY_DIR|FILE.parquet")]
+    /// (`pipeline export --out FILE.parquet`); repeat the flag for several. Default: the
+    /// shipped table of the default problem (`data/sweep-default.parquet`, compiled in).
+    #[arg(long, value_name = "STUDY_DIR|FILE.parquet")]
     table: Vec<PathBuf>,
     /// Seeds per method and table.
     #[arg(long, default_value_t = 20)]
@@ -35,6 +43,16 @@ pub struct ReplayArgs {
     /// `inf`.
     #[arg(long, default_value_t = 0.2)]
     budget_fraction: f64,
+    /// What an evaluation costs: `epochs`, the study's cost model (a fixed overhead plus
+    /// the epochs it trains, so the figures do not depend on the machine that ran the
+    /// sweep or on what else it ran), or `recorded`, the seconds each row's evaluation
+    /// took (`cost_s`).
+    #[arg(long, value_enum, default_value = "epochs")]
+    cost: TableCost,
+    /// With `--cost epochs`: an evaluation's fixed overhead, in epochs (the study's
+    /// `[optimizer.cost] overhead_epochs`).
+    #[arg(long, default_value_t = 0.5)]
+    overhead_epochs: f64,
     /// The methods to race, comma-separated; default `cf_mesmo,mesmo,nsga2,random`.
     #[arg(long, default_value = "cf_mesmo,mesmo,nsga2,random")]
     methods: String,
@@ -43,35 +61,63 @@ pub struct ReplayArgs {
     out: PathBuf,
 }
 
+/// What an evaluation of a table costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TableCost {
+    /// The study's cost model: a fixed overhead plus the epochs trained; a warm start
+    /// pays the epochs it adds.
+    Epochs,
+    /// The measured seconds of each row (a warm start from the fidelity below, for a
+    /// sweep's row).
+    Recorded,
+}
+
 /// Races the strategies on each table and prints the benchmark's lines and table, with
 /// each table's shape and the regret against its true front.
 pub fn replay(args: &ReplayArgs) -> Result<()> {
     check_race_args(args.seeds, args.budget_fraction)?;
+    if !(args.overhead_epochs.is_finite() && args.overhead_epochs >= 0.0) {
+        bail!("--overhead-epochs must be a finite number of epochs, 0 or more");
+    }
+    let cost = match args.cost {
+        TableCost::Epochs => Some(args.overhead_epochs),
+        TableCost::Recorded => None,
+    };
     let methods = selected_methods(Some(&args.methods))?;
     // Every table is read and checked before anything is written.
-    let tables: Vec<(String, TabulatedProblem)> = args
-        .table
-        .iter()
-        .map(|path| {
-            let name = table_name(path);
-            let rows = read_table(path)?;
-            let problem = table_problem(&name, &rows)
-                .with_context(|| format!("--table {}", path.display()))?;
-            Ok((name, problem))
-        })
-        .collect::<Result<_>>()?;
+    let tables: Vec<(String, TabulatedProblem)> = if args.table.is_empty() {
+        let rows = results::evaluation_rows(&results::read_bytes(SHIPPED_TABLE)?)?;
+        vec![(
+            SHIPPED_NAME.to_string(),
+            table_problem(SHIPPED_NAME, &rows, cost)?,
+        )]
+    } else {
+        args.table
+            .iter()
+            .map(|path| {
+                let name = table_name(path);
+                let rows = read_table(path)?;
+                let problem = table_problem(&name, &rows, cost)
+                    .with_context(|| format!("--table {}", path.display()))?;
+                Ok((name, problem))
+            })
+            .collect::<Result<_>>()?
+    };
     let config = BenchConfig::default();
     let mut results = RaceResults::default();
     for (name, problem) in &tables {
         let (max_hv, _) = benchmark::max_hypervolume(problem);
         eprintln!(
-            "{name}: {} designs x {} fidelities, one cost unit = {:.1} s (a design's \
-             chain to full fidelity, mean over the grid), the whole grid {:.0} units; \
-             reference point {:?}, the grid's hypervolume {max_hv:.6}",
+            "{name}: {} designs x {} fidelities, one cost unit = {:.2} {} (a cold \
+             full-fidelity evaluation, mean over the grid); reference point {:?}, the \
+             grid's hypervolume {max_hv:.6}",
             problem.designs(),
             problem.fidelities().map_or(1, |f| f.len()),
             problem.cost_unit(),
-            problem.designs(),
+            match args.cost {
+                TableCost::Epochs => "epochs",
+                TableCost::Recorded => "s",
+            },
             benchmark::reference_point(problem),
         );
         let race = Race {
@@ -96,7 +142,8 @@ fn table_name(path: &Path) -> String {
     stem.map_or_else(|| "table".to_string(), |s| s.to_string_lossy().into_owned())
 }
 
-/// The evaluation rows of a study directory (its ledger parts) or of one Parquet file.
+/// The evaluation rows of a study directory (its ledger parts) or of one Parquet file of
+/// the ledger's columns, read by Polars.
 fn read_table(path: &Path) -> Result<Vec<EvaluationRow>> {
     if path.is_dir() {
         let (rows, skipped) = read_ledger(path)?;
@@ -116,27 +163,29 @@ fn read_table(path: &Path) -> Result<Vec<EvaluationRow>> {
             path.display()
         );
     }
-    let batches = cache::table::read_parquet(path)
+    let frame = results::read_file(path)
         .with_context(|| format!("--table {}: not a readable Parquet file", path.display()))?;
-    let mut rows = Vec::new();
-    for batch in &batches {
-        rows.extend(EvaluationRow::from_batch(batch).with_context(|| {
-            format!(
-                "--table {}: not a ledger of evaluations (its columns are not the ledger's)",
-                path.display()
-            )
-        })?);
-    }
-    Ok(rows)
+    results::evaluation_rows(&frame).with_context(|| {
+        format!(
+            "--table {}: not a ledger of evaluations (its columns are not the ledger's)",
+            path.display()
+        )
+    })
 }
 
 /// The tabulated problem of a sweep's rows: the grid is the product of the distinct
 /// values of each design variable, the fidelities the distinct epochs, and every
 /// (design, fidelity) pair must have exactly one row. Each entry holds the row's
 /// objectives as the study tells its strategies (maximised, PPA in logarithms; a failed
-/// row's accuracy NaN) and its measured `cost_s`, which for a sweep's row is the
-/// warm start from the fidelity below.
-pub fn table_problem(name: &str, rows: &[EvaluationRow]) -> Result<TabulatedProblem> {
+/// row's accuracy NaN) and its cost: with `overhead_epochs`, the study's cost model (the
+/// overhead plus the epochs the row adds to the one below, the overhead paid once by an
+/// evaluation that skips fidelities); without, its measured `cost_s` (for a sweep's row,
+/// the warm start from the fidelity below).
+pub fn table_problem(
+    name: &str,
+    rows: &[EvaluationRow],
+    overhead_epochs: Option<f64>,
+) -> Result<TabulatedProblem> {
     let Some(first) = rows.first() else {
         bail!("the table has no rows");
     };
@@ -196,9 +245,13 @@ pub fn table_problem(name: &str, rows: &[EvaluationRow]) -> Result<TabulatedProb
                 r.fidelity_epochs
             );
         }
+        let below = if k == 0 { 0 } else { epochs[k - 1] };
         *slot = Some(Entry {
             y: front::maximised(r, OBJECTIVES),
-            cost: r.cost_s,
+            cost: match overhead_epochs {
+                Some(overhead) => overhead + f64::from(r.fidelity_epochs - below),
+                None => r.cost_s,
+            },
         });
     }
     let missing = cells.iter().flatten().filter(|e| e.is_none()).count();
@@ -225,6 +278,7 @@ pub fn table_problem(name: &str, rows: &[EvaluationRow]) -> Result<TabulatedProb
         fidelities.into_values().collect(),
         objective_kinds(OBJECTIVES),
         cells,
+        overhead_epochs.unwrap_or(0.0),
     )?)
 }
 
@@ -257,7 +311,7 @@ mod tests {
     #[test]
     fn a_sweep_s_rows_are_a_table_in_the_study_s_objective_space() {
         let rows = sweep_rows();
-        let t = table_problem("t", &rows).unwrap();
+        let t = table_problem("t", &rows, None).unwrap();
         assert_eq!(t.designs(), 4);
         assert_eq!(t.fidelities(), Some(vec![0.5, 1.0]));
         assert_eq!(t.levels(), vec![2, 1, 1, 2]);
@@ -275,22 +329,26 @@ mod tests {
             (y[1] + row.area_um2.unwrap().ln()).abs() < 1e-12,
             "log area, maximised"
         );
+        // The study's cost model: 0.5 + 1 epoch per row, a cold full evaluation 2.5.
+        let t = table_problem("t", &rows, Some(0.5)).unwrap();
+        assert_eq!(t.cost_unit(), 2.5);
+        assert!((t.cost_at(&[0.0; 4], 0.5, 1.0) - 1.5 / 2.5).abs() < 1e-12);
     }
 
     #[test]
     fn an_incomplete_or_mixed_table_is_refused() {
         let mut rows = sweep_rows();
         rows.pop();
-        let message = format!("{:#}", table_problem("t", &rows).unwrap_err());
+        let message = format!("{:#}", table_problem("t", &rows, None).unwrap_err());
         assert!(message.contains("1 of 8"), "{message}");
         let mut rows = sweep_rows();
         rows[1].seed += 1;
-        let message = format!("{:#}", table_problem("t", &rows).unwrap_err());
+        let message = format!("{:#}", table_problem("t", &rows, None).unwrap_err());
         assert!(message.contains("not of one problem"), "{message}");
         let mut rows = sweep_rows();
         rows[1].fidelity_epochs = 1;
-        let message = format!("{:#}", table_problem("t", &rows).unwrap_err());
+        let message = format!("{:#}", table_problem("t", &rows, None).unwrap_err());
         assert!(message.contains("two rows"), "{message}");
-        assert!(table_problem("t", &[]).is_err());
+        assert!(table_problem("t", &[], None).is_err());
     }
 }

@@ -3,16 +3,17 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
-use cache::ledger::Row;
 use cache::Store;
+use polars::prelude::{BooleanChunked, NewChunkedArray};
 use serde_json::json;
 use stages::optimizer::hypervolume::{hypervolume, pareto_front_indices};
 
 use crate::config::default_cache_dir;
 use crate::front::{minimised, reference_point};
 use crate::record::objectives::OBJECTIVES;
-use crate::record::{by_fidelity, EvaluationRow, Ledger, MetricRow, STATUS_OK};
-use crate::setup::{read_ledger, study_setup, StudyArgs};
+use crate::record::{by_fidelity, EvaluationRow, STATUS_OK};
+use crate::results::{evaluation_rows, read as read_table, write_frame, OutputFormat, Table};
+use crate::setup::{read_ledger, require_study, study_setup, StudyArgs};
 
 /// `pipeline status`.
 pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
@@ -96,58 +97,30 @@ pub enum ExportTable {
 }
 
 /// `pipeline export`: the merged ledger, the metrics or the Pareto set as one Parquet or
-/// CSV file.
+/// CSV file, read by one Polars scan of the study's part files.
 pub fn export(args: &StudyArgs, what: ExportTable, out: &Path) -> Result<()> {
     let (_, paths) = study_setup(args)?;
-    let (rows, _) = read_ledger(&paths.study)?;
-    let (schema, batches, n) = match what {
-        ExportTable::Evaluations => (
-            EvaluationRow::schema(),
-            vec![EvaluationRow::to_batch(&rows)?],
-            rows.len(),
-        ),
+    require_study(&paths.study)?;
+    OutputFormat::of(out)?;
+    // Unreadable parts are skipped with a warning naming each.
+    let mut frame = match what {
+        ExportTable::Evaluations => read_table(Table::Evaluations, &paths.study)?.frame,
+        ExportTable::Metrics => read_table(Table::Metrics, &paths.study)?.frame,
         ExportTable::Pareto => {
+            let frame = read_table(Table::Evaluations, &paths.study)?.frame;
+            let rows = evaluation_rows(&frame)?;
             let (front, _) = crate::front::pareto(&rows, OBJECTIVES);
-            let mut keep: Vec<EvaluationRow> = Vec::new();
+            let mut keep = vec![false; rows.len()];
             for i in front {
-                if !keep.iter().any(|r| r.eval_key == rows[i].eval_key) {
-                    keep.push(rows[i].clone());
-                }
+                // The first row of each key (a key is evaluated once).
+                let first = rows.iter().position(|r| r.eval_key == rows[i].eval_key);
+                keep[first.unwrap_or(i)] = true;
             }
-            (
-                EvaluationRow::schema(),
-                vec![EvaluationRow::to_batch(&keep)?],
-                keep.len(),
-            )
-        }
-        ExportTable::Metrics => {
-            // Unreadable parts are skipped with a warning naming each (as the ledger's).
-            let read = Ledger::new(&paths.study).metrics.read()?;
-            let n = read.rows.len();
-            (
-                MetricRow::schema(),
-                vec![MetricRow::to_batch(&read.rows)?],
-                n,
-            )
+            frame.filter(&BooleanChunked::from_slice("pareto".into(), &keep))?
         }
     };
-    match out.extension().and_then(|e| e.to_str()) {
-        Some("parquet") => cache::table::write_parquet_atomic(out, &schema, &batches)?,
-        Some("csv") => {
-            let mut bytes = Vec::new();
-            let mut writer = arrow::csv::Writer::new(&mut bytes);
-            for b in &batches {
-                writer.write(b)?;
-            }
-            drop(writer);
-            cache::atomic::write_atomic(out, &bytes)?;
-        }
-        _ => bail!(
-            "--out {}: the file must end in .parquet or .csv",
-            out.display()
-        ),
-    }
-    println!("wrote {n} rows to {}", out.display());
+    write_frame(&mut frame, out)?;
+    println!("wrote {} rows to {}", frame.height(), out.display());
     Ok(())
 }
 

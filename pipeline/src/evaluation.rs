@@ -19,6 +19,7 @@ use crate::fidelity::Fidelity;
 use crate::interrupt::Interrupted;
 use crate::record::build::{self, Ended, Proposal};
 use crate::record::{EvaluationRow, Ledger, STATUS_OK};
+use crate::results::LedgerView;
 use crate::runner::Outcome;
 
 /// What the study loop needs of one evaluation.
@@ -46,6 +47,8 @@ pub struct Evaluator<'a> {
     stale: Option<std::collections::HashSet<(String, i64)>>,
     /// Rows already in the ledger, by key.
     known: std::collections::HashMap<String, EvaluationRow>,
+    /// The ledger as last read.
+    view: LedgerView,
 }
 
 impl<'a> Evaluator<'a> {
@@ -60,12 +63,13 @@ impl<'a> Evaluator<'a> {
             retry_failed,
             stale: None,
             known: Default::default(),
+            view: LedgerView::new(study_dir),
         }
     }
 
     /// Re-reads the ledger: rows written since by workers become known.
     pub fn reload(&mut self) -> Result<()> {
-        let rows = self.ledger.evaluations()?.rows;
+        let rows = self.view.refresh()?;
         let retry_failed = self.retry_failed;
         let stale = self.stale.get_or_insert_with(|| {
             rows.iter()

@@ -15,7 +15,6 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use arrow::array::{Array, StringArray};
 use cache::ledger::Row;
 use stages::optimizer::hypervolume::hypervolume;
 
@@ -27,6 +26,7 @@ use crate::plot::{
 };
 use crate::record::objectives::OBJECTIVES;
 use crate::record::{by_fidelity, EvaluationRow, STATUS_OK};
+use crate::results::{self, Table};
 use crate::runner::NotStored;
 
 /// A study's ledger for the report.
@@ -36,18 +36,31 @@ struct StudyRows {
     rows: Vec<EvaluationRow>,
 }
 
-/// Reads a study's rows in decision order; corrupted parts are skipped with a warning
-/// naming the file.
-fn read_rows(study: &Path) -> Result<Vec<EvaluationRow>> {
-    let (mut rows, _) = crate::setup::read_ledger(study)?;
-    if rows.is_empty() {
-        bail!(
-            "the ledger in {} has no readable evaluation",
-            study.display()
-        );
+/// The rows of each of `studies`, each in decision order, read in one scan of their
+/// ledgers; corrupted parts are skipped with a warning naming the file.
+fn read_rows(studies: &[PathBuf]) -> Result<Vec<Vec<EvaluationRow>>> {
+    for study in studies {
+        crate::setup::require_study(study)?;
     }
-    rows.sort_by_key(|r| r.iteration);
-    Ok(rows)
+    let read = results::read_studies(Table::Evaluations, studies)?;
+    let index = read.frame.column(results::SOURCE)?.u32()?.clone();
+    let mut out: Vec<Vec<EvaluationRow>> = vec![Vec::new(); studies.len()];
+    for (row, i) in results::evaluation_rows(&read.frame)?
+        .into_iter()
+        .zip(index.iter())
+    {
+        out[i.unwrap_or_default() as usize].push(row);
+    }
+    for (rows, study) in out.iter_mut().zip(studies) {
+        if rows.is_empty() {
+            bail!(
+                "the ledger in {} has no readable evaluation",
+                study.display()
+            );
+        }
+        rows.sort_by_key(|r| r.iteration);
+    }
+    Ok(out)
 }
 
 /// The study's name and search strategy, from its rows and `study.json`.
@@ -128,29 +141,21 @@ fn pareto_rows(rows: &[EvaluationRow]) -> Vec<&EvaluationRow> {
 /// Per stage: (cached, computed) node runs over all of the study's runs.
 fn cache_hits(study: &Path) -> BTreeMap<String, (usize, usize)> {
     let mut out = BTreeMap::new();
-    let Ok(parts) = cache::ledger::part_files(&study.join("runs")) else {
+    let Ok(read) = results::read(Table::Runs, study) else {
         return out;
     };
-    for part in parts {
-        let Ok(batches) = cache::table::read_parquet(&part) else {
-            continue;
-        };
-        for b in batches {
-            let col = |n: &str| {
-                b.column_by_name(n)
-                    .and_then(|c| c.as_any().downcast_ref::<StringArray>().cloned())
-            };
-            let (Some(stage), Some(outcome)) = (col("stage"), col("outcome")) else {
-                continue;
-            };
-            for i in 0..b.num_rows() {
-                let e = out.entry(stage.value(i).to_string()).or_insert((0, 0));
-                if outcome.value(i) == "cached" {
-                    e.0 += 1;
-                } else {
-                    e.1 += 1;
-                }
-            }
+    let columns = |n: &str| read.frame.column(n).and_then(|c| c.str()).cloned();
+    let (Ok(stages), Ok(outcomes)) = (columns("stage"), columns("outcome")) else {
+        return out;
+    };
+    for (stage, outcome) in stages.iter().zip(outcomes.iter()) {
+        let e = out
+            .entry(stage.unwrap_or_default().to_string())
+            .or_insert((0, 0));
+        if outcome == Some("cached") {
+            e.0 += 1;
+        } else {
+            e.1 += 1;
         }
     }
     out
@@ -203,7 +208,7 @@ impl<'r> Studies<'r> {
 /// reads.
 pub fn compute_inputs(graph: &mut Graph, study: &Path) -> Result<()> {
     let cfg = graph.cfg();
-    let rows = read_rows(study)?;
+    let rows = read_rows(&[study.to_path_buf()])?.remove(0);
     let pareto = pareto_rows(&rows);
     let hidden = indicatif::ProgressBar::hidden();
     if cfg.training.strategy.fine_tunes() {
@@ -237,10 +242,14 @@ fn stored<T>(value: Result<T>) -> Result<Option<T>> {
 pub fn write_report(graph: &mut Graph, study: &Path, compare: &[PathBuf]) -> Result<PathBuf> {
     graph.runner_mut().set_read_only();
     let cfg = graph.cfg();
-    let mut all = vec![describe(study, read_rows(study)?)];
-    for other in compare {
-        all.push(describe(other, read_rows(other)?));
-    }
+    let studies: Vec<PathBuf> = std::iter::once(study.to_path_buf())
+        .chain(compare.iter().cloned())
+        .collect();
+    let all: Vec<StudyRows> = studies
+        .iter()
+        .zip(read_rows(&studies)?)
+        .map(|(dir, rows)| describe(dir, rows))
+        .collect();
     let s = Studies::new(&all);
     let mut page = Page::default();
     summary_section(&s, &mut page)?;

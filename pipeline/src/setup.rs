@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::record::{EvaluationRow, Ledger};
+use crate::record::EvaluationRow;
 use anyhow::{bail, Result};
 use clap::Args;
 
@@ -62,15 +62,20 @@ pub fn study_setup(args: &StudyArgs) -> Result<(StudyConfig, Paths)> {
 /// A study's ledger rows; corrupted parts are skipped with a warning naming the file
 /// (and listed in the second value).
 pub fn read_ledger(study: &Path) -> Result<(Vec<EvaluationRow>, Vec<String>)> {
+    require_study(study)?;
+    // Each skipped part is logged once, as a warning, by the read itself.
+    crate::results::study_rows(study)
+}
+
+/// An error unless a study directory exists at `study`.
+pub fn require_study(study: &Path) -> Result<()> {
     if !study.is_dir() {
         bail!(
             "no study at {}: run `pipeline run` first, or pass --study DIR",
             study.display()
         );
     }
-    // Each skipped part is logged once, as a warning, by the read itself.
-    let read = Ledger::new(study).evaluations()?;
-    Ok((read.rows, read.skipped))
+    Ok(())
 }
 
 /// Appends this run's node records to `<study>/runs/`.

@@ -30,7 +30,10 @@ impl Scratch {
             .arg("--study")
             .arg(self.path("study"));
         // The ledger-only commands take no store.
-        if !matches!(args.first(), Some(&"status") | Some(&"export")) {
+        if !matches!(
+            args.first(),
+            Some(&"status") | Some(&"export") | Some(&"query")
+        ) {
             c.arg("--cache").arg(self.path("cache"));
         }
         c.current_dir(self.dir.path())
@@ -131,10 +134,7 @@ pub fn counts(out: &str, stage: &str) -> (usize, usize) {
 
 /// The ledger's rows without their timing columns, in decision order.
 pub fn ledger(study: &Path) -> Vec<pipeline::record::EvaluationRow> {
-    let mut rows = pipeline::record::Ledger::new(study)
-        .evaluations()
-        .unwrap()
-        .rows;
+    let (mut rows, _) = pipeline::results::study_rows(study).unwrap();
     for r in &mut rows {
         r.cost_s = 0.0;
         r.started_at_ms = 0;

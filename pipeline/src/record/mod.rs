@@ -19,11 +19,10 @@ use std::sync::Arc;
 use anyhow::Result;
 use arrow::array::{
     ArrayRef, Float64Array, Int32Array, Int64Array, RecordBatch, StringArray,
-    TimestampMillisecondArray, UInt64Array,
+    TimestampMillisecondArray,
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
-use cache::ledger::{PartTable, ReadOutcome, Row};
-use cache::table::Columns;
+use cache::ledger::{PartTable, Row};
 
 /// The status of an evaluation row.
 pub const STATUS_OK: &str = "ok";
@@ -209,43 +208,6 @@ impl Row for EvaluationRow {
         ];
         Ok(RecordBatch::try_new(Self::schema(), columns)?)
     }
-
-    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>> {
-        let c = Columns::new(batch);
-        (0..batch.num_rows())
-            .map(|i| {
-                Ok(EvaluationRow {
-                    eval_key: c.str("eval_key", i)?,
-                    study: c.str("study", i)?,
-                    iteration: c.i64("iteration", i)?,
-                    strategy: c.str("strategy", i)?,
-                    model: c.str("model", i)?,
-                    cell_bits: c.i32("cell_bits", i)?,
-                    xbar_size: c.i32("xbar_size", i)?,
-                    freq_hz: c.f64("freq_hz", i)?,
-                    temp_k: c.f64("temp_k", i)?,
-                    adc_bits: c.i32("adc_bits", i)?,
-                    read_voltage: c.f64("read_voltage", i)?,
-                    fidelity_epochs: c.i32("fidelity_epochs", i)?,
-                    fidelity_z: c.f64("fidelity_z", i)?,
-                    accuracy_mean: c.opt_f64("accuracy_mean", i)?,
-                    accuracy_std: c.opt_f64("accuracy_std", i)?,
-                    accuracy_clean: c.opt_f64("accuracy_clean", i)?,
-                    area_um2: c.opt_f64("area_um2", i)?,
-                    latency_ns: c.opt_f64("latency_ns", i)?,
-                    energy_pj: c.opt_f64("energy_pj", i)?,
-                    cost_s: c.f64("cost_s", i)?,
-                    status: c.str("status", i)?,
-                    error: c.opt_str("error", i)?,
-                    started_at_ms: c.timestamp_ms("started_at", i)?,
-                    finished_at_ms: c.timestamp_ms("finished_at", i)?,
-                    host: c.str("host", i)?,
-                    code_version: c.str("code_version", i)?,
-                    seed: seed_of(&c, i)?,
-                })
-            })
-            .collect()
-    }
 }
 
 /// The evaluations at one fidelity: how many, how many of them the search strategy
@@ -289,14 +251,6 @@ pub fn by_fidelity(rows: &[EvaluationRow]) -> Vec<FidelityShare> {
     out
 }
 
-/// Row `i`'s seed: Int64, or UInt64 in a ledger written before it was signed.
-fn seed_of(c: &Columns, i: usize) -> Result<u64> {
-    match c.get::<UInt64Array>("seed") {
-        Ok(unsigned) => Ok(unsigned.value(i)),
-        Err(_) => Ok(u64::try_from(c.i64("seed", i)?)?),
-    }
-}
-
 /// One per-epoch measurement: a row of `metrics/`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricRow {
@@ -331,20 +285,6 @@ impl Row for MetricRow {
         ];
         Ok(RecordBatch::try_new(Self::schema(), columns)?)
     }
-
-    fn from_batch(batch: &RecordBatch) -> Result<Vec<Self>> {
-        let c = Columns::new(batch);
-        (0..batch.num_rows())
-            .map(|i| {
-                Ok(MetricRow {
-                    eval_key: c.str("eval_key", i)?,
-                    epoch: c.i32("epoch", i)?,
-                    name: c.str("name", i)?,
-                    value: c.f64("value", i)?,
-                })
-            })
-            .collect()
-    }
 }
 
 /// A study's ledger: its evaluations and their per-epoch metrics.
@@ -374,11 +314,6 @@ impl Ledger {
     /// Writes (or atomically replaces) the per-epoch metrics of one evaluation.
     pub fn record_metrics(&self, eval_key: &str, rows: &[MetricRow]) -> Result<()> {
         self.metrics.write(eval_key, rows)
-    }
-
-    /// Every evaluation row; corrupted parts are skipped and named in `skipped`.
-    pub fn evaluations(&self) -> Result<ReadOutcome<EvaluationRow>> {
-        self.evaluations.read()
     }
 }
 
@@ -420,23 +355,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn rows_round_trip_through_parquet_and_rewrites_replace() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::new(dir.path());
-        let a = sample_row("aa");
-        let mut b = sample_row("bb");
-        b.status = STATUS_FAILED.into();
-        b.error = Some("NaN loss at epoch 1".into());
-        ledger.record_evaluation(&a).unwrap();
-        ledger.record_evaluation(&b).unwrap();
-        ledger.record_evaluation(&a).unwrap();
-        let read = ledger.evaluations().unwrap();
-        assert_eq!(read.rows, vec![a, b]);
-        assert!(read.skipped.is_empty());
-        assert!(dir.path().join("evaluations/part-aa.parquet").exists());
-    }
-
-    #[test]
     fn evaluations_are_counted_by_fidelity_with_the_strategy_s_own_steps() {
         let row = |strategy: &str, epochs: i32, cost_s: f64| EvaluationRow {
             strategy: strategy.into(),
@@ -461,40 +379,5 @@ pub(crate) mod tests {
             by_fidelity(&rows),
             vec![share(1, 3, 2, 6.0), share(4, 2, 0, 9.0)]
         );
-    }
-
-    #[test]
-    fn a_ledger_written_with_an_unsigned_seed_still_reads() {
-        let row = sample_row("aa");
-        let batch = EvaluationRow::to_batch(std::slice::from_ref(&row)).unwrap();
-        let seed = batch.schema().index_of("seed").unwrap();
-        let mut fields: Vec<Field> = batch
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| (**f).clone())
-            .collect();
-        fields[seed] = Field::new("seed", DataType::UInt64, false);
-        let mut columns = batch.columns().to_vec();
-        columns[seed] = Arc::new(UInt64Array::from(vec![row.seed]));
-        let old = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
-        assert_eq!(EvaluationRow::from_batch(&old).unwrap(), vec![row]);
-    }
-
-    #[test]
-    fn metrics_round_trip_with_their_schema() {
-        let dir = tempfile::tempdir().unwrap();
-        let ledger = Ledger::new(dir.path());
-        let rows = vec![MetricRow {
-            eval_key: "aa".into(),
-            epoch: 1,
-            name: "train_loss".into(),
-            value: 1.25,
-        }];
-        ledger.record_metrics("aa", &rows).unwrap();
-        let path = dir.path().join("metrics/part-aa.parquet");
-        let batches = cache::table::read_parquet(&path).unwrap();
-        assert_eq!(batches[0].schema(), MetricRow::schema());
-        assert_eq!(ledger.metrics.read().unwrap().rows, rows);
     }
 }

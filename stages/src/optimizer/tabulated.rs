@@ -16,8 +16,8 @@ use super::synthetic::MultiFidelityProblem;
 pub struct Entry {
     /// The objectives, maximised; NaN where the evaluation failed.
     pub y: Vec<f64>,
-    /// What the measurement cost (any unit: seconds), warm-started from the fidelity
-    /// below it in the table (cold at the lowest).
+    /// What the measurement cost (any unit: seconds, epochs), warm-started from the
+    /// fidelity below it in the table (cold at the lowest).
     pub cost: f64,
 }
 
@@ -48,23 +48,30 @@ pub struct TabulatedProblem {
     kinds: Vec<ObjectiveKind>,
     /// Per cell (row-major over `levels`, the last variable fastest), per fidelity.
     cells: Vec<Vec<Entry>>,
-    /// The mean over the designs of their whole chain's cost: one unit of the
+    /// The fixed part of every entry's cost, which an evaluation that skips fidelities
+    /// pays once (in the entries' unit).
+    overhead: f64,
+    /// The mean over the designs of a cold evaluation at full fidelity: one unit of the
     /// normalised cost.
     unit: f64,
-    /// The mean over the designs of the chain's cost up to each fidelity, in units.
+    /// The mean over the designs of the chain's cost up to each fidelity (entries'
+    /// unit).
     mean_chain: Vec<f64>,
 }
 
 impl TabulatedProblem {
     /// A problem over the grid of `levels` values per variable, measured at the ascending
     /// `fidelities` (the last 1), with `kinds` of objectives and, per cell in row-major
-    /// order, one [`Entry`] per fidelity.
+    /// order, one [`Entry`] per fidelity; `overhead` is the fixed part of every entry's
+    /// cost, paid once by an evaluation however many fidelities it skips (0: a jump pays
+    /// every entry it passes).
     pub fn new(
         name: &str,
         levels: Vec<usize>,
         fidelities: Vec<f64>,
         kinds: Vec<ObjectiveKind>,
         cells: Vec<Vec<Entry>>,
+        overhead: f64,
     ) -> Result<TabulatedProblem, TableError> {
         let shape = |m: String| Err(TableError::Shape(m));
         let count: usize = levels.iter().product();
@@ -118,9 +125,13 @@ impl TabulatedProblem {
         let mean_chain: Vec<f64> = (0..fidelities.len())
             .map(|k| chains.iter().map(|c| c[k]).sum::<f64>() / n)
             .collect();
-        let unit = *mean_chain.last().expect("at least one fidelity");
+        if !(overhead.is_finite() && overhead >= 0.0) {
+            return shape(format!("overhead {overhead}"));
+        }
+        let rows = fidelities.len() as f64;
+        let unit = mean_chain.last().expect("at least one fidelity") - overhead * (rows - 1.0);
         if unit <= 0.0 {
-            return shape("the table's costs are all zero".into());
+            return shape("a cold full-fidelity evaluation costs nothing".into());
         }
         Ok(TabulatedProblem {
             name: name.to_string(),
@@ -128,7 +139,8 @@ impl TabulatedProblem {
             fidelities,
             kinds,
             cells,
-            mean_chain: mean_chain.iter().map(|c| c / unit).collect(),
+            overhead,
+            mean_chain,
             unit,
         })
     }
@@ -138,8 +150,8 @@ impl TabulatedProblem {
         self.cells.len()
     }
 
-    /// The mean cost of a design's whole chain up to full fidelity, in the table's unit:
-    /// one unit of the normalised cost.
+    /// The mean cost of a cold full-fidelity evaluation, in the entries' unit: one unit of
+    /// the normalised cost.
     pub fn cost_unit(&self) -> f64 {
         self.unit
     }
@@ -161,16 +173,22 @@ impl TabulatedProblem {
             .expect("at least one fidelity")
     }
 
-    /// The cost, in units, from the chain `chain` (cumulative per fidelity) of going
-    /// from fidelity `from` to `z`.
+    /// The cost, in units, of going from fidelity `from` (0: cold) to `z` along the chain
+    /// `chain` (cumulative per fidelity, entries' unit): the entries passed, with the
+    /// overhead paid once.
     fn span(&self, chain: impl Fn(usize) -> f64, from: f64, z: f64) -> f64 {
-        let to = chain(self.fidelity_index(z));
-        let start = if from <= 0.0 {
-            0.0
+        let to = self.fidelity_index(z);
+        let (start, first) = if from <= 0.0 {
+            (0.0, 0)
         } else {
-            chain(self.fidelity_index(from))
+            let k = self.fidelity_index(from);
+            (chain(k), k + 1)
         };
-        (to - start).max(0.0)
+        if to < first {
+            return 0.0;
+        }
+        let skipped = (to - first) as f64;
+        ((chain(to) - start - self.overhead * skipped) / self.unit).max(0.0)
     }
 
     /// Every design's full-fidelity objectives, minimised (those that did not fail).
@@ -221,17 +239,16 @@ impl MultiFidelityProblem for TabulatedProblem {
         Some(self.fidelities.clone())
     }
 
-    /// The mean over the designs of the recorded cost from `from` to `z`.
+    /// The mean over the designs of the cost from `from` to `z`.
     fn expected_cost(&self, from: f64, z: f64) -> f64 {
         self.span(|k| self.mean_chain[k], from, z)
     }
 
-    /// The design's recorded cost of the table's rows above `from` up to `z`: the chain
-    /// the sweep trained (a jump over a fidelity pays that fidelity's evaluation too, so
-    /// this overstates a direct warm start by the skipped rows' fixed overhead).
+    /// The design's cost of the table's entries above `from` up to `z`, the overhead paid
+    /// once.
     fn cost_at(&self, x: &[f64], from: f64, z: f64) -> f64 {
         let entries = &self.cells[self.cell(x)];
-        let chain = |k: usize| entries[..=k].iter().map(|e| e.cost).sum::<f64>() / self.unit;
+        let chain = |k: usize| entries[..=k].iter().map(|e| e.cost).sum::<f64>();
         self.span(chain, from, z)
     }
 
@@ -291,7 +308,7 @@ mod tests {
             },
             ObjectiveKind::Known,
         ];
-        TabulatedProblem::new("t", vec![3, 2], vec![0.5, 1.0], kinds, cells).unwrap()
+        TabulatedProblem::new("t", vec![3, 2], vec![0.5, 1.0], kinds, cells, 0.0).unwrap()
     }
 
     #[test]
@@ -325,6 +342,34 @@ mod tests {
     }
 
     #[test]
+    fn a_jump_over_fidelities_pays_the_overhead_once() {
+        // Every entry costs 0.5 overhead + 1 epoch, at 1/3, 2/3 and 1.
+        let entry = |y: f64| Entry {
+            y: vec![y],
+            cost: 1.5,
+        };
+        let cells = vec![vec![entry(0.0), entry(0.5), entry(1.0)]; 2];
+        let kinds = vec![ObjectiveKind::Known];
+        let third = 1.0 / 3.0;
+        let t = TabulatedProblem::new(
+            "t",
+            vec![2],
+            vec![third, 2.0 * third, 1.0],
+            kinds,
+            cells,
+            0.5,
+        )
+        .unwrap();
+        // A cold full evaluation: 0.5 + 3 epochs, the unit.
+        assert_eq!(t.cost_unit(), 3.5);
+        assert!((t.cost_at(&[0.0], 0.0, 1.0) - 1.0).abs() < 1e-12);
+        assert!((t.cost_at(&[0.0], third, 1.0) - 2.5 / 3.5).abs() < 1e-12);
+        assert!((t.cost_at(&[0.0], 2.0 * third, 1.0) - 1.5 / 3.5).abs() < 1e-12);
+        assert!((t.expected_cost(0.0, third) - 1.5 / 3.5).abs() < 1e-12);
+        assert_eq!(t.cost_at(&[0.0], 1.0, 1.0), 0.0);
+    }
+
+    #[test]
     fn the_maximum_hypervolume_is_the_whole_grid_s() {
         let t = table();
         // Minimised points (-f, f^2), f = 0..5; reference (0 + 0.5, 25 + 2.5).
@@ -344,7 +389,7 @@ mod tests {
             entry(vec![f64::NAN, 5.0]),
             entry(vec![0.0, 1.0]),
         ];
-        let t = TabulatedProblem::new("t", vec![3], vec![1.0], kinds, cells).unwrap();
+        let t = TabulatedProblem::new("t", vec![3], vec![1.0], kinds, cells, 0.0).unwrap();
         // Minimised points (-1, 0) and (0, -1): the failed (NaN, -5) is left out.
         assert_eq!(t.reference_point(), Some(vec![0.1, 0.1]));
         let config = BenchConfig {
@@ -383,7 +428,7 @@ mod tests {
             y: vec![v],
             cost: 1.0,
         };
-        let too_few = TabulatedProblem::new("t", vec![2], vec![1.0], kinds.clone(), vec![]);
+        let too_few = TabulatedProblem::new("t", vec![2], vec![1.0], kinds.clone(), vec![], 0.0);
         assert!(matches!(too_few, Err(TableError::Shape(_))));
         let infinite = TabulatedProblem::new(
             "t",
@@ -391,6 +436,7 @@ mod tests {
             vec![1.0],
             kinds,
             vec![vec![entry(1.0)], vec![entry(f64::INFINITY)]],
+            0.0,
         );
         assert!(matches!(infinite, Err(TableError::Value { cell: 1, .. })));
     }
