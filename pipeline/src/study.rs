@@ -151,17 +151,11 @@ impl<'a> Driver<'a, '_> {
         let cfg = self.cfg;
         let range = cfg.fidelity;
         let max = range.full().epochs;
-        let min = range.min_epochs as usize;
         let kind = cfg.study.strategy;
-        let multi = kind == StrategyKind::CfMesmo && cfg.training.strategy.fine_tunes();
         self.bars
             .study
             .set_length(self.budget_total().ceil() as u64);
-        let levels: Vec<usize> = if multi {
-            (min..=max).collect()
-        } else {
-            vec![max]
-        };
+        let levels = self.epoch_levels(kind == StrategyKind::CfMesmo);
         let fidelities: Vec<f64> = levels.iter().map(|&e| range.at(e).z()).collect();
         let initial = self.initial_design(fidelities[0]);
         self.initial = initial.len();
@@ -221,12 +215,7 @@ impl<'a> Driver<'a, '_> {
     /// one fidelity after the other, so that each evaluation continues the checkpoint of
     /// the one below; `q` designs at a time.
     fn sweep(&mut self, grid: &[Design]) -> Result<()> {
-        let range = self.cfg.fidelity;
-        let levels: Vec<usize> = if self.cfg.training.strategy.fine_tunes() {
-            (range.min_epochs as usize..=range.full().epochs).collect()
-        } else {
-            vec![range.full().epochs]
-        };
+        let levels = self.epoch_levels(true);
         self.bars
             .study
             .set_length((grid.len() * levels.len()) as u64);
@@ -236,6 +225,19 @@ impl<'a> Driver<'a, '_> {
             }
         }
         Ok(())
+    }
+
+    /// The fidelities (epochs) evaluated, lowest first: every one from
+    /// `fidelity.min_epochs` to `max_epochs` when `multi_fidelity` and the training
+    /// strategy fine-tunes, else full fidelity only.
+    fn epoch_levels(&self, multi_fidelity: bool) -> Vec<usize> {
+        let range = self.cfg.fidelity;
+        let max = range.full().epochs;
+        if multi_fidelity && self.cfg.training.strategy.fine_tunes() {
+            (range.min_epochs as usize..=max).collect()
+        } else {
+            vec![max]
+        }
     }
 
     /// The initial design: `initial.designs` Latin-hypercube points at the lowest
