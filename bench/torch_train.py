@@ -1,7 +1,8 @@
 """PyTorch reference for `pipeline bench train`: the CIFAR ResNet20 (option-A shortcut,
 269,722 parameters, as in stages/src/models.rs), trained on random data on the CPU.
 
-Usage: python3 torch_train.py BATCH STEPS THREADS. Prints `torch_img_per_s_clean: N`.
+Usage: python3 torch_train.py BATCH STEPS THREADS. Prints `torch_img_per_s_clean: N` (training
+steps) and `torch_img_per_s_eval: N` (eval-mode inference).
 """
 import sys
 import time
@@ -68,6 +69,15 @@ def main():
     for _ in range(steps):
         step()
     print(f"torch_img_per_s_clean: {steps * batch / (time.perf_counter() - start):.1f}")
+
+    # Inference: eval-mode forward passes without autograd.
+    net.eval()
+    with torch.no_grad():
+        net(x)
+        start = time.perf_counter()
+        for _ in range(steps):
+            net(x)
+        print(f"torch_img_per_s_eval: {steps * batch / (time.perf_counter() - start):.1f}")
 
 
 if __name__ == "__main__":

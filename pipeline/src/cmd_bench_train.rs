@@ -2,7 +2,8 @@
 //! (forward + backward + SGD step), in software and on simulated crossbars (ReSNA's
 //! noisy pass: tiles, DAC, per-slice ADC, fresh cell noise), against candle's own
 //! convolution as the baseline in the same run, and against PyTorch on the same threads
-//! when `python3 -c "import torch"` works.
+//! when `python3 -c "import torch"` works; and inference, in software and on the
+//! crossbars with frozen ranges (the study's noisy evaluation), against PyTorch's.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -73,12 +74,25 @@ fn throughput(
     Ok((steps * batch.0.dim(0)?) as f64 / start.elapsed().as_secs_f64())
 }
 
-/// Images per second of inference (eval-mode forward passes, no gradient).
-fn eval_throughput(net: &Network, batch: &(Tensor, Tensor), steps: usize) -> Result<f64> {
-    net.forward_clean(&batch.0, false)?;
+/// Images per second of inference (eval-mode forward passes, no gradient), in software
+/// or, with `ops`, on the crossbars.
+fn eval_throughput(
+    net: &Network,
+    ops: Option<&dyn LayerOps>,
+    batch: &(Tensor, Tensor),
+    steps: usize,
+) -> Result<f64> {
+    let pass = || -> Result<()> {
+        match ops {
+            Some(ops) => net.forward_t(&batch.0, false, ops)?.detach(),
+            None => net.forward_clean(&batch.0, false)?.detach(),
+        };
+        Ok(())
+    };
+    pass()?;
     let start = Instant::now();
     for _ in 0..steps {
-        net.forward_clean(&batch.0, false)?.detach();
+        pass()?;
     }
     Ok((steps * batch.0.dim(0)?) as f64 / start.elapsed().as_secs_f64())
 }
@@ -145,8 +159,16 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
             println!("noise_overhead_{bits}bit: {:.3}", clean / adc);
         }
     }
-    let eval = eval_throughput(&net, &batch, args.steps)?;
+    let eval = eval_throughput(&net, None, &batch, args.steps)?;
     println!("img_per_s_eval: {eval:.1}");
+    // The study's noisy inference: detached weights, ranges calibrated on one batch and
+    // frozen, a fresh noise draw per layer call.
+    let inference = ops(8, false)?.for_inference();
+    inference.start_calibration();
+    net.forward_t(&batch.0, false, &inference)?;
+    inference.freeze()?;
+    let noisy_eval = eval_throughput(&net, Some(&inference), &batch, args.steps)?;
+    println!("img_per_s_noisy_eval: {noisy_eval:.1}");
     if !args.no_baseline {
         net.set_conv_backend(ConvBackend::Candle);
         let base = throughput(&net, None, &batch, args.steps)?;
@@ -158,13 +180,14 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
         println!("peak_rss_mib: {peak:.0}");
     }
     if !args.no_torch && args.model == ModelName::ResNet20 {
-        torch_reference(args, clean)?;
+        torch_reference(args, clean, noisy_eval)?;
     }
     Ok(())
 }
 
-/// Runs the PyTorch ResNet20 on the same threads, if torch is installed.
-fn torch_reference(args: &TrainBenchArgs, candle_clean: f64) -> Result<()> {
+/// Runs the PyTorch ResNet20 on the same threads, if torch is installed, and prints our
+/// training and noisy-inference speeds as ratios to its training and inference speeds.
+fn torch_reference(args: &TrainBenchArgs, candle_clean: f64, noisy_eval: f64) -> Result<()> {
     let threads = candle_core::utils::get_num_threads().to_string();
     let out = Command::new("python3")
         .args(["-c", TORCH_SCRIPT])
@@ -174,12 +197,16 @@ fn torch_reference(args: &TrainBenchArgs, candle_clean: f64) -> Result<()> {
         Ok(o) if o.status.success() => {
             let text = String::from_utf8_lossy(&o.stdout);
             print!("{text}");
-            let torch: Option<f64> = text
-                .lines()
-                .find_map(|l| l.strip_prefix("torch_img_per_s_clean: "))
-                .and_then(|v| v.trim().parse().ok());
-            if let Some(t) = torch {
+            let value = |key: &str| -> Option<f64> {
+                text.lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .and_then(|v| v.trim().parse().ok())
+            };
+            if let Some(t) = value("torch_img_per_s_clean: ") {
                 println!("ratio_vs_torch: {:.3}", candle_clean / t);
+            }
+            if let Some(t) = value("torch_img_per_s_eval: ") {
+                println!("noisy_eval_ratio_vs_torch_eval: {:.3}", noisy_eval / t);
             }
         }
         _ => println!("torch: not available (pip install torch to compare)"),

@@ -14,14 +14,18 @@
 //! where `W` is the weight seen as a `(c_out, c_in·k·k)` matrix and `cols(x_i)` is
 //! `(c_in·k·k, h_out·w_out)`. Images are spread over rayon's thread pool; when the batch
 //! is smaller than the pool, the images run one after the other and each product is
-//! parallelised instead. Only the CPU backend is implemented: on other devices the ops
-//! return candle's "no implementation" error.
+//! parallelised instead. 3x3 convolutions with stride 1 and padding 1 skip the column
+//! matrix: [`crate::conv3x3`] computes them as nine shifted products over the padded
+//! image. Only the CPU backend is implemented: on other devices the ops return candle's
+//! "no implementation" error.
 
 use std::ops::Range;
 
 use candle_core::{bail, CpuStorage, CustomOp2, Layout, Result, Shape, Tensor};
 use gemm::Parallelism;
 use rayon::prelude::*;
+
+use crate::conv3x3::Shifted;
 
 /// conv2d of `x` `(n, c_in, h, w)` with weight `w` `(c_out, c_in, k, k)`: the same result
 /// as `x.conv2d(w, padding, stride, 1, 1)`, differentiable in both `x` and `w`.
@@ -157,35 +161,49 @@ fn expect_shape(name: &str, layout: &Layout, expected: &Shape) -> Result<()> {
 }
 
 /// `y = conv2d(x, w)` for the whole batch.
-fn forward(g: &Geometry, x: &[f32], w: &[f32]) -> Vec<f32> {
-    let weights = Matrix::new(w, g.c_out, g.patch_len());
-    let plan = Plan::new(g.batch);
+pub(crate) fn forward(g: &Geometry, x: &[f32], w: &[f32]) -> Vec<f32> {
     let mut y = vec![0.0; g.batch * g.out_image_len()];
-    y.par_chunks_mut(g.out_image_len())
-        .zip(x.par_chunks(g.image_len()))
-        .with_min_len(plan.min_images_per_task)
-        .for_each_init(
+    let plan = Plan::new(g.batch);
+    let images = (&mut y[..], g.out_image_len(), x, g.image_len());
+    if let Some(shifted) = Shifted::of(g) {
+        plan.per_image(
+            images,
+            || shifted.scratch(),
+            |scratch, y_i, x_i| shifted.forward(x_i, w, y_i, scratch, plan.gemm),
+        );
+    } else {
+        let weights = Matrix::new(w, g.c_out, g.patch_len());
+        plan.per_image(
+            images,
             || g.column_buffer(),
-            |buffer, (y_i, x_i)| {
+            |buffer, y_i, x_i| {
                 let cols = g.columns(x_i, buffer);
                 matmul(y_i, weights, cols, false, plan.gemm);
             },
         );
+    }
     y
 }
 
 /// `grad_x` for the whole batch: `col2im(Wᵀ · grad_y_i)` per image.
 fn input_grad(g: &Geometry, grad_y: &[f32], w: &[f32]) -> Vec<f32> {
-    let weights_t = Matrix::new(w, g.c_out, g.patch_len()).t();
-    let plan = Plan::new(g.batch);
     let mut grad_x = vec![0.0; g.batch * g.image_len()];
-    grad_x
-        .par_chunks_mut(g.image_len())
-        .zip(grad_y.par_chunks(g.out_image_len()))
-        .with_min_len(plan.min_images_per_task)
-        .for_each_init(
+    let plan = Plan::new(g.batch);
+    let images = (&mut grad_x[..], g.image_len(), grad_y, g.out_image_len());
+    if let Some(shifted) = Shifted::of(g) {
+        plan.per_image(
+            images,
+            || shifted.scratch(),
+            |scratch, grad_x_i, grad_y_i| {
+                shifted.input_grad(grad_y_i, w, grad_x_i, scratch, plan.gemm)
+            },
+        );
+    } else {
+        let weights_t = Matrix::new(w, g.c_out, g.patch_len()).t();
+        plan.per_image(
+            images,
             || g.column_buffer(),
-            |buffer, (grad_x_i, grad_y_i)| {
+            |buffer, grad_x_i, grad_y_i| {
                 let grad_y_i = Matrix::new(grad_y_i, g.c_out, g.out_pixels());
                 if g.is_pointwise() {
                     matmul(grad_x_i, weights_t, grad_y_i, false, plan.gemm);
@@ -195,6 +213,7 @@ fn input_grad(g: &Geometry, grad_y: &[f32], w: &[f32]) -> Vec<f32> {
                 }
             },
         );
+    }
     grad_x
 }
 
@@ -206,30 +225,57 @@ const WEIGHT_GRAD_GROUP: usize = 8;
 /// `grad_w = Σ_i grad_y_i · cols(x_i)ᵀ`: groups of [`WEIGHT_GRAD_GROUP`] images are summed
 /// in parallel, then the group sums are added in order.
 fn weight_grad(g: &Geometry, x: &[f32], grad_y: &[f32]) -> Vec<f32> {
+    if let Some(shifted) = Shifted::of(g) {
+        let taps = grouped_sum(g, (x, grad_y), shifted.taps_len(), || shifted.scratch(), {
+            |scratch, taps, x_i, grad_y_i, gemm| {
+                shifted.add_weight_grad(x_i, grad_y_i, taps, scratch, gemm)
+            }
+        });
+        return shifted.weight_layout(&taps);
+    }
     let len = g.c_out * g.patch_len();
+    grouped_sum(g, (x, grad_y), len, || g.column_buffer(), {
+        |buffer: &mut Vec<f32>, grad_w, x_i, grad_y_i, gemm| {
+            let cols = g.columns(x_i, buffer);
+            let grad_y_i = Matrix::new(grad_y_i, g.c_out, g.out_pixels());
+            matmul(grad_w, grad_y_i, cols.t(), true, gemm);
+        }
+    })
+}
+
+/// `Σ_i` of what `add(scratch, sum, x_i, grad_y_i, gemm)` adds to a `len`-element sum for
+/// each image: groups of [`WEIGHT_GRAD_GROUP`] images in parallel (one `init()` scratch
+/// a task), then the group sums in order.
+fn grouped_sum<S>(
+    g: &Geometry,
+    (x, grad_y): (&[f32], &[f32]),
+    len: usize,
+    init: impl Fn() -> S + Send + Sync,
+    add: impl Fn(&mut S, &mut [f32], &[f32], &[f32], Parallelism) + Send + Sync,
+) -> Vec<f32> {
     let plan = Plan::new(g.batch.div_ceil(WEIGHT_GRAD_GROUP));
     let partials: Vec<Vec<f32>> = x
         .par_chunks(g.image_len() * WEIGHT_GRAD_GROUP)
         .zip(grad_y.par_chunks(g.out_image_len() * WEIGHT_GRAD_GROUP))
         .with_min_len(plan.min_images_per_task)
-        .map_init(
-            || g.column_buffer(),
-            |buffer, (xs, grad_ys)| {
-                let mut grad_w = vec![0.0; len];
-                for (x_i, grad_y_i) in xs
-                    .chunks(g.image_len())
-                    .zip(grad_ys.chunks(g.out_image_len()))
-                {
-                    let cols = g.columns(x_i, buffer);
-                    let grad_y_i = Matrix::new(grad_y_i, g.c_out, g.out_pixels());
-                    matmul(&mut grad_w, grad_y_i, cols.t(), true, plan.gemm);
-                }
-                grad_w
-            },
-        )
+        .map_init(init, |scratch, (xs, grad_ys)| {
+            let mut sum = vec![0.0; len];
+            for (x_i, grad_y_i) in xs
+                .chunks(g.image_len())
+                .zip(grad_ys.chunks(g.out_image_len()))
+            {
+                add(scratch, &mut sum, x_i, grad_y_i, plan.gemm);
+            }
+            sum
+        })
         .collect();
+    sum_in_order(partials, len)
+}
+
+/// The element-wise sum of `len`-element `parts`, added in their order.
+fn sum_in_order(parts: Vec<Vec<f32>>, len: usize) -> Vec<f32> {
     let mut sum = vec![0.0; len];
-    for part in partials {
+    for part in parts {
         sum.iter_mut().zip(&part).for_each(|(s, p)| *s += p);
     }
     sum
@@ -244,6 +290,21 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
+    /// Calls `f(scratch, out_i, in_i)` for every image: `out` and `input` are cut into
+    /// images of `out_len` and `in_len` elements, spread over rayon's pool as planned,
+    /// with one `init()` scratch per task.
+    pub(crate) fn per_image<S>(
+        &self,
+        (out, out_len, input, in_len): (&mut [f32], usize, &[f32], usize),
+        init: impl Fn() -> S + Send + Sync,
+        f: impl Fn(&mut S, &mut [f32], &[f32]) + Send + Sync,
+    ) {
+        out.par_chunks_mut(out_len)
+            .zip(input.par_chunks(in_len))
+            .with_min_len(self.min_images_per_task)
+            .for_each_init(init, |scratch, (out_i, in_i)| f(scratch, out_i, in_i));
+    }
+
     /// One image per task with single-threaded products when the batch can keep every
     /// thread busy (many small products beat a few split ones); otherwise the images run
     /// in turn and each product uses the whole pool.
@@ -310,6 +371,21 @@ impl Geometry {
             h_out: (h + 2 * padding - k) / stride + 1,
             w_out: (width + 2 * padding - k) / stride + 1,
         })
+    }
+
+    /// Input channels, height and width.
+    pub(crate) fn input_dims(&self) -> (usize, usize, usize) {
+        (self.c_in, self.h, self.w)
+    }
+
+    /// The kernel's side.
+    pub(crate) fn kernel(&self) -> usize {
+        self.k
+    }
+
+    /// The zero padding on each side.
+    pub(crate) fn padding(&self) -> usize {
+        self.padding
     }
 
     pub(crate) fn x_shape(&self) -> Shape {
@@ -487,11 +563,19 @@ impl<'a> Matrix<'a> {
         }
     }
 
-    /// Views the `rows x cols` block of a row-major matrix with `row_stride` elements a
-    /// row that starts at `data[0]` (a block of columns of a wider matrix).
-    pub(crate) fn strided(data: &'a [f32], rows: usize, cols: usize, row_stride: usize) -> Self {
+    /// Views `data` as a `rows x cols` matrix whose element `(i, j)` is
+    /// `data[i·row_stride + j·col_stride]`.
+    pub(crate) fn with_strides(
+        data: &'a [f32],
+        rows: usize,
+        cols: usize,
+        row_stride: usize,
+        col_stride: usize,
+    ) -> Self {
         assert!(
-            cols <= row_stride && (rows == 0 || data.len() >= (rows - 1) * row_stride + cols),
+            rows == 0
+                || cols == 0
+                || (rows - 1) * row_stride + (cols - 1) * col_stride < data.len(),
             "strided matrix view out of bounds"
         );
         Self {
@@ -499,8 +583,15 @@ impl<'a> Matrix<'a> {
             rows,
             cols,
             row_stride,
-            col_stride: 1,
+            col_stride,
         }
+    }
+
+    /// Views the `rows x cols` block of a row-major matrix with `row_stride` elements a
+    /// row that starts at `data[0]` (a block of columns of a wider matrix).
+    pub(crate) fn strided(data: &'a [f32], rows: usize, cols: usize, row_stride: usize) -> Self {
+        assert!(cols <= row_stride, "strided matrix rows overlap");
+        Self::with_strides(data, rows, cols, row_stride, 1)
     }
 
     /// Rows `start..start + len` of an untransposed matrix.
@@ -540,10 +631,10 @@ pub(crate) fn matmul(
     // SAFETY: `gemm` reads `a` at `i·row_stride + j·col_stride` for `i < rows` and
     // `j < cols`, likewise `b`, and writes `dst` at `i·b.cols + j` for `i < a.rows` and
     // `j < b.cols`. `Matrix::new` checks that its slice holds exactly `rows·cols`
-    // elements with row-major strides, `strided` and `row_block` check that the last
-    // element `(rows - 1)·row_stride + cols - 1` lies in their slice, and `t` only swaps
-    // shape and strides together, so every read is in bounds; the assertions above keep every write in bounds and the
-    // inner dimensions consistent. `dst` is an exclusive borrow, so it aliases neither
+    // elements with row-major strides, `strided`, `with_strides` and `row_block` check
+    // that the last element `(rows - 1)·row_stride + (cols - 1)·col_stride` lies in their
+    // slice, and `t` only swaps shape and strides together, so every read is in bounds;
+    // the assertions above keep every write in bounds and the inner dimensions consistent. `dst` is an exclusive borrow, so it aliases neither
     // input, and it is fully initialised for the reads done when `accumulate` is set.
     unsafe {
         gemm::gemm(
@@ -571,21 +662,21 @@ pub(crate) fn matmul(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use candle_core::{DType, Device, Var};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
     /// A tensor of the given shape with uniform entries in [-1, 1).
-    fn random(shape: &[usize], rng: &mut ChaCha8Rng) -> Tensor {
+    pub(crate) fn random(shape: &[usize], rng: &mut ChaCha8Rng) -> Tensor {
         let len = shape.iter().product();
         let data: Vec<f32> = (0..len).map(|_| rng.random_range(-1.0..1.0)).collect();
         Tensor::from_vec(data, shape, &Device::Cpu).unwrap()
     }
 
     /// Asserts that `actual` equals `expected` within 1e-4 of the largest expected entry.
-    fn assert_close(what: &str, actual: &Tensor, expected: &Tensor) {
+    pub(crate) fn assert_close(what: &str, actual: &Tensor, expected: &Tensor) {
         assert_eq!(actual.dims(), expected.dims(), "{what}: shapes differ");
         let actual = actual.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         let expected = expected.flatten_all().unwrap().to_vec1::<f32>().unwrap();
@@ -645,6 +736,15 @@ mod tests {
     }
 
     #[test]
+    fn matches_candle_3x3_shifted_products() {
+        // 3x3, stride 1, padding 1, at least 8 channels each side: conv3x3's path.
+        check([2, 8, 7, 7], 8, 3, 1, 1);
+        check([3, 16, 6, 5], 9, 3, 1, 1);
+        check([2, 9, 1, 4], 12, 3, 1, 1);
+        check([9, 8, 4, 4], 8, 3, 1, 1);
+    }
+
+    #[test]
     fn matches_candle_3x3_stride_2() {
         check([3, 4, 9, 9], 6, 3, 2, 1);
         // Not [2, 5, 8, 7]: candle's own conv2d backward takes the output padding of both
@@ -668,6 +768,7 @@ mod tests {
     #[test]
     fn matches_candle_batch_smaller_than_pool() {
         check([1, 3, 6, 6], 4, 3, 1, 1);
+        check([1, 8, 5, 6], 8, 3, 1, 1);
         check([1, 8, 9, 9], 4, 1, 1, 0);
     }
 

@@ -404,20 +404,8 @@ fn pair_levels(d: f32) -> (usize, usize) {
 /// `y = dac_step (W_eff · codes)` per image: the ideal-ADC product, where slices and
 /// tiles fold into the effective weights.
 fn folded_product(g: &Geometry, codes: &[f32], w_eff: &[f32], dac_step: f32) -> Vec<f32> {
-    let weights = Matrix::new(w_eff, g.c_out, g.patch_len());
-    let plan = Plan::new(g.batch);
-    let mut y = vec![0.0; g.batch * g.out_image_len()];
-    y.par_chunks_mut(g.out_image_len())
-        .zip(codes.par_chunks(g.image_len()))
-        .with_min_len(plan.min_images_per_task)
-        .for_each_init(
-            || g.column_buffer(),
-            |buffer, (y_i, x_i)| {
-                let cols = g.columns(x_i, buffer);
-                matmul(y_i, weights, cols, false, plan.gemm);
-                y_i.iter_mut().for_each(|v| *v *= dac_step);
-            },
-        );
+    let mut y = crate::conv::forward(g, codes, w_eff);
+    y.par_iter_mut().for_each(|v| *v *= dac_step);
     y
 }
 
@@ -438,23 +426,22 @@ fn digitised_product(
     let per_image = slices * tiles.len() * block;
     let plan = Plan::new(g.batch);
     let mut sums = vec![0.0f32; g.batch * per_image];
-    sums.par_chunks_mut(per_image)
-        .zip(codes.par_chunks(g.image_len()))
-        .with_min_len(plan.min_images_per_task)
-        .for_each_init(
-            || g.column_buffer(),
-            |buffer, (sums_i, x_i)| {
-                let cols = g.columns(x_i, buffer);
-                for (s, plane) in planes.iter().enumerate() {
-                    for (t, tile) in tiles.iter().enumerate() {
-                        let dst = &mut sums_i[(s * tiles.len() + t) * block..][..block];
-                        let w = Matrix::strided(&plane[tile.start..], c_out, tile.len(), rows);
-                        let x = cols.row_block(tile.start, tile.len());
-                        matmul(dst, w, x, false, plan.gemm);
-                    }
+    let images = (&mut sums[..], per_image, codes, g.image_len());
+    plan.per_image(
+        images,
+        || g.column_buffer(),
+        |buffer, sums_i, x_i| {
+            let cols = g.columns(x_i, buffer);
+            for (s, plane) in planes.iter().enumerate() {
+                for (t, tile) in tiles.iter().enumerate() {
+                    let dst = &mut sums_i[(s * tiles.len() + t) * block..][..block];
+                    let w = Matrix::strided(&plane[tile.start..], c_out, tile.len(), rows);
+                    let x = cols.row_block(tile.start, tile.len());
+                    matmul(dst, w, x, false, plan.gemm);
                 }
-            },
-        );
+            }
+        },
+    );
     let h = chip.characterisation.adc_levels();
     let steps: Vec<f32> = match ranges {
         RangeMode::Frozen(r) => r.adc_steps.clone(),

@@ -7,7 +7,9 @@
 //!   ADC, per-cell noise), as a differentiable candle op.
 //! - [`ppa`]: PPA estimation (area, latency, energy), with its constants in [`ppa_params`].
 //! - [`mapping`]: 8-bit quantisation and bit slicing onto differential pairs.
-//! - [`conv`]: a fast CPU conv2d (im2col + GEMM) with its gradients, for training.
+//! - [`batch_norm`]: batch norm fused with the residual add and ReLU, with its gradients.
+//! - [`conv`]: a fast CPU conv2d (im2col + GEMM) with its gradients, for training, and
+//!   [`conv3x3`], its 3x3 stride-1 kernels as shifted products without im2col.
 //! - [`models`]: the networks in candle, built from [`arch`]'s layer lists.
 //! - [`noise_probe`]: what a design's crossbars do to each layer (`pipeline noise`).
 //! - [`training`]: stage 3, baseline pre-training, ReSNA fine-tuning and noisy inference.
@@ -17,7 +19,9 @@
 #![deny(missing_docs)]
 
 pub mod arch;
+pub mod batch_norm;
 pub mod conv;
+pub mod conv3x3;
 pub mod crossbar;
 pub mod crossbar_sim;
 pub mod dataset;

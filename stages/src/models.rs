@@ -16,13 +16,14 @@
 //! Weights are initialised from a seeded generator (candle's CPU RNG cannot be seeded):
 //! Kaiming-normal for conv and FC weights, zero biases, unit batch-norm scales.
 
-use candle_core::{DType, Device, Module, ModuleT, Result, Tensor, Var};
-use candle_nn::{BatchNorm, BatchNormConfig, Init, VarBuilder, VarMap};
+use candle_core::{DType, Device, Module, Result, Tensor, Var};
+use candle_nn::{Init, VarBuilder, VarMap};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::arch::{self, LayerKind, LayerSpec, ModelName};
+use crate::batch_norm::{Activation, BatchNorm2d};
 
 /// How the weight layers compute: `layer` indexes [`Network::layers`].
 pub trait LayerOps {
@@ -68,7 +69,7 @@ struct WeightLayer {
     spec: LayerSpec,
     weight: Tensor,
     bias: Option<Tensor>,
-    bn: Option<BatchNorm>,
+    bn: Option<BatchNorm2d>,
 }
 
 /// Which convolution implementation a network uses.
@@ -131,9 +132,8 @@ impl Network {
                         None
                     },
                     bn: if has_bn(model) {
-                        Some(candle_nn::batch_norm(
+                        Some(BatchNorm2d::new(
                             out_ch,
-                            BatchNormConfig::default(),
                             vb.pp(format!("{}.bn", spec.name)),
                         )?)
                     } else {
@@ -280,8 +280,16 @@ impl Network {
         self.forward_t(x, train, &Clean(self.conv))
     }
 
-    /// conv (+ bias) + batch norm; no activation.
-    fn conv_bn(&self, i: usize, x: &Tensor, train: bool, ops: &dyn LayerOps) -> Result<Tensor> {
+    /// conv (+ bias) + batch norm (+ `residual`), then `act`: one fused op after the conv
+    /// where the model has batch norm.
+    fn conv_bn(
+        &self,
+        i: usize,
+        x: &Tensor,
+        train: bool,
+        ops: &dyn LayerOps,
+        (residual, act): (Option<&Tensor>, Activation),
+    ) -> Result<Tensor> {
         let l = &self.layers[i];
         let LayerKind::Conv {
             stride, padding, ..
@@ -293,9 +301,15 @@ impl Network {
         if let Some(b) = &l.bias {
             y = y.broadcast_add(&b.reshape((1, (), 1, 1))?)?;
         }
-        match &l.bn {
-            Some(bn) => bn.forward_t(&y, train),
-            None => Ok(y),
+        if let Some(bn) = &l.bn {
+            return bn.forward(&y, train, residual, act);
+        }
+        if let Some(r) = residual {
+            y = (y + r)?;
+        }
+        match act {
+            Activation::Identity => Ok(y),
+            Activation::Relu => y.relu(),
         }
     }
 
@@ -317,7 +331,7 @@ impl Network {
                     while x.dim(2)? > in_hw {
                         x = x.max_pool2d(2)?;
                     }
-                    x = self.conv_bn(i, &x, train, ops)?.relu()?;
+                    x = self.conv_bn(i, &x, train, ops, (None, Activation::Relu))?;
                 }
                 LayerKind::Fc { in_features, .. } => {
                     while x.rank() == 4 && x.dims()[1..].iter().product::<usize>() > in_features {
@@ -334,14 +348,17 @@ impl Network {
     }
 
     fn resnet_features(&self, x: &Tensor, train: bool, ops: &dyn LayerOps) -> Result<Tensor> {
-        let mut x = self.conv_bn(0, x, train, ops)?.relu()?;
+        let relu = (None, Activation::Relu);
+        let mut x = self.conv_bn(0, x, train, ops, relu)?;
         let last = self.layers.len() - 1;
         let mut i = 1;
         while i < last {
-            let out = self.conv_bn(i, &x, train, ops)?.relu()?;
-            let out = self.conv_bn(i + 1, &out, train, ops)?;
-            let shortcut = option_a_shortcut(&x, out.dim(1)?, out.dim(2)?)?;
-            x = (out + shortcut)?.relu()?;
+            let LayerKind::Conv { out_ch, out_hw, .. } = self.layers[i + 1].spec.kind else {
+                unreachable!("a basic block is two convs");
+            };
+            let out = self.conv_bn(i, &x, train, ops, relu)?;
+            let shortcut = option_a_shortcut(&x, out_ch, out_hw)?;
+            x = self.conv_bn(i + 1, &out, train, ops, (Some(&shortcut), Activation::Relu))?;
             i += 2;
         }
         x.mean(3)?.mean(2)
