@@ -486,10 +486,45 @@ impl Geometry {
         });
     }
 
+    /// Per row `(c, ki, kj)` of the column matrix of `image`, the sum of its squares: the
+    /// squares of the input pixels kernel tap `(ki, kj)` reads, once per output pixel
+    /// (padding adds nothing). A tap's pixels on one input row are summed once, in f32,
+    /// and reused by every output row that reads them, then added in f64 in output-row
+    /// order.
+    pub(crate) fn tap_square_sums(&self, image: &[f32]) -> Vec<f64> {
+        let (k, stride, padding) = (self.k, self.stride, self.padding);
+        let mut sums = vec![0.0f64; self.patch_len()];
+        // Per kernel column and input row: the tap's sum of squares along that row.
+        let mut row_sums = vec![0.0f32; k * self.h];
+        for (c, plane) in image.chunks_exact(self.h * self.w).enumerate() {
+            for kj in 0..k {
+                let cols = inside(kj, stride, padding, self.w, self.w_out);
+                for (iy, row) in plane.chunks_exact(self.w).enumerate() {
+                    row_sums[kj * self.h + iy] = if cols.is_empty() {
+                        0.0
+                    } else {
+                        let first = cols.start * stride + kj - padding;
+                        square_sum(&row[first..], stride, cols.len())
+                    };
+                }
+            }
+            for ki in 0..k {
+                let rows = inside(ki, stride, padding, self.h, self.h_out);
+                for kj in 0..k {
+                    sums[(c * k + ki) * k + kj] = rows
+                        .clone()
+                        .map(|oy| f64::from(row_sums[kj * self.h + oy * stride + ki - padding]))
+                        .sum();
+                }
+            }
+        }
+        sums
+    }
+
     /// Calls `f(col, x, len)` for every run of output pixels inside the input: entries
     /// `col..col + len` of the column matrix read the image at `x, x + stride, …`.
     /// Entries never visited lie in the padding.
-    pub(crate) fn for_each_run(&self, mut f: impl FnMut(usize, usize, usize)) {
+    fn for_each_run(&self, mut f: impl FnMut(usize, usize, usize)) {
         let (k, stride, padding) = (self.k, self.stride, self.padding);
         let plane = self.h * self.w;
         for c in 0..self.c_in {
@@ -511,6 +546,24 @@ impl Geometry {
             }
         }
     }
+}
+
+/// `Σ v²` over `len` elements of `values` taken every `stride`, in four interleaved
+/// lanes when contiguous (which the compiler vectorises).
+fn square_sum(values: &[f32], stride: usize, len: usize) -> f32 {
+    if stride != 1 {
+        return values.iter().step_by(stride).take(len).map(|v| v * v).sum();
+    }
+    let values = &values[..len];
+    let chunks = values.chunks_exact(4);
+    let tail: f32 = chunks.remainder().iter().map(|v| v * v).sum();
+    let mut lanes = [0.0f32; 4];
+    for chunk in chunks {
+        for (lane, v) in lanes.iter_mut().zip(chunk) {
+            *lane += v * v;
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// The output positions `o < out` along one axis whose input position
@@ -790,6 +843,37 @@ pub(crate) mod tests {
         assert!(grads.get(&x).is_none());
         let grad_w = grads.get(w.as_tensor()).unwrap();
         assert_close("grad_w", grad_w, expected.get(w.as_tensor()).unwrap());
+    }
+
+    #[test]
+    fn tap_square_sums_are_the_column_matrix_row_sums() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for (x, k, stride, padding) in [
+            ([1, 3, 7, 6], 3, 1, 1),
+            ([1, 2, 9, 9], 3, 2, 1),
+            ([1, 4, 5, 5], 1, 1, 0),
+            ([1, 2, 11, 8], 5, 2, 2),
+        ] {
+            let w: Shape = (2, x[1], k, k).into();
+            let g = Geometry::new(&Shape::from(&x[..]), &w, stride, padding).unwrap();
+            let image = random(&x, &mut rng).flatten_all().unwrap();
+            let image = image.to_vec1::<f32>().unwrap();
+            let mut buffer = g.column_buffer();
+            let cols = g.columns(&image, &mut buffer);
+            let expected: Vec<f64> = cols
+                .data
+                .chunks(g.out_pixels())
+                .map(|row| row.iter().map(|v| f64::from(v * v)).sum())
+                .collect();
+            let actual = g.tap_square_sums(&image);
+            assert_eq!(actual.len(), expected.len());
+            for (a, e) in actual.iter().zip(&expected) {
+                assert!(
+                    (a - e).abs() <= 1e-5 * e.max(1.0),
+                    "{x:?} k {k}: {a} vs {e}"
+                );
+            }
+        }
     }
 
     #[test]

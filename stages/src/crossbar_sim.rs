@@ -279,25 +279,7 @@ fn row_voltages(g: &Geometry, codes: &[f32], chip: &Chip) -> Vec<f64> {
     }
     let per_image: Vec<Vec<f64>> = codes
         .par_chunks(g.image_len())
-        .map(|image| {
-            let mut sums = vec![0.0f64; rows];
-            let pixels = g.out_pixels();
-            let stride = g.stride;
-            g.for_each_run(|col, x, len| {
-                let s: f32 = if stride == 1 {
-                    image[x..x + len].iter().map(|v| v * v).sum()
-                } else {
-                    image[x..]
-                        .iter()
-                        .step_by(stride)
-                        .take(len)
-                        .map(|v| v * v)
-                        .sum()
-                };
-                sums[col / pixels] += f64::from(s);
-            });
-            sums
-        })
+        .map(|image| g.tap_square_sums(image))
         .collect();
     let mut total = vec![0.0f64; rows];
     for sums in per_image {
