@@ -403,57 +403,96 @@ fn digitised_product(
 ) -> (Vec<f32>, Vec<f32>) {
     let (rows, c_out, pixels) = (g.patch_len(), g.c_out, g.out_pixels());
     let tiles = chip.row_tiles(rows);
-    let slices = planes.len();
     let block = c_out * pixels;
-    let per_image = slices * tiles.len() * block;
+    let per_image = planes.len() * tiles.len() * block;
     let plan = Plan::new(g.batch);
-    let mut sums = vec![0.0f32; g.batch * per_image];
-    let images = (&mut sums[..], per_image, codes, g.image_len());
-    plan.per_image(
-        images,
-        || g.column_buffer(),
-        |buffer, sums_i, x_i| {
-            let cols = g.columns(x_i, buffer);
-            for (s, plane) in planes.iter().enumerate() {
-                for (t, tile) in tiles.iter().enumerate() {
-                    let dst = &mut sums_i[(s * tiles.len() + t) * block..][..block];
-                    let w = Matrix::strided(&plane[tile.start..], c_out, tile.len(), rows);
-                    let x = cols.row_block(tile.start, tile.len());
-                    matmul(dst, w, x, false, plan.gemm);
-                }
+    // One image's partial sums: slice-major, then tile, then `(c_out, pixels)`.
+    let partial_sums = |buffer: &mut Vec<f32>, sums_i: &mut [f32], x_i: &[f32]| {
+        let cols = g.columns(x_i, buffer);
+        for (s, plane) in planes.iter().enumerate() {
+            for (t, tile) in tiles.iter().enumerate() {
+                let dst = &mut sums_i[(s * tiles.len() + t) * block..][..block];
+                let w = Matrix::strided(&plane[tile.start..], c_out, tile.len(), rows);
+                let x = cols.row_block(tile.start, tile.len());
+                matmul(dst, w, x, false, plan.gemm);
             }
-        },
-    );
-    let h = chip.characterisation.adc_levels();
-    let steps: Vec<f32> = match ranges {
-        RangeMode::Frozen(r) => r.adc_steps.clone(),
-        RangeMode::Dynamic => (0..slices)
-            .map(|s| {
-                let max = sums
-                    .par_chunks(per_image)
-                    .map(|sums_i| {
-                        max_abs_seq(&sums_i[s * tiles.len() * block..][..tiles.len() * block])
-                    })
-                    .reduce(|| 0.0, f32::max);
-                positive_or_one(max / h)
-            })
+        }
+    };
+    let adc = Adc {
+        levels: chip.characterisation.adc_levels(),
+        tiles: tiles.len(),
+        block,
+        slice_weights: (0..planes.len())
+            .map(|s| chip.slicing.slice_weight(s))
             .collect(),
+        out_scale,
     };
     let mut y = vec![0.0f32; g.batch * block];
+    if let RangeMode::Frozen(r) = ranges {
+        // Known steps: each image is digitised right after its products, so the partial
+        // sums never leave the thread's buffer.
+        let steps = &r.adc_steps;
+        let images = (&mut y[..], block, codes, g.image_len());
+        plan.per_image(
+            images,
+            || (g.column_buffer(), vec![0.0f32; per_image]),
+            |(buffer, sums_i), y_i, x_i| {
+                partial_sums(buffer, sums_i, x_i);
+                adc.add_digitised(y_i, sums_i, steps);
+            },
+        );
+        return (y, steps.clone());
+    }
+    let mut sums = vec![0.0f32; g.batch * per_image];
+    let images = (&mut sums[..], per_image, codes, g.image_len());
+    plan.per_image(images, || g.column_buffer(), partial_sums);
+    // This batch's maxima set the steps, so every partial sum comes first.
+    let steps: Vec<f32> = (0..planes.len())
+        .map(|s| {
+            let max = sums
+                .par_chunks(per_image)
+                .map(|sums_i| {
+                    max_abs_seq(&sums_i[s * tiles.len() * block..][..tiles.len() * block])
+                })
+                .reduce(|| 0.0, f32::max);
+            positive_or_one(max / adc.levels)
+        })
+        .collect();
     y.par_chunks_mut(block)
         .zip(sums.par_chunks(per_image))
-        .for_each(|(y_i, sums_i)| {
-            for (s, &step) in steps.iter().enumerate() {
-                let (inv, weight) = (1.0 / step, step * chip.slicing.slice_weight(s) * out_scale);
-                for t in 0..tiles.len() {
-                    let p = &sums_i[(s * tiles.len() + t) * block..][..block];
-                    for (yv, &pv) in y_i.iter_mut().zip(p) {
-                        *yv += weight * round_ties_even((pv * inv).clamp(-h, h));
-                    }
+        .for_each(|(y_i, sums_i)| adc.add_digitised(y_i, sums_i, &steps));
+    (y, steps)
+}
+
+/// The ADC of a layer's partial sums.
+struct Adc {
+    /// `h_adc`: the largest code.
+    levels: f32,
+    /// Row tiles per slice.
+    tiles: usize,
+    /// Partial sums per tile of one image: `c_out · pixels`.
+    block: usize,
+    /// Per slice, its shift-add weight `2^(w_s)`.
+    slice_weights: Vec<f32>,
+    /// `delta_w · delta_x`: back to the layer's units.
+    out_scale: f32,
+}
+
+impl Adc {
+    /// Adds one image's digitised partial sums, shift-added over slices and added over
+    /// tiles, to `y_i`: `step_s · 2^(w_s) · out_scale · round(clamp(P / step_s, ±h))`.
+    fn add_digitised(&self, y_i: &mut [f32], sums_i: &[f32], steps: &[f32]) {
+        let h = self.levels;
+        for (s, &step) in steps.iter().enumerate() {
+            let (inv, weight) = (1.0 / step, step * self.slice_weights[s] * self.out_scale);
+            for t in 0..self.tiles {
+                let p = &sums_i[(s * self.tiles + t) * self.block..][..self.block];
+                for (yv, &pv) in y_i.iter_mut().zip(p) {
+                    *yv += weight * round_ties_even((pv * inv).clamp(-h, h));
                 }
             }
-        });
-    (y, steps)
+        }
+    }
 }
 
 /// The largest magnitude in `v`, sequentially.
