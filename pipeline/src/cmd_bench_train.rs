@@ -57,21 +57,12 @@ fn throughput(
     steps: usize,
 ) -> Result<f64> {
     let mut sgd = Sgd::new(net.trainable(), 0.9, 5e-4)?;
-    let mut step = || -> Result<()> {
-        let logits = match ops {
-            Some(ops) => net.forward_t(&batch.0, true, ops)?,
-            None => net.forward_clean(&batch.0, true)?,
-        };
+    images_per_second(batch, steps, || {
+        let logits = forward(net, ops, &batch.0, true)?;
         let loss = candle_nn::loss::cross_entropy(&logits, &batch.1)?;
         sgd.step(&loss.backward()?, 0.01)?;
         Ok(())
-    };
-    step()?;
-    let start = Instant::now();
-    for _ in 0..steps {
-        step()?;
-    }
-    Ok((steps * batch.0.dim(0)?) as f64 / start.elapsed().as_secs_f64())
+    })
 }
 
 /// Images per second of inference (eval-mode forward passes, no gradient), in software
@@ -82,17 +73,36 @@ fn eval_throughput(
     batch: &(Tensor, Tensor),
     steps: usize,
 ) -> Result<f64> {
-    let pass = || -> Result<()> {
-        match ops {
-            Some(ops) => net.forward_t(&batch.0, false, ops)?.detach(),
-            None => net.forward_clean(&batch.0, false)?.detach(),
-        };
+    images_per_second(batch, steps, || {
+        forward(net, ops, &batch.0, false)?.detach();
         Ok(())
-    };
-    pass()?;
+    })
+}
+
+/// The logits of `images`, on the crossbars with `ops`, in software without.
+fn forward(
+    net: &Network,
+    ops: Option<&dyn LayerOps>,
+    images: &Tensor,
+    train: bool,
+) -> Result<Tensor> {
+    Ok(match ops {
+        Some(ops) => net.forward_t(images, train, ops)?,
+        None => net.forward_clean(images, train)?,
+    })
+}
+
+/// Images per second of `steps` timed calls of `step` on `batch`, after one untimed
+/// warm-up call.
+fn images_per_second(
+    batch: &(Tensor, Tensor),
+    steps: usize,
+    mut step: impl FnMut() -> Result<()>,
+) -> Result<f64> {
+    step()?;
     let start = Instant::now();
     for _ in 0..steps {
-        pass()?;
+        step()?;
     }
     Ok((steps * batch.0.dim(0)?) as f64 / start.elapsed().as_secs_f64())
 }

@@ -40,13 +40,20 @@ pub enum Activation {
     Relu,
 }
 
-impl Activation {
-    /// The activation applied with candle's ops.
-    fn apply(self, y: Tensor) -> Result<Tensor> {
-        match self {
-            Activation::Identity => Ok(y),
-            Activation::Relu => y.relu(),
-        }
+/// `act(y + residual)` with candle's ops (any device): what follows a convolution
+/// without batch norm, and the tail of the batch norm outside the CPU.
+pub fn add_residual_and_activate(
+    y: Tensor,
+    residual: Option<&Tensor>,
+    act: Activation,
+) -> Result<Tensor> {
+    let y = match residual {
+        Some(r) => (y + r)?,
+        None => y,
+    };
+    match act {
+        Activation::Identity => Ok(y),
+        Activation::Relu => y.relu(),
     }
 }
 
@@ -58,8 +65,6 @@ pub struct BatchNorm2d {
     bias: Tensor,
     running_mean: Var,
     running_var: Var,
-    /// candle-nn's layer over the same variables: the path on other devices.
-    candle: candle_nn::BatchNorm,
 }
 
 /// Added to the variance before the square root (PyTorch's default).
@@ -75,20 +80,11 @@ impl BatchNorm2d {
         let running_var = vb.get_with_hints(channels, "running_var", Init::Const(1.0))?;
         let weight = vb.get_with_hints(channels, "weight", Init::Const(1.0))?;
         let bias = vb.get_with_hints(channels, "bias", Init::Const(0.0))?;
-        let candle = candle_nn::BatchNorm::new(
-            channels,
-            running_mean.clone(),
-            running_var.clone(),
-            weight.clone(),
-            bias.clone(),
-            EPS,
-        )?;
         Ok(Self {
             running_mean: Var::from_tensor(&running_mean)?,
             running_var: Var::from_tensor(&running_var)?,
             weight,
             bias,
-            candle,
         })
     }
 
@@ -134,7 +130,8 @@ impl BatchNorm2d {
         }
     }
 
-    /// The same function with candle-nn's batch norm and candle's ops (any device).
+    /// The same function with candle-nn's batch norm over the same variables (its
+    /// running statistics update them in place) and candle's ops (any device).
     fn forward_candle(
         &self,
         x: &Tensor,
@@ -142,11 +139,16 @@ impl BatchNorm2d {
         residual: Option<&Tensor>,
         act: Activation,
     ) -> Result<Tensor> {
-        let mut y = candle_nn::ModuleT::forward_t(&self.candle, x, train)?;
-        if let Some(r) = residual {
-            y = (y + r)?;
-        }
-        act.apply(y)
+        let candle = candle_nn::BatchNorm::new(
+            self.weight.elem_count(),
+            self.running_mean.as_tensor().clone(),
+            self.running_var.as_tensor().clone(),
+            self.weight.clone(),
+            self.bias.clone(),
+            EPS,
+        )?;
+        let y = candle_nn::ModuleT::forward_t(&candle, x, train)?;
+        add_residual_and_activate(y, residual, act)
     }
 
     /// Moves the running statistics towards a batch's `mean` and biased `var` over
@@ -188,6 +190,16 @@ impl Dims {
     /// Values per channel: `n·h·w`.
     fn per_channel(&self) -> usize {
         self.n * self.plane
+    }
+
+    /// Per channel, the sum of its planes' `per_plane` values (plane `p` is channel
+    /// `p mod c`), added in plane order.
+    fn channel_totals(&self, per_plane: Vec<f64>) -> Vec<f64> {
+        let mut totals = vec![0.0; self.c];
+        for (p, v) in per_plane.into_iter().enumerate() {
+            totals[p % self.c] += v;
+        }
+        totals
     }
 }
 
@@ -376,13 +388,8 @@ impl Normalize {
                 (sum_g, sum_g_xhat * f64::from(inv_std))
             })
             .collect();
-        let mut sum_g = vec![0.0; dims.c];
-        let mut sum_g_xhat = vec![0.0; dims.c];
-        for (p, (a, b)) in per_plane.into_iter().enumerate() {
-            sum_g[p % dims.c] += a;
-            sum_g_xhat[p % dims.c] += b;
-        }
-        (sum_g, sum_g_xhat)
+        let (sum_g, sum_g_xhat): (Vec<f64>, Vec<f64>) = per_plane.into_iter().unzip();
+        (dims.channel_totals(sum_g), dims.channel_totals(sum_g_xhat))
     }
 }
 
@@ -449,11 +456,8 @@ impl CustomOp3 for NormalizeResidual {
 fn channel_moments(x: &[f32], dims: Dims) -> (Vec<f64>, Vec<f64>) {
     let count = dims.per_channel() as f64;
     let per_channel = |sums: Vec<f64>| -> Vec<f64> {
-        let mut total = vec![0.0; dims.c];
-        for (p, s) in sums.into_iter().enumerate() {
-            total[p % dims.c] += s;
-        }
-        total.into_iter().map(|s| s / count).collect()
+        let totals = dims.channel_totals(sums);
+        totals.into_iter().map(|s| s / count).collect()
     };
     let sums = x
         .par_chunks(dims.plane)

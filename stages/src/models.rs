@@ -23,7 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::arch::{self, LayerKind, LayerSpec, ModelName};
-use crate::batch_norm::{Activation, BatchNorm2d};
+use crate::batch_norm::{add_residual_and_activate, Activation, BatchNorm2d};
 
 /// How the weight layers compute: `layer` indexes [`Network::layers`].
 pub trait LayerOps {
@@ -301,15 +301,9 @@ impl Network {
         if let Some(b) = &l.bias {
             y = y.broadcast_add(&b.reshape((1, (), 1, 1))?)?;
         }
-        if let Some(bn) = &l.bn {
-            return bn.forward(&y, train, residual, act);
-        }
-        if let Some(r) = residual {
-            y = (y + r)?;
-        }
-        match act {
-            Activation::Identity => Ok(y),
-            Activation::Relu => y.relu(),
+        match &l.bn {
+            Some(bn) => bn.forward(&y, train, residual, act),
+            None => add_residual_and_activate(y, residual, act),
         }
     }
 
