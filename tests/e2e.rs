@@ -873,6 +873,29 @@ fn slurm_script_refuses_what_an_sbatch_line_cannot_carry() {
 }
 
 #[test]
+fn bench_train_refuses_a_pytorx_folder_without_pytorx() {
+    let s = Scratch::new(&tiny_config());
+    let bench = |extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pipeline"))
+            .args(["bench", "train", "--steps", "1"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert!(!bench(&["--pytorx"]).status.success());
+    let out = bench(&["--pytorx", s.path("nowhere").to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("--pytorx") && err.contains("nowhere"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one-line error: {err}");
+    assert!(
+        stdout(&out).is_empty(),
+        "timed before checking: {}",
+        stdout(&out)
+    );
+}
+
+#[test]
 fn the_report_reads_only_what_is_stored() {
     let s = Scratch::new(&tiny_config());
     assert!(s.run(&["run"]).status.success());

@@ -3,8 +3,11 @@
 //! noisy pass: tiles, DAC, per-slice ADC, fresh cell noise), against candle's own
 //! convolution as the baseline in the same run, and against PyTorch on the same threads
 //! when `python3 -c "import torch"` works; and inference, in software and on the
-//! crossbars with frozen ranges (the study's noisy evaluation), against PyTorch's.
+//! crossbars with frozen ranges (the study's noisy evaluation), against PyTorch's clean
+//! inference and, with `--pytorx DIR`, against PytorX's noisy inference on the same
+//! crossbars (the paper's own simulator).
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,8 +25,9 @@ use stages::models::{ConvBackend, LayerOps, Network};
 use stages::training::injection::CrossbarOps;
 use stages::training::sgd::Sgd;
 
-/// The PyTorch reference script, run when torch is importable.
-const TORCH_SCRIPT: &str = include_str!("../../bench/torch_train.py");
+/// The PyTorch and PytorX reference script: PyTorch's ResNet20 runs when torch is
+/// importable, PytorX's with `--pytorx`.
+const REFERENCE_SCRIPT: &str = include_str!("../../bench/torch_resnet20.py");
 
 /// `pipeline bench train` options.
 #[derive(Args, Debug)]
@@ -47,6 +51,11 @@ pub struct TrainBenchArgs {
     /// and with an ideal ADC (slices folded into one product).
     #[arg(long)]
     per_cell_bits: bool,
+    /// Also time PytorX's noisy inference of ResNet20 on the same corner and threads:
+    /// the `python` folder of a CPU copy of PytorX (made by
+    /// `../shared/tools/pytorx-cpu.sh`). It is slow: about 7 s per step of 128 images.
+    #[arg(long, value_name = "DIR")]
+    pytorx: Option<PathBuf>,
 }
 
 /// Images per second of `steps` timed training steps.
@@ -120,6 +129,18 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
     if args.batch < 2 || args.steps == 0 {
         bail!("--batch must be at least 2 and --steps at least 1");
     }
+    if let Some(dir) = &args.pytorx {
+        if args.model != ModelName::ResNet20 {
+            bail!("--pytorx times ResNet20 only; drop --model or --pytorx");
+        }
+        if !dir.join("torx/module/layer.py").is_file() {
+            bail!(
+                "--pytorx {}: no torx/module/layer.py there (make a CPU copy of PytorX with \
+                 ../shared/tools/pytorx-cpu.sh and pass its python folder)",
+                dir.display()
+            );
+        }
+    }
     let device = Device::Cpu;
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     let n = args.batch;
@@ -190,36 +211,71 @@ pub fn train(args: &TrainBenchArgs) -> Result<()> {
         println!("peak_rss_mib: {peak:.0}");
     }
     if !args.no_torch && args.model == ModelName::ResNet20 {
-        torch_reference(args, clean, noisy_eval)?;
+        torch_reference(args, clean, noisy_eval);
+    }
+    if let Some(dir) = &args.pytorx {
+        pytorx_reference(args, dir, noisy_eval)?;
     }
     Ok(())
 }
 
 /// Runs the PyTorch ResNet20 on the same threads, if torch is installed, and prints our
 /// training and noisy-inference speeds as ratios to its training and inference speeds.
-fn torch_reference(args: &TrainBenchArgs, candle_clean: f64, noisy_eval: f64) -> Result<()> {
-    let threads = candle_core::utils::get_num_threads().to_string();
-    let out = Command::new("python3")
-        .args(["-c", TORCH_SCRIPT])
-        .args([&args.batch.to_string(), &args.steps.to_string(), &threads])
-        .output();
-    match out {
-        Ok(o) if o.status.success() => {
-            let text = String::from_utf8_lossy(&o.stdout);
+fn torch_reference(args: &TrainBenchArgs, candle_clean: f64, noisy_eval: f64) {
+    match run_python("torch", args, None) {
+        Some(text) => {
             print!("{text}");
-            let value = |key: &str| -> Option<f64> {
-                text.lines()
-                    .find_map(|l| l.strip_prefix(key))
-                    .and_then(|v| v.trim().parse().ok())
-            };
-            if let Some(t) = value("torch_img_per_s_clean: ") {
+            if let Some(t) = printed_value(&text, "torch_img_per_s_clean") {
                 println!("ratio_vs_torch: {:.3}", candle_clean / t);
             }
-            if let Some(t) = value("torch_img_per_s_eval: ") {
+            if let Some(t) = printed_value(&text, "torch_img_per_s_eval") {
                 println!("noisy_eval_ratio_vs_torch_eval: {:.3}", noisy_eval / t);
             }
         }
-        _ => println!("torch: not available (pip install torch to compare)"),
+        None => println!("torch: not available (pip install torch to compare)"),
+    }
+}
+
+/// Runs PytorX's ResNet20 noisy inference from `dir` on the same threads and prints our
+/// noisy-inference speed as a ratio to it; an error if it does not run.
+fn pytorx_reference(args: &TrainBenchArgs, dir: &Path, noisy_eval: f64) -> Result<()> {
+    let Some(text) = run_python("pytorx", args, Some(dir)) else {
+        bail!(
+            "--pytorx {}: PytorX's ResNet20 did not run (needs torch; run \
+             PYTHONPATH={} python3 bench/torch_resnet20.py pytorx 8 1 1 to see why)",
+            dir.display(),
+            dir.display()
+        );
+    };
+    print!("{text}");
+    if let Some(t) = printed_value(&text, "pytorx_img_per_s_noisy_eval") {
+        println!("noisy_eval_ratio_vs_pytorx: {:.2}", noisy_eval / t);
     }
     Ok(())
+}
+
+/// The standard output of the reference script in `mode` on the benchmark's batch, steps
+/// and threads (with `python_path` as `PYTHONPATH`), or `None` if it fails.
+fn run_python(mode: &str, args: &TrainBenchArgs, python_path: Option<&Path>) -> Option<String> {
+    let threads = candle_core::utils::get_num_threads().to_string();
+    let mut command = Command::new("python3");
+    command.args(["-c", REFERENCE_SCRIPT, mode]).args([
+        &args.batch.to_string(),
+        &args.steps.to_string(),
+        &threads,
+    ]);
+    if let Some(path) = python_path {
+        command.env("PYTHONPATH", path);
+    }
+    match command.output() {
+        Ok(o) if o.status.success() => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
+        _ => None,
+    }
+}
+
+/// The number a reference script printed as `key: value`.
+fn printed_value(text: &str, key: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(": "))
+        .and_then(|v| v.trim().parse().ok())
 }
