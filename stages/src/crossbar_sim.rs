@@ -208,10 +208,15 @@ pub(crate) fn run_layer(
         RangeMode::Dynamic => positive_or_one(max_abs(x) / h_dac),
     };
     let inv_step = 1.0 / dac_step;
-    let codes: Vec<f32> = x
-        .par_iter()
-        .map(|v| round_ties_even((v * inv_step).clamp(-h_dac, h_dac)))
-        .collect();
+    let mut codes = vec![0.0f32; x.len()];
+    codes
+        .par_chunks_mut(CHUNK)
+        .zip(x.par_chunks(CHUNK))
+        .for_each(|(codes, x)| {
+            for (code, v) in codes.iter_mut().zip(x) {
+                *code = round_ties_even((v * inv_step).clamp(-h_dac, h_dac));
+            }
+        });
     let row_voltage = row_voltages(g, &codes, chip);
     let planes = noisy_planes(chip, &layer, c_out, rows, &row_voltage, call);
     let slicing = &chip.slicing;
@@ -258,6 +263,11 @@ fn round_ties_even(v: f32) -> f32 {
 fn max_abs(v: &[f32]) -> f32 {
     v.par_iter().map(|x| x.abs()).reduce(|| 0.0, f32::max)
 }
+
+/// Elements per rayon task of the DAC's pass over a layer's input: enough to vectorise
+/// each task's loop (rayon's element-wise `collect` does not), few enough to spread a
+/// batch over the pool.
+const CHUNK: usize = 1 << 14;
 
 /// `v`, or 1 where it is not a positive number (an all-zero input or partial sum, which
 /// any step represents exactly).
