@@ -170,7 +170,7 @@ pub struct LayerCall {
 pub(crate) enum Backward {
     /// Keep the quantised input (the weight gradient needs it).
     Keep,
-    /// Inference: drop it.
+    /// No weight gradient (inference): drop it.
     Skip,
 }
 
@@ -208,15 +208,19 @@ pub(crate) fn run_layer(
         RangeMode::Dynamic => positive_or_one(max_abs(x) / h_dac),
     };
     let inv_step = 1.0 / dac_step;
-    let mut codes = vec![0.0f32; x.len()];
-    codes
+    let mut codes: Vec<f32> = Vec::with_capacity(x.len());
+    codes.spare_capacity_mut()[..x.len()]
         .par_chunks_mut(CHUNK)
         .zip(x.par_chunks(CHUNK))
         .for_each(|(codes, x)| {
             for (code, v) in codes.iter_mut().zip(x) {
-                *code = round_ties_even((v * inv_step).clamp(-h_dac, h_dac));
+                code.write(round_ties_even((v * inv_step).clamp(-h_dac, h_dac)));
             }
         });
+    // SAFETY: the first `x.len()` elements of the spare capacity and `x` are cut into the
+    // same chunks, paired one to one, so every one of those elements was written above
+    // (without zeroing the buffer first, which cost as much as the DAC itself).
+    unsafe { codes.set_len(x.len()) };
     let row_voltage = row_voltages(g, &codes, chip);
     let planes = noisy_planes(chip, &layer, c_out, rows, &row_voltage, call);
     let slicing = &chip.slicing;
@@ -607,7 +611,9 @@ pub fn crossbar_conv2d(
         (x.to_device(&Device::Cpu)?, w.to_device(&Device::Cpu)?)
     };
     let record = Arc::new(Mutex::new(None));
-    let backward = if x.track_op() || w.track_op() {
+    // Only the weight gradient reads the quantised input: an input tracked for its own
+    // gradient (behind batch norm's variables, say) needs the effective weights alone.
+    let backward = if w.track_op() {
         Backward::Keep
     } else {
         Backward::Skip
