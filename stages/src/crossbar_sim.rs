@@ -1139,6 +1139,17 @@ mod tests {
             grads.get(w.as_tensor()).unwrap(),
             expected_w.get(w.as_tensor()).unwrap(),
         );
+        // With detached weights (inference) the call keeps no quantised input, and the
+        // input's gradient is the same.
+        let detached = crossbar_conv2d(&x, &w.detach(), 1, 1, call(&c, CellNoise::Full, 4))
+            .unwrap()
+            .0;
+        let detached_grads = detached.sum_all().unwrap().backward().unwrap();
+        assert!(detached_grads.get(w.as_tensor()).is_none());
+        assert_eq!(
+            values(detached_grads.get(x.as_tensor()).unwrap()),
+            values(grads.get(x.as_tensor()).unwrap()),
+        );
     }
 
     /// Frozen ranges clip what exceeds them; dynamic ranges never clip.
