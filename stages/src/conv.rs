@@ -710,8 +710,9 @@ pub(crate) fn matmul(
     // elements with row-major strides, `strided`, `with_strides` and `row_block` check
     // that the last element `(rows - 1)·row_stride + (cols - 1)·col_stride` lies in their
     // slice, and `t` only swaps shape and strides together, so every read is in bounds;
-    // the assertions above keep every write in bounds and the inner dimensions consistent. `dst` is an exclusive borrow, so it aliases neither
-    // input, and it is fully initialised for the reads done when `accumulate` is set.
+    // the assertions above keep every write in bounds and the inner dimensions
+    // consistent. `dst` is an exclusive borrow, so it aliases neither input, and it is
+    // fully initialised for the reads done when `accumulate` is set.
     unsafe {
         gemm::gemm(
             a.rows,

@@ -242,7 +242,11 @@ pub(crate) fn run_layer(
         y,
         w_eff,
         x_quantised: match backward {
-            Backward::Keep => codes.iter().map(|c| c * dac_step).collect(),
+            Backward::Keep => {
+                let mut x_quantised = codes;
+                scale(&mut x_quantised, dac_step);
+                x_quantised
+            }
             Backward::Skip => Vec::new(),
         },
         ranges: Ranges {
@@ -268,10 +272,16 @@ fn max_abs(v: &[f32]) -> f32 {
     v.par_iter().map(|x| x.abs()).reduce(|| 0.0, f32::max)
 }
 
-/// Elements per rayon task of the DAC's pass over a layer's input: enough to vectorise
-/// each task's loop (rayon's element-wise `collect` does not), few enough to spread a
-/// batch over the pool.
+/// Elements per rayon task of the element-wise passes over a layer's values: enough to
+/// vectorise each task's loop (rayon's element-wise iterators do not), few enough to
+/// spread a batch over the pool.
 const CHUNK: usize = 1 << 14;
+
+/// `v *= factor`, element-wise, in [`CHUNK`]s over rayon's pool.
+fn scale(v: &mut [f32], factor: f32) {
+    v.par_chunks_mut(CHUNK)
+        .for_each(|chunk| chunk.iter_mut().for_each(|x| *x *= factor));
+}
 
 /// `v`, or 1 where it is not a positive number (an all-zero input or partial sum, which
 /// any step represents exactly).
@@ -401,7 +411,7 @@ fn pair_levels(d: f32) -> (usize, usize) {
 /// tiles fold into the effective weights.
 fn folded_product(g: &Geometry, codes: &[f32], w_eff: &[f32], dac_step: f32) -> Vec<f32> {
     let mut y = crate::conv::forward(g, codes, w_eff);
-    y.par_iter_mut().for_each(|v| *v *= dac_step);
+    scale(&mut y, dac_step);
     y
 }
 
