@@ -7,8 +7,8 @@ use clap::{Parser, Subcommand};
 
 use crate::setup::{LedgerArgs, StudyArgs};
 use crate::{
-    cmd_bench, cmd_bench_train, cmd_noise, cmd_ppa, cmd_query, cmd_replay, cmd_run, cmd_status,
-    cmd_strategies, cmd_sweep, worker,
+    cmd_bench, cmd_bench_ppa, cmd_bench_train, cmd_noise, cmd_ppa, cmd_query, cmd_replay, cmd_run,
+    cmd_status, cmd_strategies, cmd_sweep, worker,
 };
 
 /// Multi-objective, multi-fidelity search of ReRAM crossbar designs for robust DNN
@@ -134,6 +134,9 @@ enum BenchWhich {
     /// Training throughput (img/s) of a network, clean and noisy, against candle's conv
     /// and (if installed) PyTorch on the same threads.
     Train(cmd_bench_train::TrainBenchArgs),
+    /// The PPA models side by side with DNN+NeuroSim V1.3's own runs, with the rank
+    /// correlations and the time of one estimate.
+    Ppa(cmd_bench_ppa::PpaBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -206,6 +209,9 @@ pub fn main() -> ExitCode {
         Command::Bench {
             which: BenchWhich::Train(args),
         } => cmd_bench_train::train(&args),
+        Command::Bench {
+            which: BenchWhich::Ppa(args),
+        } => cmd_bench_ppa::ppa(&args),
         Command::Cache {
             action: CacheAction::Verify { cache },
         } => cmd_status::verify_cache(cache),

@@ -1,11 +1,12 @@
-//! `pipeline ppa`: the PPA model on one design, as researchers use NeuroSim on its own.
+//! `pipeline ppa`: the PPA model on one design, as researchers use NeuroSim on its own:
+//! the chip totals, then the breakdown by component and by layer.
 
 use anyhow::Result;
 use clap::Args;
 use stages::arch::ModelName;
 use stages::design::Design;
-use stages::ppa;
-use stages::ppa_params::PpaParams;
+use stages::ppa::neurosim::{self, ClockPolicy};
+use stages::ppa::{self, Breakdown, PpaModel, PpaParams, PpaReport};
 
 /// One design and network.
 #[derive(Args, Debug)]
@@ -13,15 +14,23 @@ pub struct PpaArgs {
     /// Network: cnn_small, resnet20, resnet32, resnet44, vgg8, vgg11, vgg13.
     #[arg(long, default_value = "resnet20")]
     model: ModelName,
+    /// The PPA model: neurosim (DNN+NeuroSim V1.3's accounting) or analytic.
+    #[arg(long, default_value = "neurosim")]
+    ppa_model: PpaModel,
     /// Bits per cell (1..=8).
     #[arg(long, default_value_t = 2)]
     cell_bits: u8,
-    /// Crossbar size (a power of two, at least 8).
+    /// Crossbar (subarray) size (a power of two, at least 8).
     #[arg(long, default_value_t = 128)]
     xbar_size: u32,
-    /// Operating frequency, Hz.
-    #[arg(long, default_value_t = 5e8)]
-    freq_hz: f64,
+    /// Operating frequency, Hz. Default: the design's sensing-limited clock (neurosim),
+    /// 500 MHz (analytic).
+    #[arg(long)]
+    freq_hz: Option<f64>,
+    /// A clock above the sensing limit: saturate (NeuroSim's rule: run at the limit) or
+    /// refuse.
+    #[arg(long, default_value = "saturate")]
+    clock: ClockPolicy,
     /// Temperature, K.
     #[arg(long, default_value_t = 350.0)]
     temp_k: f64,
@@ -37,45 +46,88 @@ pub struct PpaArgs {
     /// Highest conductance, S.
     #[arg(long, default_value_t = 3.33e-4)]
     g_max: f64,
-    /// Technology node, nm.
+    /// Technology node, nm (neurosim: 22, 32, 45, 65, 90 or 130).
     #[arg(long)]
-    tech_node_nm: Option<f64>,
+    tech_node_nm: Option<u32>,
+    /// Mean input-bit activity (neurosim).
+    #[arg(long)]
+    input_activity: Option<f64>,
     /// Input image side (CIFAR: 32).
     #[arg(long, default_value_t = 32)]
     input_hw: usize,
     /// Number of classes.
     #[arg(long, default_value_t = 10)]
     num_classes: usize,
-    /// Print JSON (totals at the top level, then the breakdowns and layers).
+    /// Print JSON (totals at the top level, then the breakdowns and the layers).
     #[arg(long)]
     json: bool,
 }
 
+impl PpaArgs {
+    fn params(&self) -> PpaParams {
+        let mut p = PpaParams {
+            model: self.ppa_model,
+            ..PpaParams::default()
+        };
+        p.neurosim.clock = self.clock;
+        if let Some(node) = self.tech_node_nm {
+            p.neurosim.tech_node_nm = node;
+            p.analytic.tech_node_nm = f64::from(node);
+        }
+        if let Some(a) = self.input_activity {
+            p.neurosim.input_activity = a;
+            p.analytic.input_activity = a;
+        }
+        p
+    }
+
+    fn design(&self, freq_hz: f64) -> Design {
+        Design {
+            cell_bits: self.cell_bits,
+            xbar_size: self.xbar_size,
+            freq_hz,
+            temp_k: self.temp_k,
+            adc_bits: self.adc_bits,
+            read_voltage: self.read_voltage,
+            g_min: self.g_min,
+            g_max: self.g_max,
+        }
+    }
+}
+
 /// Runs the PPA model and prints its report.
 pub fn ppa(a: &PpaArgs) -> Result<()> {
-    let design = Design {
-        cell_bits: a.cell_bits,
-        xbar_size: a.xbar_size,
-        freq_hz: a.freq_hz,
-        temp_k: a.temp_k,
-        adc_bits: a.adc_bits,
-        read_voltage: a.read_voltage,
-        g_min: a.g_min,
-        g_max: a.g_max,
+    let params = a.params();
+    let freq = match (a.freq_hz, params.model) {
+        (Some(f), _) => f,
+        (None, PpaModel::Analytic) => 5e8,
+        (None, PpaModel::Neurosim) => {
+            let probe = a.design(1e9);
+            ppa::validate_design(&probe)?;
+            params.neurosim.validate()?;
+            1.0 / neurosim::sensing_period(&probe, &params.neurosim)?
+        }
     };
-    let mut params = PpaParams::default();
-    if let Some(node) = a.tech_node_nm {
-        params.tech_node_nm = node;
-    }
+    let design = a.design(freq);
     let r = ppa::estimate(a.model, a.input_hw, a.num_classes, &design, &params)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
     }
+    print_report(a, &r);
+    Ok(())
+}
+
+fn print_report(a: &PpaArgs, r: &PpaReport) {
     println!(
-        "{} on {}-bit cells, {}x{} crossbars, {:.3e} Hz, {} K, {}-bit ADC",
-        a.model, a.cell_bits, a.xbar_size, a.xbar_size, a.freq_hz, a.temp_k, a.adc_bits
+        "{} on {}-bit cells, {}x{} crossbars, {}-bit ADC, {} K, {} model",
+        a.model, a.cell_bits, a.xbar_size, a.xbar_size, a.adc_bits, a.temp_k, r.model
     );
+    let limit = r
+        .max_freq_hz
+        .map(|f| format!(" (sensing limit {:.1} MHz)", f / 1e6))
+        .unwrap_or_default();
+    println!("clock    {:>14.4} ns{limit}", r.clock_ns);
     println!(
         "area     {:>14.1} um^2  ({:.3} mm^2)",
         r.area_um2,
@@ -83,25 +135,84 @@ pub fn ppa(a: &PpaArgs) -> Result<()> {
     );
     println!("latency  {:>14.1} ns", r.latency_ns);
     println!(
-        "energy   {:>14.1} pJ    (power {:.3} mW)",
+        "energy   {:>14.1} pJ    ({:.1} pJ leakage; power {:.3} mW)",
         r.energy_pj,
+        r.leakage_pj,
         r.power_mw()
     );
-    println!("tiles    {:>14}", r.total_tiles);
+    println!("tiles    {:>14}", r.tiles);
     println!(
         "TOPS/W {:.4}   TOPS/mm^2 {:.4}",
         r.tops_per_w, r.tops_per_mm2
     );
     println!();
     println!(
-        "{:<12} {:>6} {:>6} {:>6} {:>12} {:>12} {:>12} {:>12}",
-        "layer", "rows", "cols", "tiles", "MACs", "area um^2", "latency ns", "energy pJ"
+        "{:<14} {:>14} {:>14} {:>14}",
+        "component", "area um^2", "latency ns", "energy pJ"
+    );
+    let rows = r
+        .area
+        .named()
+        .into_iter()
+        .zip(r.latency.named())
+        .zip(r.energy.named());
+    for (((name, area), (_, lat)), (_, en)) in rows {
+        println!("{name:<14} {area:>14.1} {lat:>14.1} {en:>14.1}");
+    }
+    println!(
+        "{:<14} {:>14} {:>14} {:>14.1}",
+        "leakage", "", "", r.leakage_pj
+    );
+    println!();
+    println!(
+        "{:<18} {:>6} {:>6} {:>5} {:>6} {:>12} {:>12} {:>12} {:>12}",
+        "layer",
+        "rows",
+        "cols",
+        "tiles",
+        "copies",
+        "area um^2",
+        "latency ns",
+        "energy pJ",
+        "leakage pJ"
     );
     for l in &r.layers {
         println!(
-            "{:<12} {:>6} {:>6} {:>6} {:>12} {:>12.1} {:>12.1} {:>12.1}",
-            l.name, l.rows, l.cols, l.tiles, l.macs, l.area_um2, l.latency_ns, l.energy_pj
+            "{:<18} {:>6} {:>6} {:>5} {:>6} {:>12.1} {:>12.1} {:>12.1} {:>12.1}",
+            l.name,
+            l.rows,
+            l.cols,
+            l.tiles,
+            l.copies,
+            l.area_um2,
+            l.latency_ns,
+            l.energy_pj,
+            l.leakage_pj
         );
     }
-    Ok(())
+    println!();
+    print_layer_components("latency by component, ns", r, |l| l.latency);
+    print_layer_components("dynamic energy by component, pJ", r, |l| l.energy);
+}
+
+fn print_layer_components(title: &str, r: &PpaReport, get: fn(&ppa::LayerPpa) -> Breakdown) {
+    println!("{title}");
+    let names: Vec<&str> = Breakdown::default()
+        .named()
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    print!("{:<18}", "layer");
+    for n in &names {
+        print!(" {n:>12}");
+    }
+    println!();
+    for l in &r.layers {
+        print!("{:<18}", l.name);
+        for (_, v) in get(l).named() {
+            print!(" {v:>12.1}");
+        }
+        println!();
+    }
+    println!();
 }

@@ -12,7 +12,8 @@ use stages::dataset::{DataSource, DatasetParams};
 use stages::design::Design;
 use stages::optimizer::cf_mesmo::StepConfig;
 use stages::optimizer::strategy::StrategyKind;
-use stages::ppa_params::PpaParams;
+use stages::ppa::neurosim::{self, ClockPolicy};
+use stages::ppa::{PpaModel, PpaParams};
 use stages::training::params::TrainingParams;
 
 /// The embedded default configuration, commented.
@@ -35,7 +36,7 @@ pub struct StudyConfig {
     pub noise: NoiseParams,
     /// Fidelity range in epochs.
     pub fidelity: FidelityRange,
-    /// Constants of the PPA model (defaults documented in `stages::ppa_params`).
+    /// Constants of the PPA model (defaults documented in `stages::ppa`).
     #[serde(default)]
     pub ppa: PpaParams,
     /// Training: the noise strategy and the SGD recipe (defaults in
@@ -471,6 +472,7 @@ impl StudyConfig {
             .validate()
             .map_err(|e| anyhow::anyhow!("[ppa] {e}"))?;
         self.design_space.validate(&self.noise)?;
+        self.check_clock()?;
         let f = self.fidelity;
         ensure!(
             f.min_epochs >= 1,
@@ -531,6 +533,52 @@ impl StudyConfig {
             "optimizer.cost.overhead_epochs must be in [0, 1000] epochs, got {overhead}"
         );
         self.dataset.params()?;
+        Ok(())
+    }
+
+    /// The `neurosim` PPA model's limits on the design space: temperatures its tables
+    /// cover and, with `[ppa.neurosim] clock = "refuse"`, clocks its sense amplifiers
+    /// can keep up with (checked on every grid combination at both ends of the
+    /// temperature range, so that no strategy or sweep proposes a design it refuses).
+    fn check_clock(&self) -> Result<()> {
+        if self.ppa.model != PpaModel::Neurosim {
+            return Ok(());
+        }
+        let s = &self.design_space;
+        ensure!(
+            s.temp_k.min >= 300.0 && s.temp_k.max <= 400.0,
+            "design_space.temp_k: [{}, {}] K is outside 300..=400 K, the technology tables \
+             of the neurosim PPA model",
+            s.temp_k.min,
+            s.temp_k.max
+        );
+        if self.ppa.neurosim.clock != ClockPolicy::Refuse {
+            return Ok(());
+        }
+        for &cell_bits in &s.cell_bits {
+            for &xbar_size in &s.xbar_size {
+                for temp_k in [s.temp_k.min, s.temp_k.max] {
+                    let d = Design {
+                        cell_bits,
+                        xbar_size,
+                        freq_hz: s.freq_hz.max,
+                        temp_k,
+                        ..s.decode(&[0.0; DesignSpace::DIM])
+                    };
+                    let period = neurosim::sensing_period(&d, &self.ppa.neurosim)
+                        .map_err(|e| anyhow::anyhow!("[ppa] {e}"))?;
+                    ensure!(
+                        s.freq_hz.max * period <= 1.0,
+                        "design_space.freq_hz: max {:.4e} Hz is above the sensing-limited \
+                         clock {:.4e} Hz of the {cell_bits}-bit {xbar_size}x{xbar_size} design \
+                         at {temp_k} K ([ppa.neurosim] clock = \"refuse\"); lower it or set \
+                         clock = \"saturate\"",
+                        s.freq_hz.max,
+                        1.0 / period
+                    );
+                }
+            }
+        }
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 mod batch;
 pub mod cli;
 mod cmd_bench;
+mod cmd_bench_ppa;
 mod cmd_bench_train;
 mod cmd_noise;
 mod cmd_ppa;

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use cache::ledger::Row;
 use stages::optimizer::hypervolume::hypervolume;
+use stages::ppa::{Breakdown, PpaReport};
 
 use crate::config::StudyConfig;
 use crate::dag::Graph;
@@ -203,8 +204,7 @@ impl<'r> Studies<'r> {
 }
 
 /// Computes (or finds in the store) what the report of `study` reads besides the ledger:
-/// the noise-unaware evaluation of each Pareto design and the PPA of the most accurate
-/// one. `pipeline run` calls it under the study lock, so that the report itself only
+/// the noise-unaware evaluation and the PPA of each Pareto design. `pipeline run` calls it under the study lock, so that the report itself only
 /// reads.
 pub fn compute_inputs(graph: &mut Graph, study: &Path) -> Result<()> {
     let cfg = graph.cfg();
@@ -216,7 +216,7 @@ pub fn compute_inputs(graph: &mut Graph, study: &Path) -> Result<()> {
             graph.noise_unaware(&r.design(&cfg.design_space), &hidden)?;
         }
     }
-    if let Some(r) = pareto.first() {
+    for r in &pareto {
         graph.ppa(&r.design(&cfg.design_space))?;
     }
     Ok(())
@@ -273,10 +273,18 @@ pub fn write_report(graph: &mut Graph, study: &Path, compare: &[PathBuf]) -> Res
         }
     }
     pareto_section(&s, &mut page)?;
-    if let Some(r) = s.pareto.first() {
-        match stored(graph.ppa(&r.design(&cfg.design_space)))? {
-            Some(report) => layers_section(cfg, r, &report, &mut page)?,
-            None => not_stored_section("Per-layer PPA", &mut page)?,
+    if !s.pareto.is_empty() {
+        let reports: Option<Vec<PpaReport>> = s
+            .pareto
+            .iter()
+            .map(|r| stored(graph.ppa(&r.design(&cfg.design_space))))
+            .collect::<Result<Option<Vec<PpaReport>>>>()?;
+        match reports {
+            Some(reports) => {
+                components_section(&s.pareto, &reports, &mut page)?;
+                layers_section(cfg, s.pareto[0], &reports[0], &mut page)?;
+            }
+            None => not_stored_section("PPA of the Pareto designs", &mut page)?,
         }
     }
     provenance_section(cfg, &cache_hits(study), &mut page)?;
@@ -661,25 +669,112 @@ fn pareto_csv(pareto: &[&EvaluationRow]) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The per-layer PPA of the most accurate Pareto design.
+/// One quantity of the component breakdown: its title, unit, scale from the report's
+/// unit, and how to read it.
+type Quantity = (&'static str, &'static str, f64, fn(&PpaReport) -> Breakdown);
+
+const QUANTITIES: [Quantity; 3] = [
+    ("area", "mm^2", 1e-6, |r| r.area),
+    ("latency", "us", 1e-3, |r| r.latency),
+    ("dynamic energy", "nJ", 1e-3, |r| r.energy),
+];
+
+/// The PPA of every Pareto design by component, as the PPA model splits it.
+fn components_section(
+    pareto: &[&EvaluationRow],
+    reports: &[PpaReport],
+    page: &mut Page,
+) -> Result<()> {
+    let names: Vec<&str> = Breakdown::default().named().iter().map(|c| c.0).collect();
+    writeln!(
+        page.html,
+        "<h2>PPA of the Pareto designs by component ({} model)</h2>",
+        reports[0].model
+    )?;
+    writeln!(
+        page.md,
+        "## PPA of the Pareto designs by component ({} model)\n",
+        reports[0].model
+    )?;
+    for (title, unit, scale, get) in QUANTITIES {
+        let heads: String = names.iter().map(|n| format!("<th>{n}</th>")).collect();
+        writeln!(
+            page.html,
+            "<h3>{title} ({unit})</h3><table><tr><th>design</th>{heads}<th>total</th>\
+             <th>clock (ns)</th></tr>"
+        )?;
+        writeln!(
+            page.md,
+            "### {title} ({unit})\n\n| design | {} | total | clock (ns) |\n|---|{}---|---|",
+            names.join(" | "),
+            "---|".repeat(names.len())
+        )?;
+        for (row, report) in pareto.iter().zip(reports) {
+            let b = get(report);
+            let values: Vec<String> = b
+                .named()
+                .iter()
+                .map(|(_, v)| format!("{:.4}", v * scale))
+                .collect();
+            let total = format!("{:.4}", b.total() * scale);
+            let cells: String = values.iter().map(|v| format!("<td>{v}</td>")).collect();
+            writeln!(
+                page.html,
+                "<tr><td>{}</td>{cells}<td>{total}</td><td>{:.3}</td></tr>",
+                row.label(),
+                report.clock_ns
+            )?;
+            writeln!(
+                page.md,
+                "| {} | {} | {total} | {:.3} |",
+                row.label(),
+                values.join(" | "),
+                report.clock_ns
+            )?;
+        }
+        writeln!(page.html, "</table>")?;
+        writeln!(page.md)?;
+    }
+    let leakage: Vec<String> = pareto
+        .iter()
+        .zip(reports)
+        .map(|(r, p)| format!("{} {:.3} nJ", r.label(), p.leakage_pj * 1e-3))
+        .collect();
+    writeln!(page.html, "<p>Leakage energy: {}.</p>", leakage.join("; "))?;
+    writeln!(page.md, "Leakage energy: {}.\n", leakage.join("; "))?;
+    Ok(())
+}
+
+/// The per-layer PPA of the most accurate Pareto design, with its components.
 fn layers_section(
     cfg: &StudyConfig,
     r: &EvaluationRow,
-    report: &stages::ppa::PpaReport,
+    report: &PpaReport,
     page: &mut Page,
 ) -> Result<()> {
+    let names: Vec<&str> = Breakdown::default().named().iter().map(|c| c.0).collect();
+    let heads: String = names
+        .iter()
+        .map(|n| format!("<th>energy {n} (pJ)</th>"))
+        .collect();
     writeln!(
         page.html,
         "<h2>Per-layer PPA of {} ({})</h2><table><tr><th>layer</th><th>tiles</th>\
-         <th>area (um^2)</th><th>latency (ns)</th><th>energy (pJ)</th></tr>",
+         <th>copies</th><th>area (um^2)</th><th>latency (ns)</th><th>energy (pJ)</th>{heads}</tr>",
         r.label(),
         cfg.model.name
     )?;
     for l in &report.layers {
+        let cells: String = l
+            .energy
+            .named()
+            .iter()
+            .map(|(_, v)| format!("<td>{v:.1}</td>"))
+            .collect();
         writeln!(
             page.html,
-            "<tr><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.1}</td><td>{:.1}</td></tr>",
-            l.name, l.tiles, l.area_um2, l.latency_ns, l.energy_pj
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.1}</td><td>{:.1}</td>{cells}</tr>",
+            l.name, l.tiles, l.copies, l.area_um2, l.latency_ns, l.energy_pj
         )?;
     }
     writeln!(page.html, "</table>")?;

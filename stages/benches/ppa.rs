@@ -1,14 +1,13 @@
-//! Benchmark of the analytic PPA model: one ResNet20 estimate on the paper's crossbar
-//! setting (32 nm, 2-bit cells, 128x128 arrays, 500 MHz, 350 K, 5-bit ADC, 0.2 V,
-//! PytorX conductance range).
+//! Benchmark of the PPA models: one ResNet20 estimate on the paper's crossbar setting
+//! (32 nm, 2-bit cells, 128x128 arrays, 500 MHz requested, 350 K, 5-bit ADC, 0.2 V,
+//! PytorX conductance range), with the `neurosim` model and the `analytic` one.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use stages::arch::ModelName;
 use stages::design::Design;
-use stages::ppa;
-use stages::ppa_params::PpaParams;
+use stages::ppa::{self, PpaModel, PpaParams};
 
 fn paper_design() -> Design {
     Design {
@@ -25,19 +24,24 @@ fn paper_design() -> Design {
 
 fn estimate_resnet20(c: &mut Criterion) {
     let design = paper_design();
-    let params = PpaParams::default();
-    c.bench_function("estimate resnet20 32nm 2b 128x128 500MHz", |b| {
-        b.iter(|| {
-            ppa::estimate(
-                black_box(ModelName::ResNet20),
-                black_box(32),
-                black_box(10),
-                black_box(&design),
-                black_box(&params),
-            )
-            .expect("valid design")
-        })
-    });
+    for model in [PpaModel::Neurosim, PpaModel::Analytic] {
+        let params = PpaParams {
+            model,
+            ..PpaParams::default()
+        };
+        c.bench_function(&format!("{model} estimate resnet20 32nm 2b 128x128"), |b| {
+            b.iter(|| {
+                ppa::estimate(
+                    black_box(ModelName::ResNet20),
+                    black_box(32),
+                    black_box(10),
+                    black_box(&design),
+                    black_box(&params),
+                )
+                .expect("valid design")
+            })
+        });
+    }
 }
 
 criterion_group!(benches, estimate_resnet20);

@@ -148,6 +148,8 @@ pub struct LayerSpec {
     pub name: String,
     /// Its shape.
     pub kind: LayerKind,
+    /// Followed by a 2x2 stride-2 max pool (VGG, the small CNN).
+    pub max_pool: bool,
 }
 
 impl LayerSpec {
@@ -225,14 +227,18 @@ impl Builder {
                 in_hw: self.hw,
                 out_hw,
             },
+            max_pool: false,
         });
         self.ch = out_ch;
         self.hw = out_hw;
     }
 
-    /// 2x2 max pooling with stride 2 (floor).
+    /// 2x2 max pooling with stride 2 (floor), after the last layer.
     fn pool(&mut self) {
         self.hw /= 2;
+        if let Some(last) = self.layers.last_mut() {
+            last.max_pool = true;
+        }
     }
 
     /// Flattens the current feature map into an FC layer.
@@ -244,6 +250,7 @@ impl Builder {
                 in_features,
                 out_features,
             },
+            max_pool: false,
         });
         self.ch = out_features;
         self.hw = 1;

@@ -5,7 +5,8 @@
 //! - [`crossbar`]: stage 2, crossbar characterisation (the noise models).
 //! - [`crossbar_sim`]: a conv or FC layer run on the simulated crossbars (tiles, DAC,
 //!   ADC, per-cell noise), as a differentiable candle op.
-//! - [`ppa`]: PPA estimation (area, latency, energy), with its constants in [`ppa_params`].
+//! - [`ppa`]: PPA estimation (area, latency, energy): the `neurosim` model (DNN+NeuroSim
+//!   V1.3's accounting) and the earlier `analytic` one.
 //! - [`mapping`]: 8-bit quantisation and bit slicing onto differential pairs.
 //! - [`batch_norm`]: batch norm fused with the residual add and ReLU, with its gradients.
 //! - [`conv`]: a fast CPU conv2d (im2col + GEMM) with its gradients, for training, and
@@ -31,7 +32,6 @@ pub mod models;
 pub mod noise_probe;
 pub mod optimizer;
 pub mod ppa;
-pub mod ppa_params;
 pub mod training;
 
 /// An evaluation that failed because of the design itself (a training loss that diverges

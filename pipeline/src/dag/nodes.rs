@@ -18,7 +18,7 @@ use stages::optimizer::cf_mesmo::{
 };
 use stages::optimizer::gp::{GpConfig, Kernel};
 use stages::ppa;
-use stages::ppa_params::PpaParams;
+use stages::ppa::PpaParams;
 use stages::training::params::NoiseStrategy;
 use stages::training::{self, train::TrainState};
 

@@ -1,5 +1,7 @@
-//! Analytic power/performance/area (PPA) model of a ReRAM crossbar accelerator running
-//! one DNN inference, in the spirit of DNN+NeuroSim (paper, section 5).
+//! The `analytic` PPA model: this project's first model of a ReRAM crossbar accelerator
+//! running one DNN inference, in the spirit of DNN+NeuroSim (paper, section 5), with one
+//! array and its periphery per crossbar. Kept beside the [`super::neurosim`] model for
+//! comparison (`[ppa] model = "analytic"`).
 //!
 //! # Mapping
 //! Each weight layer becomes a `rows x cols` matrix: `rows = in_ch * k * k` (or
@@ -102,67 +104,14 @@
 //! one input that should come from the network's own trace; this model does not
 //! measure it.
 
-/// The stage's name in cache keys and logs.
-pub const STAGE: &str = "ppa";
-/// Bumped whenever a change of this module changes the stage's output.
-pub const CODE_VERSION: u32 = 1;
+pub mod params;
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
+use self::params::{AnalyticParams as PpaParams, InputMode};
+use super::{validate_design, Breakdown, LayerPpa as CommonLayer, PpaError, PpaModel};
 use crate::arch::{self, LayerSpec, ModelName};
 use crate::design::Design;
-use crate::ppa_params::{InputMode, InvalidParam, PpaParams};
-
-/// Why [`estimate`] refused a design or parameter set. Each message names the field.
-#[derive(Debug, Clone, PartialEq, Error)]
-pub enum PpaError {
-    /// `xbar_size` is below 8 or not a power of two.
-    #[error("xbar_size must be a power of two >= 8, got {0}")]
-    XbarSize(u32),
-    /// `freq_hz` is not finite and positive.
-    #[error("freq_hz must be finite and > 0, got {0}")]
-    FreqHz(f64),
-    /// `adc_bits` is outside 1..=12.
-    #[error("adc_bits must be in 1..=12, got {0}")]
-    AdcBits(u8),
-    /// `cell_bits` is outside 1..=8.
-    #[error("cell_bits must be in 1..=8, got {0}")]
-    CellBits(u8),
-    /// `read_voltage` is not finite and positive.
-    #[error("read_voltage must be finite and > 0 V, got {0}")]
-    ReadVoltage(f64),
-    /// `g_min` is not finite and positive.
-    #[error("g_min must be finite and > 0 S, got {0}")]
-    GMin(f64),
-    /// `g_max` is not finite or not above `g_min`.
-    #[error("g_max must be finite and > g_min ({g_min} S), got {g_max} S")]
-    GMax {
-        /// The design's `g_min`, S.
-        g_min: f64,
-        /// The offending `g_max`, S.
-        g_max: f64,
-    },
-    /// `temp_k` is not finite and positive.
-    #[error("temp_k must be finite and > 0 K, got {0}")]
-    TempK(f64),
-    /// `input_hw` is too small for the model's pooling stages.
-    #[error("input_hw must be >= {min} for {model}, got {input_hw}")]
-    InputHw {
-        /// The model.
-        model: ModelName,
-        /// The offending input side.
-        input_hw: usize,
-        /// [`ModelName::min_input_hw`].
-        min: usize,
-    },
-    /// `num_classes` is zero.
-    #[error("num_classes must be >= 1, got 0")]
-    NumClasses,
-    /// A [`PpaParams`] field is invalid.
-    #[error(transparent)]
-    Params(#[from] InvalidParam),
-}
 
 /// Area per component, um^2.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -291,6 +240,12 @@ pub struct LayerPpa {
     pub energy_pj: f64,
     /// Multiply-accumulates for one image.
     pub macs: u64,
+    /// The adder-tree part of `latency_ns`, ns.
+    pub accumulate_ns: f64,
+    /// `energy_pj` by component, pJ.
+    pub energy_parts: EnergyBreakdown,
+    /// Copies of the layer (`conv_duplication` for convolutions).
+    pub copies: usize,
 }
 
 /// The model's estimate for one network on one design.
@@ -321,37 +276,72 @@ impl PpaReport {
     pub fn power_mw(&self) -> f64 {
         self.energy_pj / self.latency_ns
     }
-}
 
-fn validate_design(d: &Design) -> Result<(), PpaError> {
-    if d.xbar_size < 8 || !d.xbar_size.is_power_of_two() {
-        return Err(PpaError::XbarSize(d.xbar_size));
+    /// The report in the models' common form, components mapped onto the common ones
+    /// (the mux and the input drivers are other periphery).
+    pub fn into_report(self, design: &Design) -> super::PpaReport {
+        let a = &self.area_breakdown;
+        let e = &self.energy_breakdown;
+        let energy = |e: &EnergyBreakdown| Breakdown {
+            arrays: e.cell_arrays,
+            adc: e.adc,
+            accumulation: e.shift_add,
+            buffers: e.buffers,
+            interconnect: e.interconnect,
+            other: e.mux + e.input_drivers,
+        };
+        let latency = |l: &LayerPpa| Breakdown {
+            adc: l.latency_ns - l.accumulate_ns,
+            accumulation: l.accumulate_ns,
+            ..Breakdown::default()
+        };
+        let mut total_latency = Breakdown::default();
+        for l in &self.layers {
+            total_latency.add(&latency(l));
+        }
+        super::PpaReport {
+            model: PpaModel::Analytic,
+            area_um2: self.area_um2,
+            latency_ns: self.latency_ns,
+            energy_pj: self.energy_pj,
+            leakage_pj: e.leakage,
+            tops_per_w: self.tops_per_w,
+            tops_per_mm2: self.tops_per_mm2,
+            clock_ns: 1e9 / design.freq_hz,
+            max_freq_hz: None,
+            tiles: self.total_tiles,
+            area: Breakdown {
+                arrays: a.cell_arrays,
+                adc: a.adc,
+                accumulation: a.shift_add,
+                buffers: a.buffers,
+                interconnect: a.interconnect,
+                other: a.mux + a.input_drivers,
+            },
+            latency: total_latency,
+            energy: energy(e),
+            layers: self
+                .layers
+                .iter()
+                .map(|l| CommonLayer {
+                    name: l.name.clone(),
+                    rows: l.rows,
+                    cols: l.cols,
+                    row_tiles: l.row_tiles,
+                    col_tiles: l.col_tiles,
+                    tiles: l.tiles,
+                    copies: l.copies,
+                    macs: l.macs,
+                    area_um2: l.area_um2,
+                    latency_ns: l.latency_ns,
+                    energy_pj: l.energy_pj,
+                    leakage_pj: 0.0,
+                    latency: latency(l),
+                    energy: energy(&l.energy_parts),
+                })
+                .collect(),
+        }
     }
-    if !(d.freq_hz.is_finite() && d.freq_hz > 0.0) {
-        return Err(PpaError::FreqHz(d.freq_hz));
-    }
-    if !(1..=12).contains(&d.adc_bits) {
-        return Err(PpaError::AdcBits(d.adc_bits));
-    }
-    if !(1..=8).contains(&d.cell_bits) {
-        return Err(PpaError::CellBits(d.cell_bits));
-    }
-    if !(d.read_voltage.is_finite() && d.read_voltage > 0.0) {
-        return Err(PpaError::ReadVoltage(d.read_voltage));
-    }
-    if !(d.g_min.is_finite() && d.g_min > 0.0) {
-        return Err(PpaError::GMin(d.g_min));
-    }
-    if !(d.g_max.is_finite() && d.g_max > d.g_min) {
-        return Err(PpaError::GMax {
-            g_min: d.g_min,
-            g_max: d.g_max,
-        });
-    }
-    if !(d.temp_k.is_finite() && d.temp_k > 0.0) {
-        return Err(PpaError::TempK(d.temp_k));
-    }
-    Ok(())
 }
 
 /// `ceil(log2(n))` for `n >= 1`.
@@ -502,6 +492,7 @@ impl<'a> Model<'a> {
             * (p.read_pulse_ns + conversions_per_adc as f64 * self.conversion_ns)
             + f64::from(ceil_log2(merge)) * self.clk_ns;
         let latency_ns = steps as f64 * step_ns;
+        let accumulate_ns = steps as f64 * f64::from(ceil_log2(merge)) * self.clk_ns;
 
         let mut area = self.tile_area.scaled(tiles as f64);
         area.interconnect = area.total() * p.interconnect_area_overhead;
@@ -540,6 +531,9 @@ impl<'a> Model<'a> {
                 area_um2: area.total(),
                 latency_ns,
                 energy_pj: energy.dynamic(),
+                accumulate_ns,
+                energy_parts: energy,
+                copies: dup,
             },
             area,
             energy,

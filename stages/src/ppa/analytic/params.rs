@@ -1,10 +1,10 @@
-//! Every constant of the PPA model in [`crate::ppa`], in one documented table.
+//! Every constant of the `analytic` PPA model ([`super`]), in one documented table.
 //!
 //! Sources are tagged in each field's documentation:
 //! - **\[NeuroSim\]**: DNN+NeuroSim V1.3 (`Inference_pytorch/NeuroSIM/`: `Param.cpp`,
 //!   `SubArray.cpp`, `SarADC.cpp`, `MultilevelSenseAmp.cpp`, `ProcessingUnit.cpp`,
 //!   `Technology.cpp`, `formula.cpp`, `constant.h`); the module documentation of
-//!   [`crate::ppa`] says how its array read energy is accounted.
+//!   [`super`] says how its array read energy is accounted.
 //! - **\[ISAAC\]**: Shafiee et al., "ISAAC: a convolutional neural network accelerator with
 //!   in-situ analog arithmetic in crossbars", ISCA 2016, Table 1 (32 nm component
 //!   figures; the ADC there is the 8-bit 1.2 GS/s SAR of Kull et al., ISSCC 2013).
@@ -16,8 +16,8 @@
 //!
 //! ## Technology scaling
 //! Component constants documented "at the reference node" hold at
-//! [`PpaParams::ref_node_nm`].
-//! At [`PpaParams::tech_node_nm`] the model multiplies areas by
+//! [`AnalyticParams::ref_node_nm`].
+//! At [`AnalyticParams::tech_node_nm`] the model multiplies areas by
 //! `(tech_node_nm / ref_node_nm) ^ area_scaling_exponent` (default exponent 2: area goes
 //! with the square of the feature size) and switching energies by
 //! `(tech_node_nm / ref_node_nm) ^ energy_scaling_exponent` (default 1: `C V^2` with the
@@ -40,7 +40,7 @@ pub enum InputMode {
     SinglePulse,
 }
 
-/// A [`PpaParams`] field with a value the model cannot use.
+/// A [`AnalyticParams`] field with a value the model cannot use.
 #[derive(Debug, Clone, PartialEq, Error)]
 #[error("invalid PPA parameter `{field}` = {value}: {reason}")]
 pub struct InvalidParam {
@@ -52,12 +52,12 @@ pub struct InvalidParam {
     pub reason: &'static str,
 }
 
-/// The constants of the PPA model. `Default` gives the documented values; a JSON config
+/// The constants of the `analytic` PPA model. `Default` gives the documented values; a JSON config
 /// may override any subset (missing fields keep their defaults, unknown ones are
 /// rejected).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct PpaParams {
+pub struct AnalyticParams {
     // ---- technology ----
     /// Technology node, nm. Default 32: the paper ran DNN+NeuroSim at 32 nm.
     pub tech_node_nm: f64,
@@ -87,7 +87,7 @@ pub struct PpaParams {
     /// Analog settling phase at the start of each read cycle (rows driven, bit lines
     /// charging), ns. Counts in latency only: no column current is charged over it,
     /// because an unselected column floats and draws no DC current (see
-    /// [`PpaParams::sense_window_cycles`]). Independent of the clock. Default 10 [NeuroSim
+    /// [`AnalyticParams::sense_window_cycles`]). Independent of the clock. Default 10 [NeuroSim
     /// `readPulseWidth = 10e-9`; V1.3 copies it into `cell.readPulseWidth`
     /// (`ProcessingUnit.cpp`) but its inference read latency and energy
     /// (`SubArray.cpp`, `conventionalParallel`) never use it].
@@ -250,9 +250,9 @@ pub struct PpaParams {
     pub leakage_doubling_k: f64,
 }
 
-impl Default for PpaParams {
+impl Default for AnalyticParams {
     fn default() -> Self {
-        PpaParams {
+        AnalyticParams {
             tech_node_nm: 32.0,
             ref_node_nm: 32.0,
             area_scaling_exponent: 2.0,
@@ -333,7 +333,7 @@ fn fraction(field: &'static str, value: f64) -> Result<(), InvalidParam> {
     check(field, value, (0.0..=1.0).contains(&value), FRACTION)
 }
 
-impl PpaParams {
+impl AnalyticParams {
     /// Checks every field; the error names the first bad one.
     pub fn validate(&self) -> Result<(), InvalidParam> {
         positive("tech_node_nm", self.tech_node_nm)?;
@@ -450,7 +450,7 @@ mod tests {
 
     #[test]
     fn defaults_are_valid_and_documented_values() {
-        let p = PpaParams::default();
+        let p = AnalyticParams::default();
         p.validate().unwrap();
         assert_eq!(p.tech_node_nm, 32.0);
         assert_eq!(p.cols_per_adc, 8);
@@ -483,9 +483,9 @@ mod tests {
 
     #[test]
     fn scaling_rules() {
-        let p = PpaParams {
+        let p = AnalyticParams {
             tech_node_nm: 16.0,
-            ..PpaParams::default()
+            ..AnalyticParams::default()
         };
         assert!((p.area_scale() - 0.25).abs() < 1e-12);
         assert!((p.energy_scale() - 0.5).abs() < 1e-12);
@@ -496,89 +496,89 @@ mod tests {
 
     #[test]
     fn validate_names_the_bad_field() {
-        let cases: Vec<(&str, PpaParams)> = vec![
+        let cases: Vec<(&str, AnalyticParams)> = vec![
             (
                 "tech_node_nm",
-                PpaParams {
+                AnalyticParams {
                     tech_node_nm: 0.0,
-                    ..PpaParams::default()
+                    ..AnalyticParams::default()
                 },
             ),
             (
                 "read_pulse_ns",
-                PpaParams {
+                AnalyticParams {
                     read_pulse_ns: f64::NAN,
-                    ..PpaParams::default()
+                    ..AnalyticParams::default()
                 },
             ),
             (
                 "input_bits",
-                PpaParams {
+                AnalyticParams {
                     input_bits: 0,
-                    ..PpaParams::default()
+                    ..AnalyticParams::default()
                 },
             ),
             (
                 "input_activity",
-                PpaParams {
+                AnalyticParams {
                     input_activity: 1.5,
-                    ..PpaParams::default()
+                    ..AnalyticParams::default()
                 },
             ),
             (
                 "conv_duplication",
-                PpaParams {
+                AnalyticParams {
                     conv_duplication: 0,
-                    ..PpaParams::default()
+                    ..AnalyticParams::default()
                 },
             ),
             (
                 "cols_per_adc",
-                PpaParams {
+                AnalyticParams {
                     cols_per_adc: 0,
-                    ..PpaParams::default()
+                    ..AnalyticParams::default()
                 },
             ),
             (
                 "access_resistance_ratio",
-                PpaParams {
+                AnalyticParams {
                     access_resistance_ratio: 0.0,
-                    ..PpaParams::default()
+                    ..AnalyticParams::default()
                 },
             ),
             (
                 "gate_cap_ff_per_um",
-                PpaParams {
+                AnalyticParams {
                     gate_cap_ff_per_um: -1.0,
-                    ..PpaParams::default()
+                    ..AnalyticParams::default()
                 },
             ),
             (
                 "sense_window_cycles",
-                PpaParams {
+                AnalyticParams {
                     sense_window_cycles: Some(0),
-                    ..PpaParams::default()
+                    ..AnalyticParams::default()
                 },
             ),
             (
                 "sense_temp_coeff_per_k",
-                PpaParams {
+                AnalyticParams {
                     sense_temp_coeff_per_k: 0.01,
-                    ..PpaParams::default()
+                    ..AnalyticParams::default()
                 },
             ),
             (
                 "interconnect_area_overhead",
-                PpaParams {
+                AnalyticParams {
                     interconnect_area_overhead: -0.1,
-                    ..PpaParams::default()
+                    ..AnalyticParams::default()
                 },
             ),
             (
                 "leakage_doubling_k",
-                PpaParams {
+                AnalyticParams {
                     leakage_doubling_k: 0.0,
-                    ..PpaParams::default()
+                    ..AnalyticParams::default()
                 },
             ),
         ];
@@ -591,30 +591,30 @@ mod tests {
 
     #[test]
     fn serde_defaults_partial_override_and_unknown_fields() {
-        let p = PpaParams::default();
+        let p = AnalyticParams::default();
         let json = serde_json::to_string(&p).unwrap();
-        assert_eq!(serde_json::from_str::<PpaParams>(&json).unwrap(), p);
+        assert_eq!(serde_json::from_str::<AnalyticParams>(&json).unwrap(), p);
 
-        let partial: PpaParams =
+        let partial: AnalyticParams =
             serde_json::from_str(r#"{"tech_node_nm": 22, "input_mode": "single_pulse"}"#).unwrap();
         assert_eq!(partial.tech_node_nm, 22.0);
         assert_eq!(partial.input_mode, InputMode::SinglePulse);
         assert_eq!(partial.cols_per_adc, 8);
         assert_eq!(partial.sense_window_cycles, Some(1));
 
-        let window: PpaParams = serde_json::from_str(r#"{"sense_window_cycles": 1}"#).unwrap();
+        let window: AnalyticParams = serde_json::from_str(r#"{"sense_window_cycles": 1}"#).unwrap();
         assert_eq!(window.sense_window_cycles, Some(1));
-        let with_window = PpaParams {
+        let with_window = AnalyticParams {
             sense_window_cycles: Some(2),
-            ..PpaParams::default()
+            ..AnalyticParams::default()
         };
         let json = serde_json::to_string(&with_window).unwrap();
         assert_eq!(
-            serde_json::from_str::<PpaParams>(&json).unwrap(),
+            serde_json::from_str::<AnalyticParams>(&json).unwrap(),
             with_window
         );
 
-        let err = serde_json::from_str::<PpaParams>(r#"{"tech_node": 22}"#).unwrap_err();
+        let err = serde_json::from_str::<AnalyticParams>(r#"{"tech_node": 22}"#).unwrap_err();
         assert!(err.to_string().contains("tech_node"), "{err}");
     }
 }
