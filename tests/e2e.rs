@@ -721,11 +721,40 @@ fn init_status_export_and_ppa_commands() {
     for k in ["area_um2", "latency_ns", "energy_pj"] {
         assert!(v[k].as_f64().unwrap() > 0.0, "{k}");
     }
+    // The breakdowns by component and layer travel in the JSON; the clock is the
+    // sensing limit (1 GHz saturates).
+    let components = [
+        "arrays",
+        "adc",
+        "accumulation",
+        "buffers",
+        "interconnect",
+        "other",
+    ];
+    for b in ["area", "latency", "energy"] {
+        let total: f64 = components.iter().map(|c| v[b][c].as_f64().unwrap()).sum();
+        assert!(total > 0.0, "{b}");
+    }
+    assert_eq!(v["model"], "neurosim");
+    assert!(v["layers"][0]["energy"]["adc"].as_f64().unwrap() > 0.0);
+    let limit = v["max_freq_hz"].as_f64().unwrap();
+    assert!((1e9 / v["clock_ns"].as_f64().unwrap() - limit).abs() < 1e-3 * limit);
+    let analytic = Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .args(["ppa", "--ppa-model", "analytic", "--json"])
+        .output()
+        .unwrap();
+    assert!(analytic.status.success(), "{}", stderr(&analytic));
+    let a: serde_json::Value = serde_json::from_slice(&analytic.stdout).unwrap();
+    assert_eq!(a["model"], "analytic");
     for (args, key) in [
         (vec!["--model", "resnet21"], "resnet21"),
         (vec!["--xbar-size", "100"], "xbar_size"),
         (vec!["--freq-hz", "0"], "freq_hz"),
         (vec!["--adc-bits", "13"], "adc_bits"),
+        (vec!["--freq-hz", "1e9", "--clock", "refuse"], "freq_hz"),
+        (vec!["--temp-k", "450"], "temp_k"),
+        (vec!["--tech-node-nm", "14"], "tech_node_nm"),
+        (vec!["--ppa-model", "nope"], "--ppa-model"),
     ] {
         let o = Command::new(env!("CARGO_BIN_EXE_pipeline"))
             .arg("ppa")

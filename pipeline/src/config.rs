@@ -668,7 +668,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_naming_the_key() {
-        let cases: [(&str, &str, &str); 15] = [
+        let cases: [(&str, &str, &str); 18] = [
             (
                 "cell_bits = [1, 2, 3, 4, 5, 6, 7, 8]",
                 "cell_bits = [0, 2]",
@@ -708,6 +708,23 @@ mod tests {
                 "fidelity.max_epochs",
             ),
             ("epochs = 40", "epochs = 0", "budget.epochs"),
+            // The neurosim PPA model: its nodes, its temperatures, and with clock =
+            // "refuse" a design space below every design's sensing-limited clock.
+            (
+                "tech_node_nm = 32",
+                "tech_node_nm = 14",
+                "neurosim.tech_node_nm",
+            ),
+            (
+                "temp_k = { min = 300.0, max = 400.0 }",
+                "temp_k = { min = 300.0, max = 420.0 }",
+                "design_space.temp_k",
+            ),
+            (
+                "clock = \"saturate\"",
+                "clock = \"refuse\"",
+                "design_space.freq_hz: max 1.0000e9 Hz is above the sensing-limited clock",
+            ),
         ];
         for (from, to, key) in cases {
             assert!(DEFAULT_CONFIG.contains(from), "{from}");
@@ -715,6 +732,16 @@ mod tests {
             assert!(err.contains(key), "{to}: {err}");
             assert!(err.contains("test.toml"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_design_space_below_the_sensing_limit_passes_with_clock_refuse() {
+        let cfg = with(|t| {
+            t.replace("clock = \"saturate\"", "clock = \"refuse\"")
+                .replace("max = 1.0e9", "max = 2.5e8")
+        })
+        .unwrap();
+        assert_eq!(cfg.design_space.freq_hz.max, 2.5e8);
     }
 
     #[test]

@@ -132,18 +132,15 @@ impl WeightLevels {
         let radix = 1usize << cell_bits;
         let mut out = vec![vec![0.0; radix]; slices];
         let scale = 128.0 * std;
+        let mut lo = 0.0;
         for m in -127i32..=127 {
-            let lo = if m == -127 {
-                0.0
-            } else {
-                normal_cdf((f64::from(m) - 0.5) / scale)
-            };
             let hi = if m == 127 {
                 1.0
             } else {
                 normal_cdf((f64::from(m) + 0.5) / scale)
             };
             let p = hi - lo;
+            lo = hi;
             let mut v = (m + 128) as usize;
             for k in (0..slices).rev() {
                 out[k][v % radix] += p;

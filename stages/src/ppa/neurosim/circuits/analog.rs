@@ -430,17 +430,20 @@ impl SenseAmp {
         }
     }
 
-    /// The slowest column time over column resistances in `[r_low, r_high]`: a scan,
-    /// plus the resistances at which a reference sits at 0.9 of the column's (where
-    /// the fit peaks). The sensing time a synchronous clock must allow, s.
+    /// The slowest column time over column resistances in `[r_low, r_high]`: the
+    /// sensing time a synchronous clock must allow, s. The fit peaks where a reference
+    /// sits at 0.9 of the column's resistance; those points and a coarse scan cover it.
     pub fn slowest_in(&self, r_low: f64, r_high: f64) -> f64 {
-        let steps = 400;
+        let Some(fit) = &self.fit else {
+            return 1e-9;
+        };
+        let steps = 32;
         let ratio = (r_high / r_low).max(1.0);
         let scan = (0..=steps).map(|i| r_low * ratio.powf(i as f64 / steps as f64));
-        let peaks = self
-            .fit
+        let peaks = fit
+            .refs
             .iter()
-            .flat_map(|f| f.refs.iter().map(|r| r / 0.9 / self.v_scale))
+            .map(|r| r / 0.9 / self.v_scale)
             .filter(|r| (r_low..=r_high).contains(r));
         scan.chain(peaks)
             .map(|r| self.column_time(r))
