@@ -347,14 +347,15 @@ impl<K: PartialEq, V: Copy> Memo<K, V> {
     }
 }
 
-/// The design's device and subarray organisation.
+/// The design's device and subarray organisation. NeuroSim takes the temperature in
+/// whole kelvins (`int temp`); so does this model.
 fn build(design: &Design, p: &NeurosimParams) -> Result<(Context, Device), PpaError> {
-    let tech =
-        Technology::new(p.tech_node_nm, p.roadmap, design.temp_k).ok_or(PpaError::TempRange {
-            temp_k: design.temp_k,
-        })?;
+    let temp_k = design.temp_k.trunc();
+    let tech = Technology::new(p.tech_node_nm, p.roadmap, temp_k).ok_or(PpaError::TempRange {
+        temp_k: design.temp_k,
+    })?;
     let wire_width_nm = p.wire_width_nm();
-    let wire_res = wire_resistance(wire_width_nm, design.temp_k);
+    let wire_res = wire_resistance(wire_width_nm, temp_k);
     let org = Organisation {
         size: design.xbar_size as usize,
         cols_per_adc: p.cols_per_adc.min(design.xbar_size as usize),
@@ -383,7 +384,7 @@ fn build(design: &Design, p: &NeurosimParams) -> Result<(Context, Device), PpaEr
         inputs: InputBits::new(p.input_bits, p.input_activity),
         wire_res,
         wire_width_nm,
-        temp_k: design.temp_k,
+        temp_k,
         count_hz: design.freq_hz,
     };
     Ok((ctx, dev))
@@ -393,7 +394,7 @@ fn build(design: &Design, p: &NeurosimParams) -> Result<(Context, Device), PpaEr
 /// subarray.
 pub fn sensing_period(design: &Design, p: &NeurosimParams) -> Result<f64, PpaError> {
     let (ctx, dev) = build(design, p)?;
-    let sub = SubArray::new(&ctx.tech, ctx.org, dev, p.roadmap, design.temp_k, ctx.cal);
+    let sub = SubArray::new(&ctx.tech, ctx.org, dev, p.roadmap, ctx.temp_k, ctx.cal);
     Ok(sub.sensing_period(&ctx.tech, sub.slowest_column()))
 }
 
@@ -417,7 +418,7 @@ pub fn estimate(
     p.validate()?;
     let (ctx, dev) = build(design, p)?;
     let t = &ctx.tech;
-    let sub = SubArray::new(t, ctx.org, dev, p.roadmap, design.temp_k, ctx.cal);
+    let sub = SubArray::new(t, ctx.org, dev, p.roadmap, ctx.temp_k, ctx.cal);
     let sensing = sub.sensing_period(t, sub.slowest_column());
     let requested = 1.0 / design.freq_hz;
     if requested < sensing && p.clock == ClockPolicy::Refuse {
