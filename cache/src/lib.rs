@@ -8,8 +8,10 @@
 //!   the caller defines (written here; the pipeline reads them with Polars).
 //! - [`table`]: Arrow record batches to Parquet files, atomically.
 //! - [`atomic`]: write-to-temp, fsync, rename.
+//! - [`host`]: this machine's host name.
 
 pub mod atomic;
+pub mod host;
 pub mod key;
 pub mod ledger;
 pub mod lock;

@@ -57,7 +57,7 @@ impl StudyLock {
             file,
             "pid {} on {}",
             std::process::id(),
-            crate::store::host_name()
+            crate::host::host_name()
         )?;
         Ok(StudyLock { _file: file, path })
     }

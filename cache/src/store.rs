@@ -14,6 +14,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{self, TEMP_PREFIX};
+use crate::host::host_name;
 use crate::key::{CacheKey, KeyInput};
 
 const MANIFEST: &str = "MANIFEST.json";
@@ -383,17 +384,6 @@ fn verify(key: &CacheKey, dir: &Path) -> std::result::Result<Manifest, Fault> {
         }
     }
     Ok(manifest)
-}
-
-/// This machine's host name (recorded with every object and ledger row).
-pub fn host_name() -> String {
-    fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| fs::read_to_string("/etc/hostname"))
-        .map(|s| s.trim().to_string())
-        .ok()
-        .filter(|s| !s.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "unknown".to_string())
 }
 
 #[cfg(test)]

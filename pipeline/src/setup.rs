@@ -84,7 +84,7 @@ pub fn record_run(study: &Path, runner: &Runner) -> Result<()> {
         return Ok(());
     }
     let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis();
-    let run_id = format!("{now}-{}-{}", cache::store::host_name(), std::process::id());
+    let run_id = format!("{now}-{}-{}", cache::host::host_name(), std::process::id());
     let path = study.join("runs").join(format!("run-{run_id}.parquet"));
     let batch = tables::runs_batch(&run_id, &runner.runs)?;
     cache::table::write_parquet_atomic(&path, &tables::runs_schema(), &[batch])

@@ -45,8 +45,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
-use crate::conv::{f32_data, matmul, Geometry, InputGrad, Matrix, Plan, WeightGrad};
 use crate::crossbar::{Characterisation, ReadVoltage};
+use crate::kernels::conv::{f32_data, InputGrad, WeightGrad};
+use crate::kernels::gemm::{matmul, Matrix};
+use crate::kernels::geometry::{Geometry, Plan};
 use crate::mapping::{digit_planes, quantise, Slicing};
 
 /// Which part of the noise model a call injects.
@@ -410,7 +412,7 @@ fn pair_levels(d: f32) -> (usize, usize) {
 /// `y = dac_step (W_eff · codes)` per image: the ideal-ADC product, where slices and
 /// tiles fold into the effective weights.
 fn folded_product(g: &Geometry, codes: &[f32], w_eff: &[f32], dac_step: f32) -> Vec<f32> {
-    let mut y = crate::conv::forward(g, codes, w_eff);
+    let mut y = crate::kernels::conv::forward(g, codes, w_eff);
     scale(&mut y, dac_step);
     y
 }

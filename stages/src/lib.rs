@@ -8,9 +8,9 @@
 //! - [`ppa`]: PPA estimation (area, latency, energy): the `neurosim` model (DNN+NeuroSim
 //!   V1.3's accounting) and the earlier `analytic` one.
 //! - [`mapping`]: 8-bit quantisation and bit slicing onto differential pairs.
-//! - [`batch_norm`]: batch norm fused with the residual add and ReLU, with its gradients.
-//! - [`conv`]: a fast CPU conv2d (im2col + GEMM) with its gradients, for training, and
-//!   [`conv3x3`], its 3x3 stride-1 kernels as shifted products without im2col.
+//! - [`kernels`]: the candle CPU kernels: a fast conv2d (im2col + GEMM) with its
+//!   gradients, its 3x3 stride-1 kernels as shifted products, batch norm fused with the
+//!   residual add and ReLU.
 //! - [`models`]: the networks in candle, built from [`arch`]'s layer lists.
 //! - [`noise_probe`]: what a design's crossbars do to each layer (`pipeline noise`).
 //! - [`training`]: stage 3, baseline pre-training, ReSNA fine-tuning and noisy inference.
@@ -20,13 +20,11 @@
 #![deny(missing_docs)]
 
 pub mod arch;
-pub mod batch_norm;
-pub mod conv;
-pub mod conv3x3;
 pub mod crossbar;
 pub mod crossbar_sim;
 pub mod dataset;
 pub mod design;
+pub mod kernels;
 pub mod mapping;
 pub mod models;
 pub mod noise_probe;

@@ -7,7 +7,7 @@
 //!   (identity, stride-2 subsampling and zero-padded channels; no parameters), global
 //!   average pooling, one FC layer; ResNet20 has 269,722 parameters.
 //!
-//! On the CPU, convolutions run through [`crate::conv::conv2d`] (im2col + GEMM, about 5x
+//! On the CPU, convolutions run through [`crate::kernels::conv::conv2d`] (im2col + GEMM, about 5x
 //! faster than candle's own in training); elsewhere through candle's.
 //!
 //! Every conv and FC layer runs through caller-given [`LayerOps`] on each forward pass:
@@ -23,7 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::arch::{self, LayerKind, LayerSpec, ModelName};
-use crate::batch_norm::{add_residual_and_activate, Activation, BatchNorm2d};
+use crate::kernels::batch_norm::{add_residual_and_activate, Activation, BatchNorm2d};
 
 /// How the weight layers compute: `layer` indexes [`Network::layers`].
 pub trait LayerOps {
@@ -53,7 +53,7 @@ impl LayerOps for Clean {
         padding: usize,
     ) -> Result<Tensor> {
         if x.device().is_cpu() && self.0 == ConvBackend::Fast {
-            crate::conv::conv2d(x, w, stride, padding)
+            crate::kernels::conv::conv2d(x, w, stride, padding)
         } else {
             x.conv2d(w, padding, stride, 1, 1)
         }
@@ -75,7 +75,7 @@ struct WeightLayer {
 /// Which convolution implementation a network uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConvBackend {
-    /// [`crate::conv::conv2d`] on the CPU (the default), candle's elsewhere.
+    /// [`crate::kernels::conv::conv2d`] on the CPU (the default), candle's elsewhere.
     Fast,
     /// candle's own `conv2d` everywhere (the benchmark's baseline).
     Candle,

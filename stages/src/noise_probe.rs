@@ -18,8 +18,8 @@ use candle_core::{Result, Shape, Tensor};
 use serde::Serialize;
 
 use crate::arch::LayerSpec;
-use crate::conv::Geometry;
 use crate::crossbar_sim::{run_layer, Backward, CellNoise, Chip, LayerCall, RangeMode};
+use crate::kernels::geometry::Geometry;
 use crate::models::{Clean, ConvBackend, LayerOps, Network};
 
 /// One layer's figures.

@@ -81,7 +81,7 @@ pub fn row(
         error: ended.result.as_ref().err().cloned(),
         started_at_ms: ended.started_at_ms,
         finished_at_ms: ended.finished_at_ms,
-        host: cache::store::host_name(),
+        host: cache::host::host_name(),
         code_version: env!("CARGO_PKG_VERSION").to_string(),
         seed: cfg.study.seed,
     }

@@ -19,7 +19,8 @@
 
 use gemm::Parallelism;
 
-use crate::conv::{matmul, Geometry, Matrix};
+use super::gemm::{matmul, Matrix};
+use super::geometry::Geometry;
 
 /// The sizes of a convolution the shifted products apply to.
 #[derive(Debug, Clone, Copy)]

@@ -29,7 +29,7 @@ use candle_core::{
 use candle_nn::{Init, VarBuilder};
 use rayon::prelude::*;
 
-use crate::conv::f32_data;
+use super::conv::f32_data;
 
 /// What follows the normalisation (and the residual add).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -507,8 +507,8 @@ fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
 
 #[cfg(test)]
 mod tests {
+    use crate::kernels::conv::tests::assert_close;
     use super::*;
-    use crate::conv::tests::assert_close;
     use candle_core::DType;
     use candle_nn::VarMap;
     use rand::SeedableRng;
@@ -516,7 +516,7 @@ mod tests {
 
     /// Uniform entries in `[offset - 1, offset + 1)`.
     fn random(shape: &[usize], offset: f32, rng: &mut ChaCha8Rng) -> Tensor {
-        (crate::conv::tests::random(shape, rng) + f64::from(offset)).unwrap()
+        (crate::kernels::conv::tests::random(shape, rng) + f64::from(offset)).unwrap()
     }
 
     /// A layer with scales, shifts and running statistics drawn from `seed`, and its
