@@ -5,11 +5,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::setup::{LedgerArgs, StudyArgs};
-use crate::{
-    cmd_bench, cmd_bench_ppa, cmd_bench_train, cmd_noise, cmd_ppa, cmd_query, cmd_replay, cmd_run,
-    cmd_status, cmd_strategies, cmd_sweep, worker,
+use crate::commands::{
+    bench_optimizer, bench_ppa, bench_train, noise, ppa, query, replay, run, status, strategies,
+    sweep,
 };
+use crate::setup::{LedgerArgs, StudyArgs};
+use crate::{session, worker};
 
 /// Multi-objective, multi-fidelity search of ReRAM crossbar designs for robust DNN
 /// inference (ReSNA noise-aware training + CF-MESMO), as a cached, resumable pipeline.
@@ -36,12 +37,12 @@ enum Command {
         #[arg(long)]
         new_study: bool,
         #[command(flatten)]
-        execution: cmd_run::ExecutionArgs,
+        execution: session::ExecutionArgs,
     },
     /// Evaluate every design of a full-factorial grid at every fidelity (a table for
     /// `pipeline bench replay`), with the same cache, ledger, executors and resume as
     /// `run`.
-    Sweep(cmd_sweep::SweepArgs),
+    Sweep(sweep::SweepArgs),
     /// Evaluate one pending task of a study (what the executors run; a task run twice
     /// leaves one ledger row).
     Worker {
@@ -61,7 +62,7 @@ enum Command {
         #[command(flatten)]
         study: StudyArgs,
         #[command(flatten)]
-        slurm: cmd_run::SlurmArgs,
+        slurm: session::SlurmArgs,
     },
     /// Write a study's report (HTML with plots, summary.md, pareto.csv) under
     /// <study>/report/; `pipeline run` writes it too.
@@ -98,20 +99,20 @@ enum Command {
         out: PathBuf,
         /// Which table: the ledger, the per-epoch metrics, or the Pareto set.
         #[arg(long, value_enum, default_value = "evaluations")]
-        what: cmd_status::ExportTable,
+        what: status::ExportTable,
     },
     /// Polars SQL over a study's tables (evaluations, metrics, proposals, runs), printed as
     /// a table or written to a Parquet or CSV file.
-    Query(cmd_query::QueryArgs),
+    Query(query::QueryArgs),
     /// Estimate area, latency and energy of one design (the PPA model on its own).
-    Ppa(cmd_ppa::PpaArgs),
+    Ppa(ppa::PpaArgs),
     /// What one design's crossbars do to each layer of the study's network: tiles, row
     /// voltages, per-level sigma, relative output noise (the noise model on its own).
-    Noise(cmd_noise::NoiseArgs),
+    Noise(noise::NoiseArgs),
     /// The paper's robustness table: every training strategy (noise-unaware, Gaussian,
     /// programming-only, ReSNA, ReSNA + FC vote) at given design corners, at full
     /// fidelity, through the study's cached stage graph.
-    Strategies(cmd_strategies::StrategiesArgs),
+    Strategies(strategies::StrategiesArgs),
     /// Benchmarks (figures as ratios against a baseline run in the same process).
     Bench {
         #[command(subcommand)]
@@ -127,16 +128,16 @@ enum Command {
 #[derive(Subcommand, Debug)]
 enum BenchWhich {
     /// CF-MESMO, MESMO, NSGA-II and random search on synthetic multi-fidelity problems.
-    Optimizer(cmd_bench::OptimizerBenchArgs),
+    Optimizer(bench_optimizer::OptimizerBenchArgs),
     /// The strategies raced on a sweep's table of real evaluations (`pipeline sweep`),
     /// each evaluation answered with its recorded objectives and cost.
-    Replay(cmd_replay::ReplayArgs),
+    Replay(replay::ReplayArgs),
     /// Training throughput (img/s) of a network, clean and noisy, against candle's conv
     /// and (if installed) PyTorch on the same threads.
-    Train(cmd_bench_train::TrainBenchArgs),
+    Train(bench_train::TrainBenchArgs),
     /// The PPA models side by side with DNN+NeuroSim V1.3's own runs, with the rank
     /// correlations and the time of one estimate.
-    Ppa(cmd_bench_ppa::PpaBenchArgs),
+    Ppa(bench_ppa::PpaBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -188,33 +189,33 @@ pub fn main() -> ExitCode {
             recompute,
             new_study,
             execution,
-        } => cmd_run::run(&study, &recompute, new_study, &execution),
-        Command::Sweep(args) => cmd_sweep::sweep(&args),
+        } => run::run(&study, &recompute, new_study, &execution),
+        Command::Sweep(args) => sweep::sweep(&args),
         Command::Worker { study, cache, task } => worker::run_worker(&study, &cache, &task),
-        Command::SlurmScript { study, slurm } => cmd_run::slurm_script(&study, &slurm),
-        Command::Init { path, force } => cmd_run::init(&path, force),
-        Command::Status { study, json } => cmd_status::status(&study.study_args(), json),
-        Command::Export { study, out, what } => cmd_status::export(&study.study_args(), what, &out),
-        Command::Query(args) => cmd_query::query(&args),
-        Command::Ppa(args) => cmd_ppa::ppa(&args),
-        Command::Noise(args) => cmd_noise::noise(&args),
-        Command::Strategies(args) => cmd_strategies::strategies(&args),
-        Command::Report { study, compare } => cmd_run::report(&study, &compare),
+        Command::SlurmScript { study, slurm } => run::slurm_script(&study, &slurm),
+        Command::Init { path, force } => run::init(&path, force),
+        Command::Status { study, json } => status::status(&study.study_args(), json),
+        Command::Export { study, out, what } => status::export(&study.study_args(), what, &out),
+        Command::Query(args) => query::query(&args),
+        Command::Ppa(args) => ppa::ppa(&args),
+        Command::Noise(args) => noise::noise(&args),
+        Command::Strategies(args) => strategies::strategies(&args),
+        Command::Report { study, compare } => run::report(&study, &compare),
         Command::Bench {
             which: BenchWhich::Optimizer(args),
-        } => cmd_bench::optimizer(&args),
+        } => bench_optimizer::optimizer(&args),
         Command::Bench {
             which: BenchWhich::Replay(args),
-        } => cmd_replay::replay(&args),
+        } => replay::replay(&args),
         Command::Bench {
             which: BenchWhich::Train(args),
-        } => cmd_bench_train::train(&args),
+        } => bench_train::train(&args),
         Command::Bench {
             which: BenchWhich::Ppa(args),
-        } => cmd_bench_ppa::ppa(&args),
+        } => bench_ppa::ppa(&args),
         Command::Cache {
             action: CacheAction::Verify { cache },
-        } => cmd_status::verify_cache(cache),
+        } => status::verify_cache(cache),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,17 +3,7 @@
 
 mod batch;
 pub mod cli;
-mod cmd_bench;
-mod cmd_bench_ppa;
-mod cmd_bench_train;
-mod cmd_noise;
-mod cmd_ppa;
-mod cmd_query;
-mod cmd_replay;
-mod cmd_run;
-mod cmd_status;
-mod cmd_strategies;
-mod cmd_sweep;
+mod commands;
 mod config;
 mod dag;
 mod evaluation;
@@ -22,10 +12,12 @@ mod fidelity;
 mod front;
 mod interrupt;
 mod plot;
+mod race;
 pub mod record;
 mod report;
 pub mod results;
 mod runner;
+mod session;
 mod setup;
 mod slurm;
 mod study;
@@ -143,6 +135,22 @@ mod tests {
         assert_eq!(find_cycle(&graph), None);
         graph.insert("c".to_string(), imports("use crate::a::Y;"));
         assert_eq!(find_cycle(&graph).map(|c| c.len()), Some(3));
+    }
+
+    #[test]
+    fn the_commands_never_import_each_other() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/commands");
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let code = std::fs::read_to_string(&path).unwrap();
+            for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
+                assert!(
+                    !line.contains("crate::commands") && !line.starts_with("use super::"),
+                    "{} imports another command: {line}",
+                    path.display()
+                );
+            }
+        }
     }
 
     #[test]

@@ -507,8 +507,8 @@ fn with_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
 
 #[cfg(test)]
 mod tests {
-    use crate::kernels::conv::tests::assert_close;
     use super::*;
+    use crate::kernels::conv::tests::assert_close;
     use candle_core::DType;
     use candle_nn::VarMap;
     use rand::SeedableRng;

@@ -1,4 +1,7 @@
-//! `pipeline run` and `pipeline init`.
+//! Running a study plan end to end: the execution options (executor, workers, batch
+//! size, retries), the lock, the graph, the progress bars, the interrupt and the resume,
+//! then the summary and the report. `pipeline run` runs the search, `pipeline sweep` a
+//! grid.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -7,35 +10,19 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
 use cache::{Store, StudyLock};
-
-use crate::record::STATUS_OK;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::batch::Batch;
-use crate::config::{Paths, StudyConfig, DEFAULT_CONFIG};
+use crate::config::{Paths, StudyConfig};
 use crate::dag::{Graph, STAGES};
 use crate::executor::Executor;
 use crate::front;
 use crate::interrupt::{install_interrupt_handler, Interrupted};
 use crate::record::objectives::OBJECTIVES;
-use crate::runner::{NotStored, Runner};
+use crate::record::STATUS_OK;
+use crate::runner::Runner;
 use crate::setup::{record_run, study_setup, StudyArgs};
 use crate::slurm::SlurmOptions;
 use crate::study::{self, Bars, Execution, Plan, StudyOutcome};
-
-/// `pipeline init`: writes the commented default config.
-pub fn init(path: &Path, force: bool) -> Result<()> {
-    if path.exists() && !force {
-        bail!(
-            "{} already exists; pass --force to overwrite it",
-            path.display()
-        );
-    }
-    cache::atomic::write_atomic(path, DEFAULT_CONFIG.as_bytes())?;
-    println!("wrote the default study config to {}", path.display());
-    println!("edit it, then: pipeline run --config {}", path.display());
-    Ok(())
-}
 
 /// Where `pipeline run` evaluates.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,11 +48,11 @@ pub struct SlurmArgs {
 }
 
 /// Seconds between two squeue polls unless `--poll-s` says otherwise.
-const POLL_S: f64 = 2.0;
+pub(crate) const POLL_S: f64 = 2.0;
 
 impl SlurmArgs {
     /// The executor's options, polling `squeue` every `poll_s` seconds.
-    fn options(&self, poll_s: f64) -> SlurmOptions {
+    pub(crate) fn options(&self, poll_s: f64) -> SlurmOptions {
         SlurmOptions {
             partition: self.partition.clone(),
             max_parallel: self.max_parallel,
@@ -129,56 +116,6 @@ impl ExecutionArgs {
             cache: std::path::absolute(cache)?,
         })
     }
-}
-
-/// `pipeline slurm-script`: the sbatch script of the study's unfinished tasks.
-pub fn slurm_script(args: &StudyArgs, slurm: &SlurmArgs) -> Result<()> {
-    let (_, paths) = study_setup(args)?;
-    let mut tasks: Vec<String> = Vec::new();
-    if let Ok(entries) = fs::read_dir(crate::worker::tasks_dir(&paths.study)) {
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(cache::atomic::TEMP_PREFIX) {
-                continue; // Debris of an interrupted write, not a task.
-            }
-            if let Some(id) = name.strip_suffix(".json") {
-                if !id.ends_with(".done") && crate::worker::read_result(&paths.study, id).is_none()
-                {
-                    tasks.push(id.to_string());
-                }
-            }
-        }
-    }
-    tasks.sort();
-    if tasks.is_empty() {
-        eprintln!(
-            "no unfinished tasks under {}: the script below has an empty task list; \
-             `pipeline run --executor slurm` writes the tasks of each batch",
-            crate::worker::tasks_dir(&paths.study).display()
-        );
-    }
-    let batch = Batch {
-        study: std::path::absolute(&paths.study)?,
-        cache: std::path::absolute(&paths.cache)?,
-        name: "pending".to_string(),
-        tasks,
-    };
-    let exe = std::env::current_exe()?;
-    print!(
-        "{}",
-        crate::slurm::script(&slurm.options(POLL_S), &batch, &exe)?
-    );
-    Ok(())
-}
-
-/// `pipeline run`.
-pub fn run(
-    args: &StudyArgs,
-    recompute: &[String],
-    new_study: bool,
-    execution: &ExecutionArgs,
-) -> Result<()> {
-    execute(args, recompute, new_study, execution, Plan::Search)
 }
 
 /// Runs (or resumes) the `plan` of the study `args` names: the search of `pipeline run`
@@ -258,36 +195,6 @@ pub fn execute(
     crate::report::compute_inputs(&mut graph, &paths.study)?;
     let report = crate::report::write_report(&mut graph, &paths.study, &[])?;
     println!("report:    {}", report.join("index.html").display());
-    Ok(())
-}
-
-/// `pipeline report`: the report of a study (its config from `study.json`), optionally
-/// compared with other studies.
-pub fn report(args: &StudyArgs, compare: &[std::path::PathBuf]) -> Result<()> {
-    let (given, paths) = study_setup(args)?;
-    let cfg = if args.config.is_some() {
-        given
-    } else {
-        crate::report::study_config(&paths.study)?
-    };
-    let paths = Paths::resolve(args.study.clone(), args.cache.clone(), &cfg);
-    let store = Store::open(&paths.cache)?;
-    // The report reads what is stored and computes nothing.
-    let mut runner = Runner::new(store, BTreeSet::new());
-    runner.set_read_only();
-    let mut graph = Graph::open(&cfg, runner).map_err(|e| match e.downcast_ref::<NotStored>() {
-        Some(_) => anyhow::anyhow!(
-            "the data set of study {} is not in the store {}: the report computes nothing; \
-             run `pipeline run` on this store first",
-            paths.study.display(),
-            paths.cache.display()
-        ),
-        None => e,
-    })?;
-    let dir = crate::report::write_report(&mut graph, &paths.study, compare)?;
-    println!("report: {}", dir.join("index.html").display());
-    println!("        {}", dir.join("summary.md").display());
-    println!("        {}", dir.join("pareto.csv").display());
     Ok(())
 }
 

@@ -1,20 +1,17 @@
-//! `pipeline bench optimizer`: CF-MESMO, its ablations, MESMO, NSGA-II and random search
-//! on the synthetic multi-fidelity problems and the published ones
-//! ([`stages::optimizer::published`]), over several seeds, through the strategies the study
-//! runs.
+//! Races of search strategies on multi-fidelity problems: per seed, NSGA-II first (its cost
+//! is the unit), then every method within a budget; their traces, summaries and tables.
+//! `pipeline bench optimizer` runs them on the synthetic and published problems,
+//! `pipeline bench replay` on a sweep's table.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
-use clap::Args;
 use stages::optimizer::benchmark::{
     self, cost_to_reach, hypervolume_at, median, BenchConfig, Method, TracePoint,
 };
-
-use stages::optimizer::sampling::Sobol;
 use stages::optimizer::synthetic::MultiFidelityProblem;
 
 use crate::plot::{line_chart, Series};
@@ -24,29 +21,6 @@ use crate::plot::{line_chart, Series};
 /// the worst designs differ in the fifth digit, so the strict criterion can hinge on a
 /// difference of no practical weight; both are printed.
 const NEAR: f64 = 1e-3;
-
-/// `pipeline bench optimizer` options.
-#[derive(Args, Debug)]
-pub struct OptimizerBenchArgs {
-    /// The problems, comma-separated (branin_currin, crossbar_like, momf_branin_currin,
-    /// momf_park, dtlz2_d6_m2, dtlz2_d6_m4, vehicle_safety, car_side_impact); all when
-    /// absent.
-    #[arg(long)]
-    problem: Option<String>,
-    /// Seeds per method and problem.
-    #[arg(long, default_value_t = 5)]
-    seeds: u64,
-    /// The model-based methods' budget, as a fraction of NSGA-II's total cost; a method
-    /// that has not reached NSGA-II's final hypervolume by then scores `inf`.
-    #[arg(long, default_value_t = 0.2)]
-    budget_fraction: f64,
-    /// The methods to run, comma-separated (e.g. `cf_mesmo,mesmo,nsga2`); all when absent.
-    #[arg(long)]
-    methods: Option<String>,
-    /// Where to write `optimizer-traces.parquet` and one SVG per problem.
-    #[arg(long, default_value = "bench-results")]
-    out: PathBuf,
-}
 
 /// What one method reached on one problem, per seed.
 #[derive(Default)]
@@ -59,63 +33,6 @@ struct MethodScores {
     log_regret: Vec<f64>,
     /// Share of the cost spent at full fidelity.
     full_share: Vec<f64>,
-}
-
-/// Runs the benchmark and prints `cost_ratio_vs_nsga2 <problem> <method>: R` lines and a
-/// table per problem and method.
-pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
-    let names: Vec<&str> = match &args.problem {
-        Some(list) => list
-            .split(',')
-            .map(|p| match benchmark::problem(p.trim()) {
-                Some(_) => Ok(p.trim()),
-                None => Err(anyhow::anyhow!(
-                    "--problem {p}: unknown; the problems are {}",
-                    benchmark::PROBLEMS.join(", ")
-                )),
-            })
-            .collect::<Result<_>>()?,
-        None => benchmark::PROBLEMS.to_vec(),
-    };
-    check_race_args(args.seeds, args.budget_fraction)?;
-    let methods = selected_methods(args.methods.as_deref())?;
-    let config = BenchConfig::default();
-    let budget = args.budget_fraction * config.nsga2_cost();
-    let mut results = RaceResults::default();
-    let mut specs = Vec::new();
-    for name in &names {
-        let problem = benchmark::problem(name).expect("checked");
-        let (max_hv, published) = benchmark::max_hypervolume(problem.as_ref());
-        specs.push(problem_spec(
-            problem.as_ref(),
-            max_hv,
-            published,
-            &config,
-            args.seeds,
-        ));
-        eprintln!(
-            "{name}: reference point {:?}, maximum hypervolume {max_hv:.6} ({})",
-            benchmark::reference_point(problem.as_ref()),
-            if published {
-                "published"
-            } else {
-                "estimated by NSGA-II on the true functions, above any published figure"
-            }
-        );
-        let race = Race {
-            name,
-            problem: problem.as_ref(),
-            max_hv,
-            methods: &methods,
-            config: &config,
-            seeds: args.seeds,
-            budget_fraction: args.budget_fraction,
-        };
-        results.add(&race, &args.out)?;
-        write_results(args, &config, budget, &specs, &results.rows)?;
-    }
-    results.print(&args.out.join("optimizer-traces.parquet"));
-    Ok(())
 }
 
 /// Refuses a seed count or budget fraction that is not positive.
@@ -273,26 +190,6 @@ impl RaceResults {
 
 /// Writes `problems.json` and `optimizer-traces.parquet` for the problems done so far
 /// (after each problem, so an interrupted run keeps what it measured).
-fn write_results(
-    args: &OptimizerBenchArgs,
-    config: &BenchConfig,
-    budget: f64,
-    specs: &[serde_json::Value],
-    rows: &[(String, Method, u64, TracePoint)],
-) -> Result<()> {
-    let specs = serde_json::json!({
-        "nsga2_population": config.nsga2_population,
-        "nsga2_generations": config.nsga2_generations,
-        "budget": budget,
-        "max_evaluations": config.max_evaluations,
-        "problems": specs,
-    });
-    cache::atomic::write_atomic(
-        &args.out.join("problems.json"),
-        &serde_json::to_vec_pretty(&specs)?,
-    )?;
-    write_traces(&args.out.join("optimizer-traces.parquet"), rows)
-}
 
 /// Writes the trace points `rows` to the Parquet file `path`, atomically.
 pub(crate) fn write_traces(path: &Path, rows: &[(String, Method, u64, TracePoint)]) -> Result<()> {
@@ -305,55 +202,6 @@ pub(crate) fn write_traces(path: &Path, rows: &[(String, Method, u64, TracePoint
 /// full fidelity and (multi-fidelity problems) at `z = 0.4`, which the script checks its
 /// own definition against; each seed's initial design (the points every method but
 /// NSGA-II starts from), and the fidelities a multi-fidelity method evaluates them at.
-fn problem_spec(
-    problem: &dyn MultiFidelityProblem,
-    max_hv: f64,
-    published: bool,
-    config: &BenchConfig,
-    seeds: u64,
-) -> serde_json::Value {
-    let fidelities: &[f64] = if problem.multi_fidelity() {
-        &[1.0, 0.4]
-    } else {
-        &[1.0]
-    };
-    let probes: Vec<serde_json::Value> = Sobol::new(problem.dim())
-        .expect("benchmark dims are small")
-        .take(8)
-        .flat_map(|x| {
-            fidelities
-                .iter()
-                .map(|&z| serde_json::json!({"y": problem.evaluate(&x, z), "x": x, "z": z}))
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    let initial: Vec<Vec<Vec<f64>>> = (0..seeds)
-        .map(|seed| {
-            benchmark::initial_design(problem.dim(), Method::Mesmo, config, 1.0, seed)
-                .into_iter()
-                .map(|(x, _)| x)
-                .collect()
-        })
-        .collect();
-    // The fidelities CF-MESMO evaluates the initial design at (the same for every seed).
-    let lowest = benchmark::fidelity_levels(problem, Method::CfMesmo, config)[0];
-    let initial_fidelities: Vec<f64> =
-        benchmark::initial_design(problem.dim(), Method::CfMesmo, config, lowest, 0)
-            .into_iter()
-            .map(|(_, z)| z)
-            .collect();
-    serde_json::json!({
-        "name": problem.name(),
-        "dim": problem.dim(),
-        "multi_fidelity": problem.multi_fidelity(),
-        "reference_point": benchmark::reference_point(problem),
-        "max_hypervolume": max_hv,
-        "max_hypervolume_published": published,
-        "probes": probes,
-        "initial_designs": initial,
-        "initial_fidelities": initial_fidelities,
-    })
-}
 
 /// The methods `--methods` names (comma-separated), or all of them.
 pub(crate) fn selected_methods(list: Option<&str>) -> Result<Vec<Method>> {
@@ -375,6 +223,8 @@ pub(crate) fn selected_methods(list: Option<&str>) -> Result<Vec<Method>> {
         })
         .collect()
 }
+
+/// The first quartile, the median and the third quartile (linear interpolation).
 
 /// The first quartile, the median and the third quartile (linear interpolation).
 fn quartiles(values: &[f64]) -> (f64, f64, f64) {

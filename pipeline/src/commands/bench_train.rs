@@ -27,7 +27,7 @@ use stages::training::sgd::Sgd;
 
 /// The PyTorch and PytorX reference script: PyTorch's ResNet20 runs when torch is
 /// importable, PytorX's with `--pytorx`.
-const REFERENCE_SCRIPT: &str = include_str!("../../bench/torch_resnet20.py");
+const REFERENCE_SCRIPT: &str = include_str!("../../../bench/torch_resnet20.py");
 
 /// `pipeline bench train` options.
 #[derive(Args, Debug)]

@@ -8,8 +8,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use stages::design::Design;
 
-use crate::cmd_run::{execute, ExecutionArgs};
 use crate::config::{DesignSpace, Range};
+use crate::session::{execute, ExecutionArgs};
 use crate::setup::{study_setup, StudyArgs};
 use crate::study::Plan;
 

@@ -13,8 +13,8 @@ use stages::optimizer::benchmark::{self, BenchConfig};
 use stages::optimizer::synthetic::MultiFidelityProblem;
 use stages::optimizer::tabulated::{Entry, TabulatedProblem};
 
-use crate::cmd_bench::{check_race_args, selected_methods, write_traces, Race, RaceResults};
 use crate::front;
+use crate::race::{check_race_args, selected_methods, write_traces, Race, RaceResults};
 use crate::record::objectives::{objective_kinds, OBJECTIVES};
 use crate::record::EvaluationRow;
 use crate::results;
@@ -22,7 +22,7 @@ use crate::setup::read_ledger;
 
 /// The shipped table: a sweep of the embedded default problem (`data/README.md` says
 /// which grid, seed and code), compiled in so that a fresh clone races on real data.
-const SHIPPED_TABLE: &[u8] = include_bytes!("../../data/sweep-default.parquet");
+const SHIPPED_TABLE: &[u8] = include_bytes!("../../../data/sweep-default.parquet");
 
 /// The shipped table's name in the traces and tables.
 const SHIPPED_NAME: &str = "sweep-default";
