@@ -188,20 +188,11 @@ impl RaceResults {
     }
 }
 
-/// Writes `problems.json` and `optimizer-traces.parquet` for the problems done so far
-/// (after each problem, so an interrupted run keeps what it measured).
-
 /// Writes the trace points `rows` to the Parquet file `path`, atomically.
 pub(crate) fn write_traces(path: &Path, rows: &[(String, Method, u64, TracePoint)]) -> Result<()> {
     let (schema, batch) = traces_table(rows)?;
     cache::table::write_parquet_atomic(path, &schema, &[batch])
 }
-
-/// What the Python baselines (`bench/optimizer_baselines.py`) need of a problem: its
-/// reference point and maximum hypervolume; its values at the first 8 Sobol points, at
-/// full fidelity and (multi-fidelity problems) at `z = 0.4`, which the script checks its
-/// own definition against; each seed's initial design (the points every method but
-/// NSGA-II starts from), and the fidelities a multi-fidelity method evaluates them at.
 
 /// The methods `--methods` names (comma-separated), or all of them.
 pub(crate) fn selected_methods(list: Option<&str>) -> Result<Vec<Method>> {
@@ -223,8 +214,6 @@ pub(crate) fn selected_methods(list: Option<&str>) -> Result<Vec<Method>> {
         })
         .collect()
 }
-
-/// The first quartile, the median and the third quartile (linear interpolation).
 
 /// The first quartile, the median and the third quartile (linear interpolation).
 fn quartiles(values: &[f64]) -> (f64, f64, f64) {

@@ -94,6 +94,8 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// Writes `problems.json` and `optimizer-traces.parquet` for the problems done so far
+/// (after each problem, so an interrupted run keeps what it measured).
 fn write_results(
     args: &OptimizerBenchArgs,
     config: &BenchConfig,
@@ -115,6 +117,11 @@ fn write_results(
     write_traces(&args.out.join("optimizer-traces.parquet"), rows)
 }
 
+/// What the Python baselines (`bench/optimizer_baselines.py`) need of a problem: its
+/// reference point and maximum hypervolume; its values at the first 8 Sobol points, at
+/// full fidelity and (multi-fidelity problems) at `z = 0.4`, which the script checks its
+/// own definition against; each seed's initial design (the points every method but
+/// NSGA-II starts from), and the fidelities a multi-fidelity method evaluates them at.
 fn problem_spec(
     problem: &dyn MultiFidelityProblem,
     max_hv: f64,
