@@ -58,7 +58,7 @@ except ImportError:  # the BoTorch rows and checks need it
 
 
 def crossbar_like(x, z):
-    """`stages::optimizer::synthetic::CrossbarLike` at full fidelity, maximised."""
+    """`optimizer::synthetic::CrossbarLike` at full fidelity, maximised."""
     assert z == 1.0, "only the full fidelity is defined here"
     noise = 1.5 * x[0] ** 2 + 0.6 * x[1] + 0.8 * x[2] * (0.5 + x[3]) + 0.4 * x[3]
     accuracy = 0.1 + 0.85 * math.exp(-noise)

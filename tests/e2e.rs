@@ -297,7 +297,7 @@ fn the_ledger_reads_back_in_polars_and_the_notebook_agrees_with_the_report() {
         })
         .collect();
     let points: Vec<Vec<f64>> = full.iter().map(|f| f.1.clone()).collect();
-    let mut expected: Vec<String> = stages::optimizer::hypervolume::pareto_front_indices(&points)
+    let mut expected: Vec<String> = optimizer::hypervolume::pareto_front_indices(&points)
         .into_iter()
         .map(|i| full[i].0.clone())
         .collect();

@@ -5,13 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
+use optimizer::cf_mesmo::StepConfig;
+use optimizer::strategy::StrategyKind;
 use serde::{Deserialize, Serialize};
 use stages::arch::ModelName;
 use stages::crossbar::{self, NoiseParams};
 use stages::dataset::{DataSource, DatasetParams};
 use stages::design::Design;
-use stages::optimizer::cf_mesmo::StepConfig;
-use stages::optimizer::strategy::StrategyKind;
 use stages::ppa::neurosim::{self, ClockPolicy};
 use stages::ppa::{PpaModel, PpaParams};
 use stages::training::params::TrainingParams;

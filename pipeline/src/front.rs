@@ -2,7 +2,7 @@
 //! a list of objectives ([`crate::record::objectives::OBJECTIVES`] for a study).
 
 use crate::record::{EvaluationRow, STATUS_OK};
-use stages::optimizer::hypervolume::{hypervolume, pareto_front_indices};
+use optimizer::hypervolume::{hypervolume, pareto_front_indices};
 
 use crate::fidelity::is_full_z;
 use crate::record::objectives::Objective;

@@ -3,16 +3,16 @@
 //! `pipeline bench optimizer` runs them on the synthetic and published problems,
 //! `pipeline bench replay` on a sweep's table.
 
+use optimizer::problem::MultiFidelityProblem;
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
-use stages::optimizer::benchmark::{
+use optimizer::benchmark::{
     self, cost_to_reach, hypervolume_at, median, BenchConfig, Method, TracePoint,
 };
-use stages::optimizer::synthetic::MultiFidelityProblem;
 
 use crate::plot::{line_chart, Series};
 

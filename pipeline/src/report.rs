@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use cache::ledger::Row;
-use stages::optimizer::hypervolume::hypervolume;
+use optimizer::hypervolume::hypervolume;
 use stages::ppa::{Breakdown, PpaReport};
 
 use crate::config::StudyConfig;

@@ -346,7 +346,7 @@ pub fn proposals(study: &Path, space: &crate::config::DesignSpace) -> Result<Dat
     let (mut used, mut skipped) = (Vec::new(), Vec::new());
     for file in &files {
         let text = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-        let record: stages::optimizer::cf_mesmo::StepRecord = serde_json::from_slice(&text)
+        let record: optimizer::cf_mesmo::StepRecord = serde_json::from_slice(&text)
             .with_context(|| format!("{} is not a strategy step's record", file.display()))?;
         let name = file.file_stem().unwrap_or_default().to_string_lossy();
         let index: i64 = name

@@ -3,7 +3,7 @@
 //! the budget is spent; then the predicted Pareto set is evaluated at full fidelity.
 //!
 //! **Strategies.** The decisions come from the strategy's ask/tell interface
-//! ([`stages::optimizer::strategy`]), the code `pipeline bench optimizer` measures: the
+//! ([`optimizer::strategy`]), the code `pipeline bench optimizer` measures: the
 //! study asks for a batch of `q` (design, fidelity) pairs, which the [`Executor`]
 //! evaluates in parallel as worker tasks ([`crate::worker`]), and tells the strategy the
 //! results once the whole batch is in the ledger. CF-MESMO and MESMO build a batch with
@@ -27,14 +27,15 @@
 use crate::record::EvaluationRow;
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
+use optimizer::cf_mesmo::StepRecord;
+use optimizer::gp::Kernel;
+use optimizer::nsga2::Nsga2Config;
+use optimizer::problem::{ObjectiveKind, Observation, StepProblem};
+use optimizer::sampling::latin_hypercube;
+use optimizer::strategy::{StepMemory, StrategyKind, StrategySpec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use stages::design::Design;
-use stages::optimizer::cf_mesmo::{ObjectiveKind, Observation, StepProblem, StepRecord};
-use stages::optimizer::gp::Kernel;
-use stages::optimizer::nsga2::Nsga2Config;
-use stages::optimizer::sampling::latin_hypercube;
-use stages::optimizer::strategy::{StepMemory, StrategyKind, StrategySpec};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::batch::Batch;

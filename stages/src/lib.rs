@@ -16,7 +16,6 @@
 //! - [`training`]: stage 3, baseline pre-training, ReSNA fine-tuning and noisy inference.
 //! - [`arch`]: the network architectures, as layer lists shared by the stages.
 //! - [`design`]: one point of the design space.
-//! - [`optimizer`]: the optimiser's math (hypervolume, NSGA-II, acquisition, sampling).
 #![deny(missing_docs)]
 
 pub mod arch;
@@ -28,7 +27,6 @@ pub mod kernels;
 pub mod mapping;
 pub mod models;
 pub mod noise_probe;
-pub mod optimizer;
 pub mod ppa;
 pub mod training;
 

@@ -1,16 +1,16 @@
 //! `pipeline bench optimizer`: CF-MESMO, its ablations, MESMO, NSGA-II and random search
 //! on the synthetic multi-fidelity problems and the published ones
-//! ([`stages::optimizer::published`]), over several seeds, through the strategies the study
+//! ([`optimizer::published`]), over several seeds, through the strategies the study
 //! runs.
 
+use optimizer::problem::MultiFidelityProblem;
 use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use stages::optimizer::benchmark::{self, BenchConfig, Method, TracePoint};
+use optimizer::benchmark::{self, BenchConfig, Method, TracePoint};
 
-use stages::optimizer::sampling::Sobol;
-use stages::optimizer::synthetic::MultiFidelityProblem;
+use optimizer::sampling::Sobol;
 
 use crate::race::{check_race_args, selected_methods, write_traces, Race, RaceResults};
 

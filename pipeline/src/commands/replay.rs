@@ -4,14 +4,15 @@
 //! ask/tell code the study runs, every evaluation answered from the table with its
 //! recorded cost, so twenty seeds take seconds instead of twenty studies.
 
+use optimizer::problem::MultiFidelityProblem;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use stages::optimizer::benchmark::{self, BenchConfig};
-use stages::optimizer::synthetic::MultiFidelityProblem;
-use stages::optimizer::tabulated::{Entry, TabulatedProblem};
+use optimizer::benchmark::{self, BenchConfig};
+
+use optimizer::tabulated::{Entry, TabulatedProblem};
 
 use crate::front;
 use crate::race::{check_race_args, selected_methods, write_traces, Race, RaceResults};

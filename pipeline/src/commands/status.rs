@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use cache::Store;
+use optimizer::hypervolume::{hypervolume, pareto_front_indices};
 use polars::prelude::{BooleanChunked, NewChunkedArray};
 use serde_json::json;
-use stages::optimizer::hypervolume::{hypervolume, pareto_front_indices};
 
 use crate::config::default_cache_dir;
 use crate::front::{minimised, reference_point};

@@ -29,9 +29,10 @@ pub mod outputs;
 use anyhow::Result;
 use cache::Object;
 use indicatif::ProgressBar;
+use optimizer::problem::{Observation, StepProblem};
 use stages::design::Design;
-use stages::optimizer::cf_mesmo::{Observation, StepProblem};
-use stages::optimizer::gp::Kernel;
+
+use optimizer::gp::Kernel;
 use stages::ppa::PpaReport;
 use stages::training::train::TrainState;
 

@@ -2,21 +2,20 @@
 //! reads) and whose key is built from one typed parameter struct. Only
 //! [`super::Graph`] calls them.
 
+use optimizer::problem::{ObjectiveKind, Observation, StepProblem};
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Result;
 use cache::{CacheKey, KeyInput, Object};
 use indicatif::ProgressBar;
+use optimizer::cf_mesmo::{effective_kinds, fit_surrogates};
+use optimizer::gp::{GpConfig, Kernel};
 use serde::Serialize;
 use stages::crossbar::{self, NoiseParams};
 use stages::crossbar_sim::Chip;
 use stages::dataset;
 use stages::design::Design;
-use stages::optimizer::cf_mesmo::{
-    effective_kinds, fit_surrogates, ObjectiveKind, Observation, StepProblem,
-};
-use stages::optimizer::gp::{GpConfig, Kernel};
 use stages::ppa;
 use stages::ppa::PpaParams;
 use stages::training::params::NoiseStrategy;

@@ -4,7 +4,8 @@
 //! a new objective (say TOPS/W) is one more entry here plus the code that computes it.
 
 use super::EvaluationRow;
-use stages::optimizer::cf_mesmo::ObjectiveKind;
+use optimizer::problem::ObjectiveKind;
+
 use stages::ppa::PpaReport;
 
 /// Whether an objective is better large or small.

@@ -2,6 +2,7 @@
 //! MESMO, NSGA-II and random search under one interface, each traced as the hypervolume of
 //! its evaluated full-fidelity front against cumulative cost.
 
+use crate::problem::{MultiFidelityProblem, ObjectiveKind, Observation, StepProblem};
 use std::fmt;
 
 use rand::SeedableRng;
@@ -9,13 +10,13 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::candidates::snap;
-use super::cf_mesmo::{Gain, ObjectiveKind, Observation, StepConfig, StepProblem};
+use super::cf_mesmo::{Gain, StepConfig};
 use super::hypervolume::hypervolume;
 use super::nsga2::{nsga2_batch, Nsga2Config};
 use super::published;
 use super::sampling::Sobol;
 use super::strategy::{Forgetful, StrategyKind, StrategySpec};
-use super::synthetic::{BraninCurrin, CrossbarLike, MultiFidelityProblem};
+use super::synthetic::{BraninCurrin, CrossbarLike};
 
 /// The search strategies, with the ablations of CF-MESMO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -482,7 +483,7 @@ pub fn median(values: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimizer::published::momf_park;
+    use crate::published::momf_park;
 
     fn quick() -> BenchConfig {
         BenchConfig {

@@ -12,9 +12,8 @@
 //! `bench/optimizer_baselines.py` checks every definition against BoTorch's own classes
 //! at probe points.
 
+use crate::problem::MultiFidelityProblem;
 use std::f64::consts::PI;
-
-use super::synthetic::MultiFidelityProblem;
 
 /// Maps `x` in `[0, 1]^d` onto the box `bounds`.
 fn scaled(x: &[f64], bounds: &[(f64, f64)]) -> Vec<f64> {

@@ -11,98 +11,13 @@
 //!   full-fidelity evaluation costs exactly 1 and every evaluation at least
 //!   the fixed overhead `c0`.
 
-use super::cf_mesmo::ObjectiveKind;
+use crate::problem::{MultiFidelityProblem, ObjectiveKind};
 use std::f64::consts::PI;
 use thiserror::Error;
 
 /// Default fixed overhead `c0` of an evaluation, as a fraction of the cost of
 /// a full-fidelity evaluation.
 pub const DEFAULT_COST_OVERHEAD: f64 = 0.05;
-
-/// A multi-objective problem with a continuous fidelity parameter.
-///
-/// Objectives are maximised; `x` is in `[0, 1]^dim()`, `z` in `(0, 1]`.
-pub trait MultiFidelityProblem: Sync {
-    /// Short identifier of the problem.
-    fn name(&self) -> &str;
-
-    /// Dimension `d` of the input `x`.
-    fn dim(&self) -> usize;
-
-    /// Number of objectives (the length of [`Self::evaluate`]'s result).
-    fn num_objectives(&self) -> usize;
-
-    /// Objective values `g(x, z)`, all to be maximised; `g(x, 1) = f(x)`.
-    ///
-    /// # Panics
-    /// If `x` does not have `dim()` entries in `[0, 1]` or `z` is not in
-    /// `(0, 1]`.
-    fn evaluate(&self, x: &[f64], z: f64) -> Vec<f64>;
-
-    /// How the optimiser knows each objective: by default every one is measured and
-    /// depends on the fidelity; an objective that is an exact, cheap function of the
-    /// design (like the PPA objectives of the real problem) is
-    /// [`ObjectiveKind::Known`].
-    fn objective_kinds(&self) -> Vec<ObjectiveKind> {
-        vec![
-            ObjectiveKind::Modelled {
-                fidelity_dependent: true
-            };
-            self.num_objectives()
-        ]
-    }
-
-    /// Whether lower fidelities exist: `false` for a single-fidelity problem, which
-    /// every method evaluates at `z = 1` only.
-    fn multi_fidelity(&self) -> bool {
-        true
-    }
-
-    /// Cost of one evaluation at fidelity `z`, normalised so `cost(1) = 1`.
-    ///
-    /// # Panics
-    /// If `z` is not in `(0, 1]`.
-    fn cost(&self, z: f64) -> f64;
-
-    /// Per variable: `0` if continuous, else the number of values of its grid (as
-    /// [`super::cf_mesmo::StepProblem::levels`]). Empty (the default): all continuous.
-    fn levels(&self) -> Vec<usize> {
-        Vec::new()
-    }
-
-    /// The fidelities a multi-fidelity method may choose, lowest first, where the
-    /// problem fixes them (a table has its own); `None`: the benchmark's levels.
-    fn fidelities(&self) -> Option<Vec<f64>> {
-        None
-    }
-
-    /// The cost the optimiser's cost model expects for fidelity `z` of a design last
-    /// evaluated at the lower fidelity `from` (0: never), a warm start paying what it
-    /// adds; by default there are no warm starts and it is [`Self::cost`].
-    fn expected_cost(&self, from: f64, z: f64) -> f64 {
-        let _ = from;
-        self.cost(z)
-    }
-
-    /// What evaluating the (snapped) design `x` at `z` costs, warm-started from `from`
-    /// as in [`Self::expected_cost`]: the same for every design by default, the design's
-    /// own recorded cost for a table.
-    fn cost_at(&self, x: &[f64], from: f64, z: f64) -> f64 {
-        let _ = x;
-        self.expected_cost(from, z)
-    }
-
-    /// The published hypervolume reference point, in minimisation form (objectives
-    /// negated), where the problem has one.
-    fn reference_point(&self) -> Option<Vec<f64>> {
-        None
-    }
-
-    /// The published maximum hypervolume against [`Self::reference_point`].
-    fn max_hypervolume(&self) -> Option<f64> {
-        None
-    }
-}
 
 /// Errors from constructing a problem.
 #[derive(Debug, Clone, PartialEq, Error)]

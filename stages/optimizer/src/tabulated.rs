@@ -5,11 +5,10 @@
 //! exact. A design whose evaluation failed has NaN objectives, as the study tells its
 //! strategies; it never counts toward a hypervolume.
 
+use crate::problem::{MultiFidelityProblem, ObjectiveKind};
 use thiserror::Error;
 
-use super::cf_mesmo::ObjectiveKind;
 use super::hypervolume::hypervolume;
-use super::synthetic::MultiFidelityProblem;
 
 /// One design measured at one fidelity.
 #[derive(Debug, Clone, PartialEq)]
@@ -282,7 +281,7 @@ impl MultiFidelityProblem for TabulatedProblem {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimizer::benchmark::{self, BenchConfig, Method};
+    use crate::benchmark::{self, BenchConfig, Method};
 
     /// A 3 x 2 grid at fidelities 1/2 and 1: objective 0 is measured (higher at full
     /// fidelity), objective 1 known; design `c` costs `1 + c` per row.

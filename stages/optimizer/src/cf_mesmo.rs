@@ -40,37 +40,18 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::acquisition::{information_gain_term, lower_fidelity_information_gain, MIN_SIGMA};
-use super::candidates::{self, is_continuous, snap};
+use super::candidates::{self, is_continuous};
 use super::gp::{GpConfig, GpError, GpHyperparameters, Kernel, Surrogate};
 use super::hypervolume::hypervolume;
 use super::nsga2::{nsga2_batch, Nsga2Config};
 use super::pareto_gain::{dominated_cells, lower_bound_gain, spread_subset, Cell};
 use super::rff::RffSample;
+use crate::problem::{ObjectiveKind, Observation, StepProblem};
 
 /// A posterior standard deviation below this fraction of the objective's output scale
 /// counts as zero for the front-conditioned gain: the value is known there (a training
 /// point of a noise-free GP), so observing it again tells nothing.
 const KNOWN_SIGMA: f64 = 1e-6;
-
-/// Coordinates closer than this are the same design (a design's encoding may round).
-pub const SAME_DESIGN: f64 = 1e-9;
-
-/// Whether two (snapped) designs are the same.
-pub fn same_design(a: &[f64], b: &[f64]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(u, v)| (u - v).abs() < SAME_DESIGN)
-}
-
-/// One evaluated point: design `x` in `[0, 1]^d`, fidelity `z` in `(0, 1]`, objectives `y`
-/// (maximised). Non-finite objectives mark a failed evaluation, which is skipped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Observation {
-    /// The design, normalised.
-    pub x: Vec<f64>,
-    /// The fidelity, normalised so that 1 is full fidelity.
-    pub z: f64,
-    /// The objective values, all maximised.
-    pub y: Vec<f64>,
-}
 
 /// Which information gain scores a candidate.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,102 +158,34 @@ impl StepConfig {
     }
 }
 
-/// How the step knows an objective.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ObjectiveKind {
-    /// Measured by evaluations and modelled by a GP: over `(x, z)` where it depends on
-    /// the fidelity, over `x` where every fidelity measures it exactly.
-    Modelled {
-        /// Whether it depends on the fidelity.
-        fidelity_dependent: bool,
-    },
-    /// An exact, cheap function of the design ([`StepProblem::known`]).
-    Known,
-}
-
-impl ObjectiveKind {
-    /// Whether it depends on the fidelity.
-    pub fn fidelity_dependent(self) -> bool {
-        matches!(
-            self,
-            ObjectiveKind::Modelled {
-                fidelity_dependent: true
-            }
-        )
+/// Checks that `problem` is well formed.
+fn check_problem(problem: &StepProblem) -> Result<(), StepError> {
+    let invalid = |m: String| Err(StepError::InvalidProblem(m));
+    if problem.objectives.is_empty() || problem.dim == 0 {
+        return invalid("no objectives or no variables".into());
     }
-}
-
-/// The exact objectives of a design: the values of the [`ObjectiveKind::Known`]
-/// objectives at a (snapped) design, in their order among the objectives, maximised.
-pub type KnownObjectives<'a> = &'a (dyn Fn(&[f64]) -> Vec<f64> + Sync);
-
-/// What the step optimises over.
-pub struct StepProblem<'a> {
-    /// Dimension of `x`.
-    pub dim: usize,
-    /// How each objective is known.
-    pub objectives: &'a [ObjectiveKind],
-    /// Per variable: `0` if continuous, else the number of values of its grid (the cell
-    /// centres of [`candidates::snap`]). Empty: every variable is continuous.
-    pub levels: &'a [usize],
-    /// The fidelity levels that may be proposed, in `(0, 1]` (just `[1.0]` for MESMO).
-    pub fidelities: &'a [f64],
-    /// The deterministic cost `C(z_from, z)` of an evaluation at fidelity `z` of a design
-    /// last evaluated at the lower fidelity `z_from` (0 if never: a cold start),
-    /// normalised so that `C(0, 1) = 1`. A problem without warm starts ignores `z_from`;
-    /// a training run that continues a cached checkpoint pays only the epochs it adds
-    /// (plus its fixed overhead).
-    pub cost: &'a (dyn Fn(f64, f64) -> f64 + Sync),
-    /// The known objectives, required if any objective is [`ObjectiveKind::Known`].
-    pub known: Option<KnownObjectives<'a>>,
-}
-
-impl StepProblem<'_> {
-    /// The design `x` runs at.
-    pub fn snap(&self, x: &[f64]) -> Vec<f64> {
-        snap(self.levels, x)
+    if problem.fidelities.is_empty() || problem.fidelities.iter().any(|&z| !(z > 0.0 && z <= 1.0)) {
+        return invalid(format!(
+            "fidelities must be in (0, 1], got {:?}",
+            problem.fidelities
+        ));
     }
-
-    /// The cost of evaluating (snapped) `x` at `z` after `observations`: warm-started
-    /// from the largest fidelity below `z` at which the same design was evaluated.
-    pub fn cost_after(&self, observations: &[Observation], x: &[f64], z: f64) -> f64 {
-        let from = observations
-            .iter()
-            .filter(|o| o.z < z - SAME_DESIGN && same_design(&o.x, x))
-            .map(|o| o.z)
-            .fold(0.0, f64::max);
-        (self.cost)(from, z)
+    if !(problem.levels.is_empty() || problem.levels.len() == problem.dim) {
+        return invalid(format!(
+            "{} grid sizes for {} variables",
+            problem.levels.len(),
+            problem.dim
+        ));
     }
-
-    fn check(&self) -> Result<(), StepError> {
-        let invalid = |m: String| Err(StepError::InvalidProblem(m));
-        if self.objectives.is_empty() || self.dim == 0 {
-            return invalid("no objectives or no variables".into());
-        }
-        if self.fidelities.is_empty() || self.fidelities.iter().any(|&z| !(z > 0.0 && z <= 1.0)) {
-            return invalid(format!(
-                "fidelities must be in (0, 1], got {:?}",
-                self.fidelities
-            ));
-        }
-        if !(self.levels.is_empty() || self.levels.len() == self.dim) {
-            return invalid(format!(
-                "{} grid sizes for {} variables",
-                self.levels.len(),
-                self.dim
-            ));
-        }
-        let known = self
-            .objectives
-            .iter()
-            .filter(|k| **k == ObjectiveKind::Known)
-            .count();
-        if known > 0 && self.known.is_none() {
-            return invalid(format!("{known} known objectives but no function for them"));
-        }
-        Ok(())
+    let known = problem
+        .objectives
+        .iter()
+        .filter(|k| **k == ObjectiveKind::Known)
+        .count();
+    if known > 0 && problem.known.is_none() {
+        return invalid(format!("{known} known objectives but no function for them"));
     }
+    Ok(())
 }
 
 /// Which rule chose a step's design.
@@ -461,7 +374,7 @@ pub fn fit_surrogates(
     config: &StepConfig,
     cached: Option<&[Kernel]>,
 ) -> Result<FittedSurrogates, StepError> {
-    problem.check()?;
+    check_problem(problem)?;
     let kinds = effective_kinds(problem, config);
     let k = kinds.len();
     let modelled: Vec<usize> = (0..k)
@@ -700,7 +613,7 @@ pub fn propose_from(
     config: &StepConfig,
     seed: u64,
 ) -> Result<StepRecord, StepError> {
-    problem.check()?;
+    check_problem(problem)?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let samples = sample_fronts(fitted, problem, config, &mut rng);
     let posterior = Posterior {
@@ -977,8 +890,9 @@ fn refine(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimizer::sampling::latin_hypercube;
-    use crate::optimizer::synthetic::{BraninCurrin, MultiFidelityProblem};
+    use crate::problem::MultiFidelityProblem;
+    use crate::sampling::latin_hypercube;
+    use crate::synthetic::BraninCurrin;
 
     fn small() -> StepConfig {
         StepConfig {

@@ -2,13 +2,12 @@
 //! 4-objective crossbar-like problem at mixed fidelities, S = 10 front samples.
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use optimizer::cf_mesmo::{fit_surrogates, propose, propose_from, Gain, StepConfig};
+use optimizer::problem::{MultiFidelityProblem, Observation, StepProblem};
+use optimizer::sampling::latin_hypercube;
+use optimizer::synthetic::CrossbarLike;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use stages::optimizer::cf_mesmo::{
-    fit_surrogates, propose, propose_from, Gain, Observation, StepConfig, StepProblem,
-};
-use stages::optimizer::sampling::latin_hypercube;
-use stages::optimizer::synthetic::{CrossbarLike, MultiFidelityProblem};
 
 fn step_100_observations(c: &mut Criterion) {
     let problem = CrossbarLike::new();

@@ -18,7 +18,7 @@
 //! hyperparameters reported here are converted to the original `[0, 1]` inputs and
 //! the `exp(-sum theta_i d_i^2)` convention.
 
-use crate::optimizer::rff::{RffModel, RffSample};
+use crate::rff::{RffModel, RffSample};
 use egobox_gp::correlation_models::SquaredExponentialCorr;
 use egobox_gp::mean_models::ConstantMean;
 use egobox_gp::{GaussianProcess, ThetaTuning};

@@ -1,4 +1,5 @@
-//! The optimiser: surrogate GPs, posterior samples, the CF-MESMO step, its baselines and
+//! xbar-opt's optimiser, a crate of its own that knows nothing of crossbars or DNNs:
+//! surrogate GPs, posterior samples, the CF-MESMO step, its baselines and
 //! the math under them (normal-distribution functions, hypervolume and Pareto filtering,
 //! NSGA-II, the MESMO / CF-MESMO acquisition, space-filling samplers), plus synthetic
 //! multi-fidelity benchmark problems.
@@ -12,6 +13,7 @@ pub mod hypervolume;
 pub mod normal;
 pub mod nsga2;
 pub mod pareto_gain;
+pub mod problem;
 pub mod published;
 pub mod rff;
 pub mod sampling;

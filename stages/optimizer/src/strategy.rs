@@ -26,12 +26,12 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::cf_mesmo::{
-    fit_surrogates, propose_from, same_design, FittedSurrogates, Observation, Rule, StepConfig,
-    StepProblem, StepRecord, SAME_DESIGN,
+    fit_surrogates, propose_from, FittedSurrogates, Rule, StepConfig, StepRecord,
 };
 use super::gp::{Kernel, Surrogate};
 use super::hypervolume::pareto_front_indices;
 use super::nsga2::{Nsga2Config, Nsga2Run};
+use crate::problem::{same_design, Observation, StepProblem, SAME_DESIGN};
 
 /// The search strategies, by name (`[study] strategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -527,9 +527,10 @@ impl Strategy for ModelBased<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimizer::cf_mesmo::ObjectiveKind;
-    use crate::optimizer::nsga2::nsga2_batch;
-    use crate::optimizer::synthetic::{BraninCurrin, MultiFidelityProblem};
+
+    use crate::nsga2::nsga2_batch;
+    use crate::problem::{MultiFidelityProblem, ObjectiveKind};
+    use crate::synthetic::BraninCurrin;
 
     fn evaluate(p: &BraninCurrin, proposals: &[Proposal]) -> Vec<Observation> {
         proposals

@@ -323,8 +323,8 @@ fn log_det(mut m: Vec<Vec<f64>>) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::optimizer::hypervolume::hypervolume;
-    use crate::optimizer::normal::inverse_mills_ratio;
+    use crate::hypervolume::hypervolume;
+    use crate::normal::inverse_mills_ratio;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
     use rand_distr::StandardNormal;
@@ -477,7 +477,7 @@ mod tests {
             let hv = hypervolume(&negated, &vec![1.0; dims]).unwrap();
             assert_rel(volume, hv, 1e-12, &format!("{dims} objectives"));
             if dims == 2 {
-                let front = crate::optimizer::hypervolume::pareto_front_indices(&negated);
+                let front = crate::hypervolume::pareto_front_indices(&negated);
                 assert_eq!(cells.len(), front.len());
             }
             // A point inside the region lies in exactly one cell.
