@@ -206,6 +206,42 @@ fn a_leftover_worker_of_an_older_problem_writes_nothing() {
         "{}",
         stderr(&out)
     );
+    // A task file whose config is invalid (a temperature range up to 1e12 K) is refused
+    // with a line naming the key, before anything stored changes.
+    let mut bad: serde_json::Value = serde_json::from_slice(&spec).unwrap();
+    bad["config"]["design_space"]["temp_k"]["max"] = serde_json::json!(1e12);
+    let bad_id = format!("{id}-bad");
+    bad["id"] = serde_json::json!(bad_id);
+    std::fs::write(
+        s.path("study/tasks").join(format!("{bad_id}.json")),
+        serde_json::to_vec(&bad).unwrap(),
+    )
+    .unwrap();
+    let before_bad = s.snapshot();
+    let out = Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .args(["worker", "--task", &bad_id, "--study"])
+        .arg(s.path("study"))
+        .arg("--cache")
+        .arg(s.path("cache"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("design_space.temp_k"),
+        "{}",
+        stderr(&out)
+    );
+    let after_bad: Vec<_> = s
+        .snapshot()
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with(format!("{bad_id}.json")))
+        .collect();
+    let before_bad: Vec<_> = before_bad
+        .into_iter()
+        .filter(|(p, _)| !p.ends_with(format!("{bad_id}.json")))
+        .collect();
+    assert_eq!(after_bad, before_bad, "nothing stored changed");
+    std::fs::remove_file(s.path("study/tasks").join(format!("{bad_id}.json"))).unwrap();
     let rows = ledger(&s.path("study"));
     assert!(rows.iter().all(|r| r.seed == 43), "no old-problem row");
     let ledger_of = |v: Vec<(std::path::PathBuf, Vec<u8>)>| -> Vec<_> {

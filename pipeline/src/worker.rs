@@ -168,6 +168,11 @@ pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
     if spec.id != id {
         bail!("task {id}: {} holds task {}", path.display(), spec.id);
     }
+    // The config travels in the task file: checked as the coordinator's was, before
+    // anything stored is touched.
+    spec.config
+        .validate()
+        .with_context(|| format!("task {id}: the config in {}", path.display()))?;
     let lock_path = tasks_dir(study).join(format!("{id}.lock"));
     let lock = fs::File::create(&lock_path)
         .with_context(|| format!("task {id}: creating {}", lock_path.display()))?;
