@@ -192,7 +192,7 @@ fn a_leftover_worker_of_an_older_problem_writes_nothing() {
     assert!(s.run(&["run", "--new-study"]).status.success());
     let before = s.snapshot();
     // The old task, run now against the new study.
-    std::fs::write(s.path("study/tasks").join(format!("{id}.json")), spec).unwrap();
+    std::fs::write(s.path("study/tasks").join(format!("{id}.json")), &spec).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_pipeline"))
         .args(["worker", "--task", &id, "--study"])
         .arg(s.path("study"))
