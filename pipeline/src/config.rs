@@ -350,32 +350,35 @@ impl DesignSpace {
             !self.cell_bits.is_empty(),
             "design_space.cell_bits is empty"
         );
-        for &b in &self.cell_bits {
-            ensure!(
-                (1..=8).contains(&b),
-                "design_space.cell_bits: {b} is outside 1..=8"
-            );
-        }
         ensure!(
             !self.xbar_size.is_empty(),
             "design_space.xbar_size is empty"
         );
-        for &s in &self.xbar_size {
-            ensure!(
-                s >= 8 && s.is_power_of_two(),
-                "design_space.xbar_size: {s} is not a power of two of at least 8"
-            );
-        }
         self.freq_hz.validate("freq_hz")?;
         self.temp_k.validate("temp_k")?;
-        ensure!(
-            (2..=12).contains(&self.adc_bits),
-            "design_space.adc_bits: {} is outside 2..=12",
-            self.adc_bits
-        );
-        // The noise model checks voltage and conductances on a representative design.
+        // Every grid value and both ends of every range, as designs: their physical
+        // ranges, the PPA models' limits and what the noise model needs.
         let probe = self.decode(&[0.0; Self::DIM]);
-        crossbar::validate_design(&probe, noise).map_err(|e| anyhow::anyhow!("design_space.{e}"))
+        for &cell_bits in &self.cell_bits {
+            for &xbar_size in &self.xbar_size {
+                for (freq_hz, temp_k) in [
+                    (self.freq_hz.min, self.temp_k.min),
+                    (self.freq_hz.max, self.temp_k.max),
+                ] {
+                    let design = Design {
+                        cell_bits,
+                        xbar_size,
+                        freq_hz,
+                        temp_k,
+                        ..probe
+                    };
+                    crossbar::validate_design(&design, noise)
+                        .and_then(|()| Ok(stages::ppa::validate_design(&design)?))
+                        .map_err(|e| anyhow::anyhow!("design_space.{e}"))?;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -668,7 +671,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_naming_the_key() {
-        let cases: [(&str, &str, &str); 18] = [
+        let cases: [(&str, &str, &str); 20] = [
             (
                 "cell_bits = [1, 2, 3, 4, 5, 6, 7, 8]",
                 "cell_bits = [0, 2]",
@@ -687,7 +690,17 @@ mod tests {
             ),
             ("min_epochs = 1", "min_epochs = 9", "min_epochs"),
             ("epochs = 40", "epochs = 40\nseconds = 5.0", "budget"),
-            ("adc_bits = 5", "adc_bits = 13", "adc_bits"),
+            ("adc_bits = 5", "adc_bits = 17", "adc_bits"),
+            (
+                "temp_k = { min = 300.0, max = 400.0 }",
+                "temp_k = { min = 300.0, max = 1e12 }",
+                "design_space.temp_k must be in (0, 600] K",
+            ),
+            (
+                "xbar_size = [32, 64, 128]",
+                "xbar_size = [32, 2147483648]",
+                "design_space.xbar_size must be a power of two in 2..=4096",
+            ),
             ("g_min = 3.33e-7 ", "g_min = 3.33e-8 ", "g_min"),
             ("[initial]", "[initial]\ncolour = 3", "colour"),
             (

@@ -272,50 +272,7 @@ pub struct Characterisation {
 
 /// Checks the parts of a design the noise model needs; messages name the key.
 pub fn validate_design(design: &Design, noise: &NoiseParams) -> Result<()> {
-    ensure!(
-        (1..=8).contains(&design.cell_bits),
-        "cell_bits must be in 1..=8, got {}",
-        design.cell_bits
-    );
-    ensure!(
-        (2..=16).contains(&design.adc_bits),
-        "adc_bits must be in 2..=16 for the crossbar simulation (a signed ADC needs a \
-         level each side of zero), got {}",
-        design.adc_bits
-    );
-    ensure!(
-        (2..=4096).contains(&design.xbar_size),
-        "xbar_size must be in 2..=4096, got {}",
-        design.xbar_size
-    );
-    ensure!(
-        design.freq_hz.is_finite() && design.freq_hz > 0.0 && design.freq_hz <= 1e12,
-        "freq_hz must be a frequency in (0, 1e12] Hz, got {}",
-        design.freq_hz
-    );
-    ensure!(
-        design.temp_k.is_finite() && design.temp_k > 0.0 && design.temp_k <= 1e4,
-        "temp_k must be a temperature in (0, 1e4] K, got {}",
-        design.temp_k
-    );
-    ensure!(
-        design.read_voltage.is_finite()
-            && design.read_voltage > 0.0
-            && design.read_voltage <= 100.0,
-        "read_voltage must be in (0, 100] V, got {}",
-        design.read_voltage
-    );
-    ensure!(
-        design.g_min.is_finite() && design.g_min > 0.0,
-        "g_min must be a positive conductance, got {}",
-        design.g_min
-    );
-    ensure!(
-        design.g_max.is_finite() && design.g_max > design.g_min && design.g_max <= 1.0,
-        "g_max ({}) must be greater than g_min ({}) and at most 1 S",
-        design.g_max,
-        design.g_min
-    );
+    design.validate()?;
     let singular = noise.rtn_singular_conductance();
     if design.g_min <= singular {
         bail!(

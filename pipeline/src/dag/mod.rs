@@ -23,6 +23,7 @@
 //! [`crate::study`], which turns ledger rows into observations for [`Graph::gp_fit`].
 //! A node's outputs are read back typed ([`outputs`]).
 
+mod keys;
 mod nodes;
 pub mod outputs;
 

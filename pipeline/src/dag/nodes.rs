@@ -18,9 +18,9 @@ use stages::dataset;
 use stages::design::Design;
 use stages::ppa;
 use stages::ppa::PpaParams;
-use stages::training::params::NoiseStrategy;
 use stages::training::{self, train::TrainState};
 
+use super::keys;
 use super::outputs::{
     read_json, read_network, read_train_summary, DatasetMeta, EpochSummary, EvalSummary,
     LoadedData, TrainSummary, CHARACTERISATION, CHECKPOINT, DATASET_META, DATASET_TENSORS, KERNELS,
@@ -159,30 +159,10 @@ fn bar_progress(bar: &ProgressBar) -> impl Fn(usize, usize) -> Result<()> + '_ {
     }
 }
 
-/// The baseline node's key parameters: the model and the pre-training recipe.
-#[derive(Serialize)]
-struct BaselineKey {
-    model: stages::arch::ModelName,
-    batch_size: usize,
-    momentum: f64,
-    weight_decay: f64,
-    augment: bool,
-    epochs: usize,
-    lr: f64,
-}
-
 /// The key of the baseline node on the data set `data`.
 pub(super) fn baseline_key(cfg: &StudyConfig, data: &Object) -> Result<KeyInput> {
-    let t = &cfg.training;
-    let key = BaselineKey {
-        model: cfg.model.name,
-        batch_size: t.batch_size,
-        momentum: t.momentum,
-        weight_decay: t.weight_decay,
-        augment: t.augment,
-        epochs: t.baseline_epochs,
-        lr: t.baseline_lr,
-    };
+    let model = serde_json::to_value(cfg.model.name)?;
+    let key = keys::derive(&cfg.training, &keys::BASELINE_READS, &[("model", model)])?;
     KeyInput::new(
         training::BASELINE_STAGE,
         training::CODE_VERSION,
@@ -222,23 +202,6 @@ pub(super) fn baseline(
     })
 }
 
-/// The ReSNA training node's key parameters: the noise strategy, the design's cell
-/// resolution (its chip is an input too), the fidelity and the fine-tuning recipe.
-#[derive(Serialize)]
-struct TrainKey {
-    strategy: NoiseStrategy,
-    cell_bits: u8,
-    epochs: usize,
-    batch_size: usize,
-    momentum: f64,
-    weight_decay: f64,
-    augment: bool,
-    lr: f64,
-    lr_decay: f64,
-    conv_noise_scale: f64,
-    fc_noise_scale: f64,
-}
-
 /// The key of the ReSNA training node of `design` at `epochs`.
 fn train_key(
     cfg: &StudyConfig,
@@ -246,20 +209,14 @@ fn train_key(
     epochs: usize,
     (baseline, chip): (CacheKey, CacheKey),
 ) -> Result<KeyInput> {
-    let t = &cfg.training;
-    let key = TrainKey {
-        strategy: t.strategy,
-        cell_bits: design.cell_bits,
-        epochs,
-        batch_size: t.batch_size,
-        momentum: t.momentum,
-        weight_decay: t.weight_decay,
-        augment: t.augment,
-        lr: t.finetune_lr,
-        lr_decay: t.finetune_lr_decay,
-        conv_noise_scale: t.conv_noise_scale,
-        fc_noise_scale: t.fc_noise_scale,
-    };
+    let key = keys::derive(
+        &cfg.training,
+        &keys::FINETUNE_READS,
+        &[
+            ("cell_bits", design.cell_bits.into()),
+            ("epochs", epochs.into()),
+        ],
+    )?;
     KeyInput::new(
         training::RESNA_STAGE,
         training::CODE_VERSION,
@@ -353,16 +310,6 @@ pub(super) fn train(
     })
 }
 
-/// The noisy-inference node's key parameters: the draws, the vote, the batch size and
-/// the design's cell resolution (its chip and the checkpoint are inputs too).
-#[derive(Serialize)]
-struct EvalKey {
-    draws: usize,
-    majority_vote: bool,
-    batch_size: usize,
-    cell_bits: u8,
-}
-
 /// The key input of the noisy-inference node of `checkpoint` on `design`'s chip.
 pub(super) fn eval_input(
     cfg: &StudyConfig,
@@ -370,13 +317,11 @@ pub(super) fn eval_input(
     checkpoint: &CacheKey,
     chip: &Object,
 ) -> Result<KeyInput> {
-    let t = &cfg.training;
-    let key = EvalKey {
-        draws: t.eval_draws,
-        majority_vote: t.majority_vote,
-        batch_size: t.batch_size,
-        cell_bits: design.cell_bits,
-    };
+    let key = keys::derive(
+        &cfg.training,
+        &keys::EVAL_READS,
+        &[("cell_bits", design.cell_bits.into())],
+    )?;
     KeyInput::new(
         training::EVAL_STAGE,
         training::CODE_VERSION,

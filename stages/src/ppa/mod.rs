@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::arch::{self, ModelName};
-use crate::design::Design;
+use crate::design::{Design, DesignError};
 
 /// The stage's name in cache keys and logs.
 pub const STAGE: &str = "ppa";
@@ -82,12 +82,12 @@ impl PpaParams {
 /// Why [`estimate`] refused a design or parameter set. Each message names the field.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum PpaError {
-    /// `xbar_size` is below 8 or not a power of two.
-    #[error("xbar_size must be a power of two >= 8, got {0}")]
+    /// A design value outside its physical range.
+    #[error(transparent)]
+    Design(#[from] DesignError),
+    /// `xbar_size` is below the smallest array the PPA models map.
+    #[error("xbar_size must be at least 8 for the PPA models (their smallest array), got {0}")]
     XbarSize(u32),
-    /// `freq_hz` is not finite and positive.
-    #[error("freq_hz must be finite and > 0, got {0}")]
-    FreqHz(f64),
     /// `freq_hz` is above what the crossbar's sense amplifiers can sense.
     #[error(
         "freq_hz {freq_hz:.4e} is above the sensing-limited clock of this design, \
@@ -100,29 +100,6 @@ pub enum PpaError {
         /// The sensing-limited clock, Hz.
         limit_hz: f64,
     },
-    /// `adc_bits` is outside 1..=12.
-    #[error("adc_bits must be in 1..=12, got {0}")]
-    AdcBits(u8),
-    /// `cell_bits` is outside 1..=8.
-    #[error("cell_bits must be in 1..=8, got {0}")]
-    CellBits(u8),
-    /// `read_voltage` is not finite and positive.
-    #[error("read_voltage must be finite and > 0 V, got {0}")]
-    ReadVoltage(f64),
-    /// `g_min` is not finite and positive.
-    #[error("g_min must be finite and > 0 S, got {0}")]
-    GMin(f64),
-    /// `g_max` is not finite or not above `g_min`.
-    #[error("g_max must be finite and > g_min ({g_min} S), got {g_max} S")]
-    GMax {
-        /// The design's `g_min`, S.
-        g_min: f64,
-        /// The offending `g_max`, S.
-        g_max: f64,
-    },
-    /// `temp_k` is not finite and positive.
-    #[error("temp_k must be finite and > 0 K, got {0}")]
-    TempK(f64),
     /// `temp_k` is outside the technology tables of the `neurosim` model.
     #[error("temp_k must be in 300..=400 K for the neurosim PPA model (its technology tables), got {temp_k}")]
     TempRange {
@@ -278,34 +255,12 @@ impl PpaReport {
     }
 }
 
-/// Checks a design's values against what the models can compute.
+/// Checks a design's values against their physical ranges and what the models can
+/// compute.
 pub fn validate_design(d: &Design) -> Result<(), PpaError> {
-    if d.xbar_size < 8 || !d.xbar_size.is_power_of_two() {
+    d.validate()?;
+    if d.xbar_size < 8 {
         return Err(PpaError::XbarSize(d.xbar_size));
-    }
-    if !(d.freq_hz.is_finite() && d.freq_hz > 0.0) {
-        return Err(PpaError::FreqHz(d.freq_hz));
-    }
-    if !(1..=12).contains(&d.adc_bits) {
-        return Err(PpaError::AdcBits(d.adc_bits));
-    }
-    if !(1..=8).contains(&d.cell_bits) {
-        return Err(PpaError::CellBits(d.cell_bits));
-    }
-    if !(d.read_voltage.is_finite() && d.read_voltage > 0.0) {
-        return Err(PpaError::ReadVoltage(d.read_voltage));
-    }
-    if !(d.g_min.is_finite() && d.g_min > 0.0) {
-        return Err(PpaError::GMin(d.g_min));
-    }
-    if !(d.g_max.is_finite() && d.g_max > d.g_min) {
-        return Err(PpaError::GMax {
-            g_min: d.g_min,
-            g_max: d.g_max,
-        });
-    }
-    if !(d.temp_k.is_finite() && d.temp_k > 0.0) {
-        return Err(PpaError::TempK(d.temp_k));
     }
     Ok(())
 }

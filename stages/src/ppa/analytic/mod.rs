@@ -862,7 +862,7 @@ mod tests {
             xbar_size: 1 << rng.random_range(3..=9),
             freq_hz: 10f64.powf(rng.random_range(7.0..9.0)),
             temp_k: rng.random_range(300.0..400.0),
-            adc_bits: rng.random_range(1..=12),
+            adc_bits: rng.random_range(2..=12),
             read_voltage: rng.random_range(0.05..0.5),
             g_min: 10f64.powf(rng.random_range(-8.0..-6.0)),
             g_max: 10f64.powf(rng.random_range(-5.0..-3.5)),
@@ -964,7 +964,7 @@ mod tests {
                 "freq_hz",
             ),
             (Design { adc_bits: 0, ..ok }, "adc_bits"),
-            (Design { adc_bits: 13, ..ok }, "adc_bits"),
+            (Design { adc_bits: 17, ..ok }, "adc_bits"),
             (Design { cell_bits: 0, ..ok }, "cell_bits"),
             (Design { cell_bits: 9, ..ok }, "cell_bits"),
             (
