@@ -68,9 +68,13 @@ def resnet20():
 NETWORKS = {"vgg8": vgg8, "resnet20": resnet20}
 
 
-def setting(model, node, cell_bits, xbar, adc_bits, temp_k=300):
+def setting(model, node, cell_bits, xbar, adc_bits, temp_k=300, cell_width_f=12):
+    """One grid point. `cell_width_f` is the 1T1R cell's width in F: NeuroSim exits where
+    the access transistor its device needs is wider than the cell (at 350 K and above its
+    drive current falls and the transistor widens past the default 12 F), so those
+    settings draw a wider cell, on both sides."""
     return dict(model=model, tech_node_nm=node, cell_bits=cell_bits, xbar_size=xbar,
-                adc_bits=adc_bits, temp_k=temp_k)
+                adc_bits=adc_bits, temp_k=temp_k, cell_width_f=cell_width_f)
 
 
 # The grid: spans the models, nodes, cell resolutions, crossbar sizes, ADC resolutions and
@@ -96,20 +100,21 @@ GRID = [
     setting("vgg8", 22, 2, 64, 5), setting("vgg8", 22, 2, 32, 5),
     setting("vgg8", 22, 2, 128, 4), setting("vgg8", 22, 2, 128, 6),
     setting("vgg8", 22, 8, 32, 4),
-    # VGG8 at 32 nm
+    # temperature (leakage, wire resistance, sense power)
+    setting("resnet20", 32, 2, 64, 5, 350, 24), setting("resnet20", 32, 2, 64, 5, 400, 24),
+    setting("vgg8", 22, 2, 128, 5, 400, 24), setting("resnet20", 32, 2, 64, 5, 300, 24),
+    # 45 nm
+    setting("resnet20", 45, 2, 64, 5), setting("vgg8", 45, 2, 128, 5),
+    # VGG8 at 32 nm (last: its small arrays take NeuroSim up to an hour)
     setting("vgg8", 32, 2, 128, 5), setting("vgg8", 32, 8, 128, 5),
     setting("vgg8", 32, 4, 64, 6), setting("vgg8", 32, 1, 32, 5),
     setting("vgg8", 32, 2, 64, 4),
-    # temperature (leakage, wire resistance, sense power)
-    setting("resnet20", 32, 2, 64, 5, 350), setting("resnet20", 32, 2, 64, 5, 400),
-    setting("vgg8", 22, 2, 128, 5, 400),
-    # 45 nm
-    setting("resnet20", 45, 2, 64, 5), setting("vgg8", 45, 2, 128, 5),
 ]
 
 
 def name_of(s):
-    return "{model}-{tech_node_nm}nm-{cell_bits}b-{xbar_size}x-{adc_bits}adc-{temp_k}K".format(**s)
+    name = "{model}-{tech_node_nm}nm-{cell_bits}b-{xbar_size}x-{adc_bits}adc-{temp_k}K".format(**s)
+    return name if s["cell_width_f"] == 12 else name + "-{cell_width_f}F".format(**s)
 
 
 def param_edits(s):
@@ -117,7 +122,8 @@ def param_edits(s):
     return [f"technode={s['tech_node_nm']}", f"featuresize={wire}e-9", f"wireWidth={wire}",
             f"cellBit={s['cell_bits']}", f"numRowSubArray={s['xbar_size']}",
             f"numColSubArray={s['xbar_size']}", f"levelOutput={2 ** s['adc_bits']}",
-            f"temp={s['temp_k']}"]
+            f"temp={s['temp_k']}"] + (
+                [] if s["cell_width_f"] == 12 else [f"widthInFeatureSize1T1R={s['cell_width_f']}"])
 
 
 NUM = r"([-+0-9.eE]+|-?nan|-?inf)"

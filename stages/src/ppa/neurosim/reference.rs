@@ -30,6 +30,9 @@ pub struct Run {
     pub adc_bits: u8,
     /// Temperature, K.
     pub temp_k: f64,
+    /// Width of the 1T1R cell, F (NeuroSim's `widthInFeatureSize1T1R`; wider than its
+    /// default 12 where the access transistor needs it, at 350 K and above).
+    pub cell_width_f: f64,
     /// Chip area, um^2.
     pub area_um2: f64,
     /// Latency per image, ns.
@@ -74,6 +77,7 @@ pub fn estimate(run: &Run) -> PpaReport {
     let params = NeurosimParams {
         tech_node_nm: run.tech_node_nm,
         clock: neurosim::ClockPolicy::Saturate,
+        cell_width_f: run.cell_width_f,
         ..NeurosimParams::default()
     };
     neurosim::estimate(&layers(model, 32, 10), &design_of(run), &params).expect("estimates")
