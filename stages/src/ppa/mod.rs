@@ -265,18 +265,15 @@ pub fn validate_design(d: &Design) -> Result<(), PpaError> {
     Ok(())
 }
 
-/// Estimates area, latency and energy of one `model` inference (square `input_hw` RGB
-/// input, `num_classes` outputs) on the crossbar `design` with the model and constants
-/// of `params`.
-pub fn estimate(
+/// Checks what every model's estimate needs: the design, and an input shape the network
+/// can take.
+pub(crate) fn check_workload(
     model: ModelName,
     input_hw: usize,
     num_classes: usize,
     design: &Design,
-    params: &PpaParams,
-) -> Result<PpaReport, PpaError> {
+) -> Result<(), PpaError> {
     validate_design(design)?;
-    params.validate()?;
     let min = model.min_input_hw();
     if input_hw < min {
         return Err(PpaError::InputHw {
@@ -288,6 +285,21 @@ pub fn estimate(
     if num_classes == 0 {
         return Err(PpaError::NumClasses);
     }
+    Ok(())
+}
+
+/// Estimates area, latency and energy of one `model` inference (square `input_hw` RGB
+/// input, `num_classes` outputs) on the crossbar `design` with the model and constants
+/// of `params`.
+pub fn estimate(
+    model: ModelName,
+    input_hw: usize,
+    num_classes: usize,
+    design: &Design,
+    params: &PpaParams,
+) -> Result<PpaReport, PpaError> {
+    check_workload(model, input_hw, num_classes, design)?;
+    params.validate()?;
     match params.model {
         PpaModel::Neurosim => {
             let layers = arch::layers(model, input_hw, num_classes);

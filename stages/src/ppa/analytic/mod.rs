@@ -109,7 +109,7 @@ pub mod params;
 use serde::{Deserialize, Serialize};
 
 use self::params::{AnalyticParams as PpaParams, InputMode};
-use super::{validate_design, Breakdown, LayerPpa as CommonLayer, PpaError, PpaModel};
+use super::{check_workload, Breakdown, LayerPpa as CommonLayer, PpaError, PpaModel};
 use crate::arch::{self, LayerSpec, ModelName};
 use crate::design::Design;
 
@@ -552,19 +552,8 @@ pub fn estimate(
     design: &Design,
     params: &PpaParams,
 ) -> Result<PpaReport, PpaError> {
-    validate_design(design)?;
+    check_workload(model, input_hw, num_classes, design)?;
     params.validate()?;
-    let min = model.min_input_hw();
-    if input_hw < min {
-        return Err(PpaError::InputHw {
-            model,
-            input_hw,
-            min,
-        });
-    }
-    if num_classes == 0 {
-        return Err(PpaError::NumClasses);
-    }
 
     let m = Model::new(design, params);
     let specs = arch::layers(model, input_hw, num_classes);
