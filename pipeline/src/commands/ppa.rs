@@ -20,7 +20,7 @@ pub struct PpaArgs {
     /// Bits per cell (1..=8).
     #[arg(long, default_value_t = 2)]
     cell_bits: u8,
-    /// Crossbar (subarray) size (a power of two, at least 8).
+    /// Crossbar (subarray) size (a power of two in 8..=4096).
     #[arg(long, default_value_t = 128)]
     xbar_size: u32,
     /// Operating frequency, Hz. Default: the design's sensing-limited clock (neurosim),
@@ -34,7 +34,7 @@ pub struct PpaArgs {
     /// Temperature, K.
     #[arg(long, default_value_t = 350.0)]
     temp_k: f64,
-    /// ADC resolution, bits (1..=12).
+    /// ADC resolution, bits (2..=16).
     #[arg(long, default_value_t = 5)]
     adc_bits: u8,
     /// Read voltage, V.
