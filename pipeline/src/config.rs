@@ -345,6 +345,27 @@ impl DesignSpace {
         }
     }
 
+    /// Every combination of the grids' values with each end of the frequency and
+    /// temperature ranges (the fixed variables as configured): the designs a check of
+    /// the whole space looks at. The grids must not be empty.
+    pub fn corners(&self) -> impl Iterator<Item = Design> + '_ {
+        let probe = self.decode(&[0.0; Self::DIM]);
+        let ends = |r: Range| [r.min, r.max];
+        self.cell_bits.iter().flat_map(move |&cell_bits| {
+            self.xbar_size.iter().flat_map(move |&xbar_size| {
+                ends(self.freq_hz).into_iter().flat_map(move |freq_hz| {
+                    ends(self.temp_k).into_iter().map(move |temp_k| Design {
+                        cell_bits,
+                        xbar_size,
+                        freq_hz,
+                        temp_k,
+                        ..probe
+                    })
+                })
+            })
+        })
+    }
+
     fn validate(&self, noise: &NoiseParams) -> Result<()> {
         ensure!(
             !self.cell_bits.is_empty(),
@@ -356,27 +377,12 @@ impl DesignSpace {
         );
         self.freq_hz.validate("freq_hz")?;
         self.temp_k.validate("temp_k")?;
-        // Every grid value and both ends of every range, as designs: their physical
+        // Every grid value at both ends of every range, as designs: their physical
         // ranges, the PPA models' limits and what the noise model needs.
-        let probe = self.decode(&[0.0; Self::DIM]);
-        for &cell_bits in &self.cell_bits {
-            for &xbar_size in &self.xbar_size {
-                for (freq_hz, temp_k) in [
-                    (self.freq_hz.min, self.temp_k.min),
-                    (self.freq_hz.max, self.temp_k.max),
-                ] {
-                    let design = Design {
-                        cell_bits,
-                        xbar_size,
-                        freq_hz,
-                        temp_k,
-                        ..probe
-                    };
-                    crossbar::validate_design(&design, noise)
-                        .and_then(|()| Ok(stages::ppa::validate_design(&design)?))
-                        .map_err(|e| anyhow::anyhow!("design_space.{e}"))?;
-                }
-            }
+        for design in self.corners() {
+            crossbar::validate_design(&design, noise)
+                .and_then(|()| Ok(stages::ppa::validate_design(&design)?))
+                .map_err(|e| anyhow::anyhow!("design_space.{e}"))?;
         }
         Ok(())
     }
@@ -558,29 +564,20 @@ impl StudyConfig {
         if self.ppa.neurosim.clock != ClockPolicy::Refuse {
             return Ok(());
         }
-        for &cell_bits in &s.cell_bits {
-            for &xbar_size in &s.xbar_size {
-                for temp_k in [s.temp_k.min, s.temp_k.max] {
-                    let d = Design {
-                        cell_bits,
-                        xbar_size,
-                        freq_hz: s.freq_hz.max,
-                        temp_k,
-                        ..s.decode(&[0.0; DesignSpace::DIM])
-                    };
-                    let period = neurosim::sensing_period(&d, &self.ppa.neurosim)
-                        .map_err(|e| anyhow::anyhow!("[ppa] {e}"))?;
-                    ensure!(
-                        s.freq_hz.max * period <= 1.0,
-                        "design_space.freq_hz: max {:.4e} Hz is above the sensing-limited \
-                         clock {:.4e} Hz of the {cell_bits}-bit {xbar_size}x{xbar_size} design \
-                         at {temp_k} K ([ppa.neurosim] clock = \"refuse\"); lower it or set \
-                         clock = \"saturate\"",
-                        s.freq_hz.max,
-                        1.0 / period
-                    );
-                }
-            }
+        for d in s.corners().filter(|d| d.freq_hz == s.freq_hz.max) {
+            let period = neurosim::sensing_period(&d, &self.ppa.neurosim)
+                .map_err(|e| anyhow::anyhow!("[ppa] {e}"))?;
+            ensure!(
+                d.freq_hz * period <= 1.0,
+                "design_space.freq_hz: max {:.4e} Hz is above the sensing-limited clock \
+                 {:.4e} Hz of the {}-bit {size}x{size} design at {} K ([ppa.neurosim] \
+                 clock = \"refuse\"); lower it or set clock = \"saturate\"",
+                d.freq_hz,
+                1.0 / period,
+                d.cell_bits,
+                d.temp_k,
+                size = d.xbar_size,
+            );
         }
         Ok(())
     }
