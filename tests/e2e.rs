@@ -183,6 +183,35 @@ fn the_baseline_strategies_run_at_full_fidelity() {
 }
 
 #[test]
+fn a_searched_adc_resolution_reaches_the_optimiser_the_ledger_and_the_report() {
+    let cfg = tiny_config().replace("adc_bits = 5\n", "adc_bits = [4, 6]\n");
+    assert_ne!(cfg, tiny_config());
+    let s = Scratch::new(&cfg);
+    let out = s.run(&["run"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = ledger(&s.path("study"));
+    let adc: std::collections::BTreeSet<i32> = rows.iter().map(|r| r.adc_bits).collect();
+    assert_eq!(adc, [4, 6].into(), "the initial design spans the grid");
+    // The optimiser searched a fifth dimension.
+    let mut steps = 0;
+    for entry in s.path("study/proposals").read_dir().unwrap() {
+        let text = std::fs::read(entry.unwrap().path()).unwrap();
+        let step: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        assert_eq!(step["x"].as_array().unwrap().len(), 5, "{step}");
+        steps += 1;
+    }
+    assert!(steps >= 1);
+    // The report plots the ADC resolution where the full-fidelity designs vary in it.
+    let full: std::collections::BTreeSet<i32> = rows
+        .iter()
+        .filter(|r| r.fidelity_epochs == 2)
+        .map(|r| r.adc_bits)
+        .collect();
+    let html = std::fs::read_to_string(s.path("study/report/index.html")).unwrap();
+    assert_eq!(html.contains("ADC bits"), full.len() > 1, "{full:?}");
+}
+
+#[test]
 fn a_failed_evaluation_is_recorded_and_the_study_goes_on() {
     // A learning rate that makes every fine-tuning loss diverge.
     let cfg = tiny_config()

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use stages::arch::ModelName;
 use stages::crossbar::{self, NoiseParams};
 use stages::dataset::{DataSource, DatasetParams};
-use stages::design::Design;
+use stages::design::{DesignSpace, Variable};
 use stages::ppa::neurosim::{self, ClockPolicy};
 use stages::ppa::{PpaModel, PpaParams};
 use stages::training::params::TrainingParams;
@@ -233,159 +233,19 @@ pub struct ModelSection {
     pub name: ModelName,
 }
 
-/// A continuous variable's range.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Range {
-    /// Lower bound.
-    pub min: f64,
-    /// Upper bound (equal to `min` fixes the variable).
-    pub max: f64,
-    /// Sample on a log scale.
-    #[serde(default)]
-    pub log: bool,
-}
-
-impl Range {
-    /// Maps `u` in [0, 1] into the range.
-    pub fn decode(&self, u: f64) -> f64 {
-        if self.log {
-            (self.min.ln() + u * (self.max.ln() - self.min.ln())).exp()
-        } else {
-            self.min + u * (self.max - self.min)
-        }
+/// Checks `[design_space]`: its form, then every grid value at both ends of every range,
+/// as designs: their physical ranges, the PPA models' limits and what the noise model
+/// needs.
+fn check_design_space(space: &DesignSpace, noise: &NoiseParams) -> Result<()> {
+    space
+        .check_form()
+        .map_err(|e| anyhow::anyhow!("design_space.{e}"))?;
+    for design in space.corners() {
+        crossbar::validate_design(&design, noise)
+            .and_then(|()| Ok(stages::ppa::validate_design(&design)?))
+            .map_err(|e| anyhow::anyhow!("design_space.{e}"))?;
     }
-
-    /// The position of `v` in the range, in [0, 1] (0.5 for a fixed variable).
-    pub fn encode(&self, v: f64) -> f64 {
-        if self.max <= self.min {
-            return 0.5;
-        }
-        let u = if self.log {
-            (v.ln() - self.min.ln()) / (self.max.ln() - self.min.ln())
-        } else {
-            (v - self.min) / (self.max - self.min)
-        };
-        u.clamp(0.0, 1.0)
-    }
-
-    fn validate(&self, key: &str) -> Result<()> {
-        ensure!(
-            self.min.is_finite() && self.max.is_finite() && self.min > 0.0,
-            "design_space.{key}: min must be a positive number, got {}",
-            self.min
-        );
-        ensure!(
-            self.min <= self.max,
-            "design_space.{key}: min ({}) is greater than max ({})",
-            self.min,
-            self.max
-        );
-        Ok(())
-    }
-}
-
-/// `[design_space]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DesignSpace {
-    /// Grid of bits per cell.
-    pub cell_bits: Vec<u8>,
-    /// Grid of crossbar sizes.
-    pub xbar_size: Vec<u32>,
-    /// Frequency range, Hz.
-    pub freq_hz: Range,
-    /// Temperature range, K.
-    pub temp_k: Range,
-    /// ADC bits (fixed).
-    pub adc_bits: u8,
-    /// Read voltage, V (fixed).
-    pub read_voltage: f64,
-    /// Lowest conductance, S (fixed).
-    pub g_min: f64,
-    /// Highest conductance, S (fixed).
-    pub g_max: f64,
-}
-
-impl DesignSpace {
-    /// Number of decision variables (the unit cube's dimension).
-    pub const DIM: usize = 4;
-
-    /// The point of the unit cube a design decodes from: a grid value's cell centre, a
-    /// continuous value's position in its range (0.5 for a fixed variable).
-    pub fn encode(&self, d: &Design) -> Vec<f64> {
-        let cell = |i: Option<usize>, len: usize| (i.unwrap_or(0) as f64 + 0.5) / len as f64;
-        vec![
-            cell(
-                self.cell_bits.iter().position(|&b| b == d.cell_bits),
-                self.cell_bits.len(),
-            ),
-            cell(
-                self.xbar_size.iter().position(|&s| s == d.xbar_size),
-                self.xbar_size.len(),
-            ),
-            self.freq_hz.encode(d.freq_hz),
-            self.temp_k.encode(d.temp_k),
-        ]
-    }
-
-    /// Maps a point of the unit cube [0, 1]^4 to a design: grids are indexed by
-    /// `floor(u * len)`, continuous variables mapped linearly or on a log scale.
-    pub fn decode(&self, u: &[f64]) -> Design {
-        let pick = |grid_len: usize, u: f64| ((u * grid_len as f64) as usize).min(grid_len - 1);
-        Design {
-            cell_bits: self.cell_bits[pick(self.cell_bits.len(), u[0])],
-            xbar_size: self.xbar_size[pick(self.xbar_size.len(), u[1])],
-            freq_hz: self.freq_hz.decode(u[2]),
-            temp_k: self.temp_k.decode(u[3]),
-            adc_bits: self.adc_bits,
-            read_voltage: self.read_voltage,
-            g_min: self.g_min,
-            g_max: self.g_max,
-        }
-    }
-
-    /// Every combination of the grids' values with each end of the frequency and
-    /// temperature ranges (the fixed variables as configured): the designs a check of
-    /// the whole space looks at. The grids must not be empty.
-    pub fn corners(&self) -> impl Iterator<Item = Design> + '_ {
-        let probe = self.decode(&[0.0; Self::DIM]);
-        let ends = |r: Range| [r.min, r.max];
-        self.cell_bits.iter().flat_map(move |&cell_bits| {
-            self.xbar_size.iter().flat_map(move |&xbar_size| {
-                ends(self.freq_hz).into_iter().flat_map(move |freq_hz| {
-                    ends(self.temp_k).into_iter().map(move |temp_k| Design {
-                        cell_bits,
-                        xbar_size,
-                        freq_hz,
-                        temp_k,
-                        ..probe
-                    })
-                })
-            })
-        })
-    }
-
-    fn validate(&self, noise: &NoiseParams) -> Result<()> {
-        ensure!(
-            !self.cell_bits.is_empty(),
-            "design_space.cell_bits is empty"
-        );
-        ensure!(
-            !self.xbar_size.is_empty(),
-            "design_space.xbar_size is empty"
-        );
-        self.freq_hz.validate("freq_hz")?;
-        self.temp_k.validate("temp_k")?;
-        // Every grid value at both ends of every range, as designs: their physical
-        // ranges, the PPA models' limits and what the noise model needs.
-        for design in self.corners() {
-            crossbar::validate_design(&design, noise)
-                .and_then(|()| Ok(stages::ppa::validate_design(&design)?))
-                .map_err(|e| anyhow::anyhow!("design_space.{e}"))?;
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// The most fine-tuning epochs a study may ask for (a bound against a typo that would
@@ -480,7 +340,7 @@ impl StudyConfig {
         self.ppa
             .validate()
             .map_err(|e| anyhow::anyhow!("[ppa] {e}"))?;
-        self.design_space.validate(&self.noise)?;
+        check_design_space(&self.design_space, &self.noise)?;
         self.check_clock()?;
         let f = self.fidelity;
         ensure!(
@@ -554,17 +414,18 @@ impl StudyConfig {
             return Ok(());
         }
         let s = &self.design_space;
+        let temps = s.axis(Variable::TempK);
+        let (cold, hot) = (temps.min(), temps.max());
         ensure!(
-            s.temp_k.min >= 300.0 && s.temp_k.max <= 400.0,
-            "design_space.temp_k: [{}, {}] K is outside 300..=400 K, the technology tables \
-             of the neurosim PPA model",
-            s.temp_k.min,
-            s.temp_k.max
+            cold >= 300.0 && hot <= 400.0,
+            "design_space.temp_k: [{cold}, {hot}] K is outside 300..=400 K, the technology \
+             tables of the neurosim PPA model",
         );
         if self.ppa.neurosim.clock != ClockPolicy::Refuse {
             return Ok(());
         }
-        for d in s.corners().filter(|d| d.freq_hz == s.freq_hz.max) {
+        let fastest = s.axis(Variable::FreqHz).max();
+        for d in s.corners().filter(|d| d.freq_hz == fastest) {
             let period = neurosim::sensing_period(&d, &self.ppa.neurosim)
                 .map_err(|e| anyhow::anyhow!("[ppa] {e}"))?;
             ensure!(
@@ -654,7 +515,7 @@ mod tests {
         ] {
             let cfg: StudyConfig = toml::from_str(text).unwrap();
             cfg.training.validate().unwrap();
-            cfg.design_space.validate(&cfg.noise).unwrap();
+            check_design_space(&cfg.design_space, &cfg.noise).unwrap();
         }
     }
 
@@ -668,7 +529,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_naming_the_key() {
-        let cases: [(&str, &str, &str); 20] = [
+        let cases: [(&str, &str, &str); 22] = [
             (
                 "cell_bits = [1, 2, 3, 4, 5, 6, 7, 8]",
                 "cell_bits = [0, 2]",
@@ -688,6 +549,16 @@ mod tests {
             ("min_epochs = 1", "min_epochs = 9", "min_epochs"),
             ("epochs = 40", "epochs = 40\nseconds = 5.0", "budget"),
             ("adc_bits = 5", "adc_bits = 17", "adc_bits"),
+            (
+                "adc_bits = 5",
+                "adc_bits = [5, 17]",
+                "design_space.adc_bits",
+            ),
+            (
+                "adc_bits = 5",
+                "adc_bits = []",
+                "design_space.adc_bits is empty",
+            ),
             (
                 "temp_k = { min = 300.0, max = 400.0 }",
                 "temp_k = { min = 300.0, max = 1e12 }",
@@ -751,7 +622,7 @@ mod tests {
                 .replace("max = 1.0e9", "max = 2.5e8")
         })
         .unwrap();
-        assert_eq!(cfg.design_space.freq_hz.max, 2.5e8);
+        assert_eq!(cfg.design_space.axis(Variable::FreqHz).max(), 2.5e8);
     }
 
     #[test]

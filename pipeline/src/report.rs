@@ -400,22 +400,15 @@ fn front_section(s: &Studies, page: &mut Page) -> Result<()> {
     Ok(())
 }
 
-/// A design parameter's parallel-coordinates axis: its name and its value in a row.
-type DesignAxis = (&'static str, fn(&EvaluationRow) -> f64);
-
-/// The design parameters on the parallel-coordinates axes.
-const DESIGN_AXES: [DesignAxis; 4] = [
-    ("cell bits", |r| f64::from(r.cell_bits)),
-    ("crossbar size", |r| f64::from(r.xbar_size)),
-    ("log10 freq (Hz)", |r| r.freq_hz.log10()),
-    ("temp (K)", |r| r.temp_k),
-];
-
 /// Parallel coordinates of the design parameters and the objectives.
 fn parallel_coordinates_section(s: &Studies, page: &mut Page) -> Result<()> {
-    let axes: Vec<String> = DESIGN_AXES
+    let variables = crate::record::design_axes(&s.full);
+    let axes: Vec<String> = variables
         .iter()
-        .map(|(name, _)| name.to_string())
+        .map(|v| match v.is_log() {
+            true => format!("log10 {}", v.label()),
+            false => v.label().to_string(),
+        })
         .chain(OBJECTIVES.iter().map(|ob| ob.axis_label()))
         .collect();
     let axes: Vec<&str> = axes.iter().map(String::as_str).collect();
@@ -423,9 +416,12 @@ fn parallel_coordinates_section(s: &Studies, page: &mut Page) -> Result<()> {
         .full
         .iter()
         .map(|r| {
-            let values = DESIGN_AXES
+            let values = variables
                 .iter()
-                .map(|(_, value)| value(r))
+                .map(|&v| match v.is_log() {
+                    true => r.variable(v).log10(),
+                    false => r.variable(v),
+                })
                 .chain(OBJECTIVES.iter().map(|ob| ob.axis_value(r)))
                 .collect();
             (values, s.is_pareto(r))

@@ -20,6 +20,7 @@ use polars::prelude::{
 };
 
 use crate::record::EvaluationRow;
+use stages::design::{DesignSpace, Variable};
 
 /// The column [`read_studies`] and [`read_parts`] add: the index of the study or part a
 /// row came from.
@@ -323,10 +324,11 @@ impl PartStamp {
 }
 
 /// The audit records of a study's strategy steps (`proposals/iter-*.json`) as a table: per
-/// step its index, the proposed design (normalised, `x0..x3`, and decoded with `space`),
+/// step its index, the proposed design (decoded with `space`: a column per searchable
+/// variable, integers for the integer ones),
 /// fidelity, rule, acquisition value, information gain, cost and the observations the
 /// surrogates were fitted on.
-pub fn proposals(study: &Path, space: &crate::config::DesignSpace) -> Result<DataFrame> {
+pub fn proposals(study: &Path, space: &DesignSpace) -> Result<DataFrame> {
     let dir = study.join("proposals");
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(entries) => entries
@@ -340,7 +342,7 @@ pub fn proposals(study: &Path, space: &crate::config::DesignSpace) -> Result<Dat
     };
     files.sort();
     let mut step = Vec::new();
-    let (mut bits, mut size, mut freq, mut temp) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut designs = Vec::new();
     let (mut z, mut rule, mut acquisition, mut gain, mut cost) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut used, mut skipped) = (Vec::new(), Vec::new());
@@ -353,19 +355,15 @@ pub fn proposals(study: &Path, space: &crate::config::DesignSpace) -> Result<Dat
             .trim_start_matches("iter-")
             .parse()
             .with_context(|| format!("{}: not iter-<n>.json", file.display()))?;
-        if record.x.len() != crate::config::DesignSpace::DIM {
+        if record.x.len() != space.dim() {
             bail!(
                 "{}: a design of {} variables",
                 file.display(),
                 record.x.len()
             );
         }
-        let design = space.decode(&record.x);
+        designs.push(space.decode(&record.x));
         step.push(index);
-        bits.push(i32::from(design.cell_bits));
-        size.push(design.xbar_size as i32);
-        freq.push(design.freq_hz);
-        temp.push(design.temp_k);
         z.push(record.z);
         rule.push(
             serde_json::to_value(record.rule)?
@@ -379,20 +377,28 @@ pub fn proposals(study: &Path, space: &crate::config::DesignSpace) -> Result<Dat
         used.push(record.observations_used as i64);
         skipped.push(record.observations_skipped as i64);
     }
-    Ok(DataFrame::new_infer_height(vec![
-        Column::new("step".into(), step),
-        Column::new("cell_bits".into(), bits),
-        Column::new("xbar_size".into(), size),
-        Column::new("freq_hz".into(), freq),
-        Column::new("temp_k".into(), temp),
-        Column::new("fidelity_z".into(), z),
-        Column::new("rule".into(), rule),
-        Column::new("acquisition".into(), acquisition),
-        Column::new("information_gain".into(), gain),
-        Column::new("cost".into(), cost),
-        Column::new("observations_used".into(), used),
-        Column::new("observations_skipped".into(), skipped),
-    ])?)
+    let design_columns = Variable::ALL.iter().map(|&v| {
+        let values = designs.iter().map(|d| d.get(v));
+        match v.is_integer() {
+            true => Column::new(
+                v.name().into(),
+                values.map(|x| x as i32).collect::<Vec<_>>(),
+            ),
+            false => Column::new(v.name().into(), values.collect::<Vec<_>>()),
+        }
+    });
+    let columns = std::iter::once(Column::new("step".into(), step))
+        .chain(design_columns)
+        .chain([
+            Column::new("fidelity_z".into(), z),
+            Column::new("rule".into(), rule),
+            Column::new("acquisition".into(), acquisition),
+            Column::new("information_gain".into(), gain),
+            Column::new("cost".into(), cost),
+            Column::new("observations_used".into(), used),
+            Column::new("observations_skipped".into(), skipped),
+        ]);
+    Ok(DataFrame::new_infer_height(columns.collect())?)
 }
 
 /// The format of an output file, by its extension.

@@ -35,11 +35,11 @@ use optimizer::sampling::latin_hypercube;
 use optimizer::strategy::{StepMemory, StrategyKind, StrategySpec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use stages::design::Design;
+use stages::design::{Design, DesignSpace};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::batch::Batch;
-use crate::config::{DesignSpace, StudyConfig};
+use crate::config::StudyConfig;
 use crate::dag::{self, Graph};
 use crate::evaluation::{Evaluated, Evaluator};
 use crate::executor::Executor;
@@ -250,8 +250,8 @@ impl<'a> Driver<'a, '_> {
             return Vec::new();
         }
         let mut rng = ChaCha8Rng::seed_from_u64(cfg.study.seed ^ 0x1417_1a1d_e516);
-        let low = latin_hypercube(cfg.initial.designs, DesignSpace::DIM, &mut rng);
-        let full = latin_hypercube(cfg.initial.full_fidelity, DesignSpace::DIM, &mut rng);
+        let low = latin_hypercube(cfg.initial.designs, cfg.design_space.dim(), &mut rng);
+        let full = latin_hypercube(cfg.initial.full_fidelity, cfg.design_space.dim(), &mut rng);
         low.into_iter()
             .map(|u| (u, z_low))
             .chain(full.into_iter().map(|u| (u, 1.0)))
@@ -513,15 +513,16 @@ fn observations_digest(observations: &[Observation], batch_size: usize) -> Resul
     Ok(blake3::hash(&bytes).to_hex().to_string())
 }
 
-/// The optimiser's view of a study: the design in [0, 1]^4 (the grids of `cell_bits` and
-/// `xbar_size` as grid variables, a fixed continuous variable as a grid of one value), the
+/// The optimiser's view of a study: the design in the design space's unit cube
+/// ([`DesignSpace::encode`]: a grid as a grid variable, a range as a continuous one, one
+/// with `min == max` as a grid of one value), the
 /// maximised [`OBJECTIVES`], of which accuracy is measured and modelled over the fidelity
 /// and the PPA objectives are computed from the PPA model, and the cost of a fidelity `z`,
 /// the overhead plus the epochs it adds over a cold full-fidelity evaluation's
 /// (`[optimizer.cost]`; configured or fitted to the rows, so a replay decides the same).
 struct StudyProblem {
     kinds: Vec<ObjectiveKind>,
-    levels: [usize; DesignSpace::DIM],
+    levels: Vec<usize>,
     known: KnownPpa,
     /// The cost model's overhead in units of `z` (its epochs over the full fidelity's),
     /// as `f64` bits: set before each ask ([`StudyProblem::set_overhead`]).
@@ -542,18 +543,10 @@ impl StudyProblem {
         let space = cfg.design_space.clone();
         let (model, ppa) = (cfg.model.name, cfg.ppa.clone());
         let (hw, classes) = (meta.height, meta.classes.len());
-        let estimate =
-            move |u: &[f64]| stages::ppa::estimate(model, hw, classes, &space.decode(u), &ppa);
-        let grid = |n: usize| -> Vec<f64> { (0..n).map(|i| (i as f64 + 0.5) / n as f64).collect() };
-        let space = &cfg.design_space;
-        for a in grid(space.cell_bits.len()) {
-            for b in grid(space.xbar_size.len()) {
-                for (c, d) in [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0), (1.0, 1.0)] {
-                    estimate(&[a, b, c, d]).context("the PPA model of the design space")?;
-                }
-            }
+        let estimate = move |d: &Design| stages::ppa::estimate(model, hw, classes, d, &ppa);
+        for design in space.corners() {
+            estimate(&design).context("the PPA model of the design space")?;
         }
-        let fixed = |r: &crate::config::Range| if r.max <= r.min { 1 } else { 0 };
         let overhead = std::sync::Arc::new(AtomicU64::new(0f64.to_bits()));
         let shared = overhead.clone();
         Ok(StudyProblem {
@@ -565,14 +558,10 @@ impl StudyProblem {
                 (o + (z - from).max(0.0)) / (o + 1.0)
             }),
             kinds: objective_kinds(OBJECTIVES),
-            levels: [
-                space.cell_bits.len(),
-                space.xbar_size.len(),
-                fixed(&space.freq_hz),
-                fixed(&space.temp_k),
-            ],
+            levels: space.levels(),
             known: Box::new(move |u| {
-                let report = estimate(u).expect("every design of the space was checked");
+                let report =
+                    estimate(&space.decode(u)).expect("every design of the space was checked");
                 OBJECTIVES
                     .iter()
                     .filter_map(|o| o.known_surrogate(&report))
@@ -584,7 +573,7 @@ impl StudyProblem {
     /// The step's problem at the `fidelities`.
     fn step<'a>(&'a self, fidelities: &'a [f64]) -> StepProblem<'a> {
         StepProblem {
-            dim: DesignSpace::DIM,
+            dim: self.levels.len(),
             objectives: &self.kinds,
             levels: &self.levels,
             fidelities,

@@ -42,7 +42,8 @@ pub struct NoiseArgs {
     /// Temperature, K.
     #[arg(long, default_value_t = 350.0)]
     temp_k: f64,
-    /// ADC resolution, bits. Default: the config's `design_space.adc_bits`.
+    /// ADC resolution, bits. Default: the config's `design_space.adc_bits` (its first
+    /// value where it is a grid).
     #[arg(long)]
     adc_bits: Option<u8>,
     /// Test images in the batch. Default: the effective voltage's batch size
@@ -77,16 +78,14 @@ pub fn noise(a: &NoiseArgs) -> Result<()> {
     if let Some(model) = a.model {
         cfg.noise.model = model;
     }
-    let space = &cfg.design_space;
+    let first = cfg.design_space.first();
     let design = Design {
         cell_bits: a.cell_bits,
         xbar_size: a.xbar_size,
         freq_hz: a.freq_hz,
         temp_k: a.temp_k,
-        adc_bits: a.adc_bits.unwrap_or(space.adc_bits),
-        read_voltage: space.read_voltage,
-        g_min: space.g_min,
-        g_max: space.g_max,
+        adc_bits: a.adc_bits.unwrap_or(first.adc_bits),
+        ..first
     };
     let chip = Arc::new(Chip::new(characterise(&design, &cfg.noise)?));
     ensure!(

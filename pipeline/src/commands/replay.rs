@@ -17,7 +17,7 @@ use optimizer::tabulated::{Entry, TabulatedProblem};
 use crate::front;
 use crate::race::{check_race_args, selected_methods, write_traces, Race, RaceResults};
 use crate::record::objectives::{objective_kinds, OBJECTIVES};
-use crate::record::EvaluationRow;
+use crate::record::{self, EvaluationRow};
 use crate::results;
 use crate::setup::read_ledger;
 
@@ -191,31 +191,27 @@ pub fn table_problem(
         bail!("the table has no rows");
     };
     for r in rows {
-        let same = r.model == first.model
-            && r.adc_bits == first.adc_bits
-            && r.read_voltage == first.read_voltage
-            && r.seed == first.seed;
+        let same =
+            r.model == first.model && r.read_voltage == first.read_voltage && r.seed == first.seed;
         if !same {
             bail!(
-                "the rows are not of one problem: {} and {} differ in model, adc_bits, \
-                 read_voltage or seed",
+                "the rows are not of one problem: {} and {} differ in model, read_voltage \
+                 or seed",
                 first.label(),
                 r.label()
             );
         }
     }
-    let axis = |get: fn(&EvaluationRow) -> f64| -> Vec<f64> {
-        let mut v: Vec<f64> = rows.iter().map(get).collect();
-        v.sort_by(f64::total_cmp);
-        v.dedup();
-        v
-    };
-    let axes = [
-        axis(|r| f64::from(r.cell_bits)),
-        axis(|r| f64::from(r.xbar_size)),
-        axis(|r| r.freq_hz),
-        axis(|r| r.temp_k),
-    ];
+    let variables = record::design_axes(rows);
+    let axes: Vec<Vec<f64>> = variables
+        .iter()
+        .map(|&v| {
+            let mut values: Vec<f64> = rows.iter().map(|r| r.variable(v)).collect();
+            values.sort_by(f64::total_cmp);
+            values.dedup();
+            values
+        })
+        .collect();
     let mut fidelities: BTreeMap<i32, f64> = BTreeMap::new();
     for r in rows {
         fidelities.insert(r.fidelity_epochs, r.fidelity_z);
@@ -223,14 +219,8 @@ pub fn table_problem(
     let position =
         |values: &[f64], v: f64| values.iter().position(|&a| a == v).expect("an axis value");
     let cell_of = |r: &EvaluationRow| -> usize {
-        let coordinates = [
-            f64::from(r.cell_bits),
-            f64::from(r.xbar_size),
-            r.freq_hz,
-            r.temp_k,
-        ];
-        axes.iter().zip(coordinates).fold(0, |cell, (values, v)| {
-            cell * values.len() + position(values, v)
+        axes.iter().zip(&variables).fold(0, |cell, (values, &v)| {
+            cell * values.len() + position(values, r.variable(v))
         })
     };
     let count: usize = axes.iter().map(Vec::len).product();
@@ -257,14 +247,12 @@ pub fn table_problem(
     }
     let missing = cells.iter().flatten().filter(|e| e.is_none()).count();
     if missing > 0 {
+        let shape: Vec<String> = axes.iter().map(|a| a.len().to_string()).collect();
         bail!(
-            "not a full grid: {missing} of {} (design, fidelity) pairs of the {} x {} x {} x \
-             {} designs at {} fidelities have no row (run `pipeline sweep` to completion)",
+            "not a full grid: {missing} of {} (design, fidelity) pairs of the {} designs at {} \
+             fidelities have no row (run `pipeline sweep` to completion)",
             count * epochs.len(),
-            axes[0].len(),
-            axes[1].len(),
-            axes[2].len(),
-            axes[3].len(),
+            shape.join(" x "),
             epochs.len()
         );
     }
@@ -334,6 +322,19 @@ mod tests {
         let t = table_problem("t", &rows, Some(0.5)).unwrap();
         assert_eq!(t.cost_unit(), 2.5);
         assert!((t.cost_at(&[0.0; 4], 0.5, 1.0) - 1.5 / 2.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_varying_adc_resolution_is_an_axis_of_the_table() {
+        let mut rows = sweep_rows();
+        rows.extend(sweep_rows().into_iter().map(|mut r| {
+            r.adc_bits = 6;
+            r.eval_key.push('a');
+            r
+        }));
+        let t = table_problem("t", &rows, None).unwrap();
+        assert_eq!(t.levels(), vec![2, 1, 1, 2, 2]);
+        assert_eq!(t.designs(), 8);
     }
 
     #[test]

@@ -70,16 +70,12 @@ fn parse_corner(text: &str, cfg: &StudyConfig) -> Result<Design> {
         bail!("--corner {text}: expected CELL_BITS,FREQ_HZ,TEMP_K,XBAR_SIZE");
     };
     let bad = |what: &str| format!("--corner {text}: {what} is not a number");
-    let s = &cfg.design_space;
     let design = Design {
         cell_bits: bits.parse().with_context(|| bad("CELL_BITS"))?,
         freq_hz: freq.parse().with_context(|| bad("FREQ_HZ"))?,
         temp_k: temp.parse().with_context(|| bad("TEMP_K"))?,
         xbar_size: xbar.parse().with_context(|| bad("XBAR_SIZE"))?,
-        adc_bits: s.adc_bits,
-        read_voltage: s.read_voltage,
-        g_min: s.g_min,
-        g_max: s.g_max,
+        ..cfg.design_space.first()
     };
     stages::crossbar::validate_design(&design, &cfg.noise)
         .with_context(|| format!("--corner {text}"))?;
@@ -190,7 +186,7 @@ fn markdown(
         t.fc_noise_scale,
         t.eval_draws,
         cfg.noise.model.as_str(),
-        cfg.design_space.adc_bits,
+        cfg.design_space.first().adc_bits,
     );
     let mut header = "| strategy |".to_string();
     let mut rule = "|---|".to_string();

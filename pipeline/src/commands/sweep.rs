@@ -6,9 +6,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use stages::design::Design;
+use stages::design::{Design, DesignSpace, Variable};
 
-use crate::config::{DesignSpace, Range};
 use crate::session::{execute, ExecutionArgs};
 use crate::setup::{study_setup, StudyArgs};
 use crate::study::Plan;
@@ -19,9 +18,9 @@ pub struct SweepArgs {
     #[command(flatten)]
     study: StudyArgs,
     /// The grid, one `VARIABLE=V1,V2,...` per variable (cell_bits, xbar_size, freq_hz,
-    /// temp_k), e.g. `--grid cell_bits=1,2,4,8 xbar_size=32,64,128`. A variable not named
-    /// takes its config grid (cell_bits, xbar_size), or the minimum, middle and maximum of
-    /// its range (geometric middle on a log range; the one value of a fixed variable).
+    /// temp_k, adc_bits), e.g. `--grid cell_bits=1,2,4,8 xbar_size=32,64,128`. A variable
+    /// not named takes its config grid, or the minimum, middle and maximum of its range
+    /// (geometric middle on a log range), or its one value when it is fixed.
     #[arg(long, num_args = 1.., value_name = "VARIABLE=V1,V2,...")]
     grid: Vec<String>,
     /// Start afresh when the config's problem changed (the old study is archived).
@@ -30,9 +29,6 @@ pub struct SweepArgs {
     #[command(flatten)]
     execution: ExecutionArgs,
 }
-
-/// The sweep's variables, in the grid's (and the design's) order.
-const VARIABLES: [&str; DesignSpace::DIM] = ["cell_bits", "xbar_size", "freq_hz", "temp_k"];
 
 /// `pipeline sweep`. Its study directory defaults to `./studies/<study.name>-sweep`, so
 /// that a sweep and a search of the same config keep separate ledgers (they share the
@@ -59,20 +55,28 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     )
 }
 
-/// The full-factorial grid `specs` describes over `space`, `cell_bits` varying slowest.
+/// The full-factorial grid `specs` describes over `space`, the variables nested in
+/// [`Variable::ALL`]'s order (`cell_bits` slowest).
 fn designs(space: &DesignSpace, specs: &[String]) -> Result<Vec<Design>> {
-    let mut values: [Option<Vec<f64>>; DesignSpace::DIM] = Default::default();
+    let mut values: Vec<(Variable, Option<Vec<f64>>)> =
+        Variable::ALL.iter().map(|&v| (v, None)).collect();
     for spec in specs {
         let (name, list) = spec
             .split_once('=')
             .with_context(|| format!("--grid {spec}: expected VARIABLE=V1,V2,..."))?;
-        let Some(i) = VARIABLES.iter().position(|v| *v == name.trim()) else {
+        let Some(variable) = Variable::from_name(name.trim()) else {
+            let names: Vec<&str> = Variable::ALL.iter().map(|v| v.name()).collect();
             bail!(
                 "--grid {spec}: unknown variable {name:?}; the variables are {}",
-                VARIABLES.join(", ")
+                names.join(", ")
             );
         };
-        if values[i].is_some() {
+        let slot = &mut values[Variable::ALL
+            .iter()
+            .position(|&v| v == variable)
+            .expect("listed")]
+        .1;
+        if slot.is_some() {
             bail!("--grid {spec}: {name} is given twice");
         }
         let parsed: Vec<f64> = list
@@ -85,8 +89,13 @@ fn designs(space: &DesignSpace, specs: &[String]) -> Result<Vec<Design>> {
                     .with_context(|| format!("--grid {spec}: {v:?} is not a number"))
             })
             .collect::<Result<_>>()?;
-        for &v in &parsed {
-            check_value(space, i, v).with_context(|| format!("--grid {spec}"))?;
+        let axis = space.axis(variable);
+        if let Some(v) = parsed.iter().find(|&&v| !axis.contains(v)) {
+            bail!(
+                "--grid {spec}: {v} is not a value of design_space.{} {}",
+                variable.name(),
+                axis.describe()
+            );
         }
         let mut unique = parsed.clone();
         unique.sort_by(f64::total_cmp);
@@ -94,70 +103,14 @@ fn designs(space: &DesignSpace, specs: &[String]) -> Result<Vec<Design>> {
         if unique.len() != parsed.len() {
             bail!("--grid {spec}: a value is repeated");
         }
-        values[i] = Some(parsed);
+        *slot = Some(parsed);
     }
-    let [bits, sizes, freqs, temps] = values;
-    let bits = bits.unwrap_or_else(|| space.cell_bits.iter().map(|&b| f64::from(b)).collect());
-    let sizes = sizes.unwrap_or_else(|| space.xbar_size.iter().map(|&s| f64::from(s)).collect());
-    let freqs = freqs.unwrap_or_else(|| three_points(&space.freq_hz));
-    let temps = temps.unwrap_or_else(|| three_points(&space.temp_k));
-    let mut grid = Vec::new();
-    for &b in &bits {
-        for &s in &sizes {
-            for &f in &freqs {
-                for &t in &temps {
-                    grid.push(Design {
-                        cell_bits: b as u8,
-                        xbar_size: s as u32,
-                        freq_hz: f,
-                        temp_k: t,
-                        adc_bits: space.adc_bits,
-                        read_voltage: space.read_voltage,
-                        g_min: space.g_min,
-                        g_max: space.g_max,
-                    });
-                }
-            }
-        }
-    }
-    Ok(grid)
-}
-
-/// Whether `v` is a value of variable `i` of `space`: on its grid, or in its range.
-fn check_value(space: &DesignSpace, i: usize, v: f64) -> Result<()> {
-    let key = VARIABLES[i];
-    let on_grid = |grid: Vec<f64>| -> Result<()> {
-        if grid.contains(&v) {
-            Ok(())
-        } else {
-            bail!("{v} is not on design_space.{key} {grid:?}")
-        }
-    };
-    match i {
-        0 => on_grid(space.cell_bits.iter().map(|&b| f64::from(b)).collect()),
-        1 => on_grid(space.xbar_size.iter().map(|&s| f64::from(s)).collect()),
-        _ => {
-            let range = if i == 2 { space.freq_hz } else { space.temp_k };
-            let slack = 1e-9 * range.max.abs();
-            if v < range.min - slack || v > range.max + slack {
-                bail!(
-                    "{v} is outside design_space.{key} [{}, {}]",
-                    range.min,
-                    range.max
-                );
-            }
-            Ok(())
-        }
-    }
-}
-
-/// The minimum, middle and maximum of `range` (the geometric middle on a log scale), or
-/// its one value when it is fixed.
-fn three_points(range: &Range) -> Vec<f64> {
-    if range.max <= range.min {
-        return vec![range.min];
-    }
-    vec![range.min, range.decode(0.5), range.max]
+    Ok(space.product(
+        values
+            .into_iter()
+            .map(|(v, given)| (v, given.unwrap_or_else(|| space.axis(v).sweep_values())))
+            .collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -198,10 +151,23 @@ mod tests {
     }
 
     #[test]
+    fn a_searched_adc_resolution_joins_the_grid() {
+        let mut space = StudyConfig::default_config().design_space;
+        space.adc_bits = stages::design::Choice::Grid(vec![4, 6]);
+        let specs = ["cell_bits=2", "xbar_size=64", "freq_hz=1e8", "temp_k=300"];
+        let specs: Vec<String> = specs.iter().map(|s| s.to_string()).collect();
+        let g = designs(&space, &specs).unwrap();
+        assert_eq!(g.iter().map(|d| d.adc_bits).collect::<Vec<_>>(), vec![4, 6]);
+        let narrowed = [specs, vec!["adc_bits=6".to_string()]].concat();
+        assert_eq!(designs(&space, &narrowed).unwrap().len(), 1);
+    }
+
+    #[test]
     fn bad_grids_name_the_flag_and_the_key() {
         let message = |specs: &[&str]| format!("{:#}", grid(specs).unwrap_err());
         assert!(message(&["cell_bits=9"]).contains("design_space.cell_bits"));
-        assert!(message(&["temp_k=200"]).contains("outside design_space.temp_k"));
+        assert!(message(&["temp_k=200"]).contains("not a value of design_space.temp_k"));
+        assert!(message(&["adc_bits=6"]).contains("design_space.adc_bits 5 (fixed)"));
         assert!(message(&["volts=1"]).contains("unknown variable"));
         assert!(message(&["cell_bits"]).contains("VARIABLE=V1"));
         assert!(message(&["cell_bits=1,x"]).contains("not a number"));

@@ -13,6 +13,7 @@
 pub mod build;
 pub mod objectives;
 
+use std::borrow::Borrow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
 use cache::ledger::{PartTable, Row};
+use stages::design::{Design, DesignSpace, Variable};
 
 /// The status of an evaluation row.
 pub const STATUS_OK: &str = "ok";
@@ -90,17 +92,32 @@ pub struct EvaluationRow {
 
 impl EvaluationRow {
     /// The row's design, with the study's conductance range.
-    pub fn design(&self, space: &crate::config::DesignSpace) -> stages::design::Design {
-        stages::design::Design {
+    pub fn design(&self, space: &DesignSpace) -> Design {
+        Design {
+            g_min: space.g_min,
+            g_max: space.g_max,
+            ..self.recorded_design()
+        }
+    }
+
+    /// The row's design as its columns hold it (the conductance range, not a column of
+    /// the ledger, NaN).
+    fn recorded_design(&self) -> Design {
+        Design {
             cell_bits: self.cell_bits as u8,
             xbar_size: self.xbar_size as u32,
             freq_hz: self.freq_hz,
             temp_k: self.temp_k,
             adc_bits: self.adc_bits as u8,
             read_voltage: self.read_voltage,
-            g_min: space.g_min,
-            g_max: space.g_max,
+            g_min: f64::NAN,
+            g_max: f64::NAN,
         }
+    }
+
+    /// The row's value of a searchable design variable.
+    pub fn variable(&self, variable: Variable) -> f64 {
+        self.recorded_design().get(variable)
     }
 
     /// A short label of the row's design: bits, crossbar, frequency, temperature.
@@ -110,6 +127,16 @@ impl EvaluationRow {
             self.cell_bits, self.xbar_size, self.xbar_size, self.freq_hz, self.temp_k
         )
     }
+}
+
+/// The design variables that are axes of `rows`' problem (a replay's table, the report's
+/// plots): the paper's four always, the others where the rows hold more than one value.
+pub fn design_axes<R: Borrow<EvaluationRow>>(rows: &[R]) -> Vec<Variable> {
+    let value = |i: usize, v: Variable| rows[i].borrow().variable(v);
+    Variable::ALL
+        .into_iter()
+        .filter(|&v| v.is_paper_variable() || (1..rows.len()).any(|i| value(i, v) != value(0, v)))
+        .collect()
 }
 
 impl Row for EvaluationRow {

@@ -1,8 +1,17 @@
-//! One point of the crossbar design space: the parameters every stage downstream of the
-//! config sees. Serialised canonically (field order fixed) into cache keys.
+//! The crossbar design, defined once: one point of the design space (the parameters
+//! every stage downstream of the config sees, serialised canonically, field order fixed,
+//! into cache keys), its physical ranges and their validation, its searchable variables
+//! by name ([`Variable`]), and the design space with its encoding for the optimiser
+//! ([`DesignSpace`]).
+
+mod space;
+mod variable;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+pub use space::{Axis, Choice, DesignSpace, Range, SpaceError, Span};
+pub use variable::Variable;
 
 /// A ReRAM crossbar design: the optimiser's decision variables plus the parameters that
 /// are fixed by default (ADC resolution, read voltage, conductance range).
