@@ -31,10 +31,7 @@ use optimizer::cf_mesmo::StepRecord;
 use optimizer::gp::Kernel;
 use optimizer::nsga2::Nsga2Config;
 use optimizer::problem::{ObjectiveKind, Observation, StepProblem};
-use optimizer::sampling::latin_hypercube;
-use optimizer::strategy::{StepMemory, StrategyKind, StrategySpec};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
+use optimizer::strategy::{self, StepMemory, StrategyKind, StrategySpec};
 use stages::design::{Design, DesignSpace};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -158,7 +155,7 @@ impl<'a> Driver<'a, '_> {
             .set_length(self.budget_total().ceil() as u64);
         let levels = self.epoch_levels(kind == StrategyKind::CfMesmo);
         let fidelities: Vec<f64> = levels.iter().map(|&e| range.at(e).z()).collect();
-        let initial = self.initial_design(fidelities[0]);
+        let initial = self.initial_design(fidelities[0])?;
         self.initial = initial.len();
         let population = cfg.optimizer.nsga2_population;
         let mut strategy = StrategySpec {
@@ -241,21 +238,15 @@ impl<'a> Driver<'a, '_> {
         }
     }
 
-    /// The initial design: `initial.designs` Latin-hypercube points at the lowest
-    /// fidelity `z_low`, then `initial.full_fidelity` at full fidelity (none for NSGA-II,
-    /// whose initial population is its own).
-    fn initial_design(&self, z_low: f64) -> Vec<(Vec<f64>, f64)> {
+    /// The initial design ([`strategy::initial_design`], the benchmarks' too):
+    /// `initial.designs` points at the lowest fidelity `z_low`, then
+    /// `initial.full_fidelity` at full fidelity (none for NSGA-II, whose initial
+    /// population is its own).
+    fn initial_design(&self, z_low: f64) -> Result<Vec<(Vec<f64>, f64)>> {
         let cfg = self.cfg;
-        if cfg.study.strategy == StrategyKind::Nsga2 {
-            return Vec::new();
-        }
-        let mut rng = ChaCha8Rng::seed_from_u64(cfg.study.seed ^ 0x1417_1a1d_e516);
-        let low = latin_hypercube(cfg.initial.designs, cfg.design_space.dim(), &mut rng);
-        let full = latin_hypercube(cfg.initial.full_fidelity, cfg.design_space.dim(), &mut rng);
-        low.into_iter()
-            .map(|u| (u, z_low))
-            .chain(full.into_iter().map(|u| (u, 1.0)))
-            .collect()
+        let (low, full) = (cfg.initial.designs, cfg.initial.full_fidelity);
+        let dim = cfg.design_space.dim();
+        strategy::initial_design(cfg.study.strategy, dim, low, full, z_low, cfg.study.seed)
     }
 
     /// The cost model's overhead in epochs: configured, or fitted to the rows so far.

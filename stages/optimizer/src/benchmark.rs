@@ -335,10 +335,10 @@ impl Tracker<'_> {
     }
 }
 
-/// The initial design of seed `seed`, the same points for every method: `initial_low +
-/// initial_full` points of a digitally shifted Sobol sequence, the first `initial_low` at
-/// the lowest fidelity `z_low` (1 for a single-fidelity method or problem).
-/// NSGA-II has none (its initial population is its own).
+/// The initial design of seed `seed`, the same points for every method (the study's:
+/// [`super::strategy::initial_design`]): `initial_low + initial_full` points, the first
+/// `initial_low` at the lowest fidelity `z_low` (1 for a single-fidelity method or
+/// problem); none for NSGA-II.
 pub fn initial_design(
     dim: usize,
     method: Method,
@@ -346,19 +346,9 @@ pub fn initial_design(
     z_low: f64,
     seed: u64,
 ) -> Vec<(Vec<f64>, f64)> {
-    if method == Method::Nsga2 {
-        return Vec::new();
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1417_1a1d_e516);
-    let sobol = Sobol::with_digital_shift(dim, &mut rng).expect("benchmark dims are small");
-    sobol
-        .take(config.initial_low + config.initial_full)
-        .enumerate()
-        .map(|(i, x)| {
-            let low = z_low < 1.0 && i < config.initial_low;
-            (x, if low { z_low } else { 1.0 })
-        })
-        .collect()
+    let (low, full) = (config.initial_low, config.initial_full);
+    super::strategy::initial_design(method.kind(), dim, low, full, z_low, seed)
+        .expect("benchmark dims are small")
 }
 
 /// Runs one method on one problem until `budget` cost is spent, NSGA-II's last

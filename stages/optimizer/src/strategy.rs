@@ -31,7 +31,36 @@ use super::cf_mesmo::{
 use super::gp::{Kernel, Surrogate};
 use super::hypervolume::pareto_front_indices;
 use super::nsga2::{Nsga2Config, Nsga2Run};
+use super::sampling::Sobol;
 use crate::problem::{same_design, Observation, StepProblem, SAME_DESIGN};
+
+/// The initial design every driver puts in front of a strategy, the study's and the
+/// benchmarks' alike: `low + full` points of a digitally shifted Sobol sequence (the
+/// scrambled quasi-random start BoTorch draws too) seeded by `seed`, the first `low` at
+/// the lowest fidelity `z_low` (full fidelity where `z_low` is 1), the rest at full
+/// fidelity. NSGA-II has none: its initial population is its own.
+pub fn initial_design(
+    kind: StrategyKind,
+    dim: usize,
+    low: usize,
+    full: usize,
+    z_low: f64,
+    seed: u64,
+) -> Result<Vec<(Vec<f64>, f64)>> {
+    if kind == StrategyKind::Nsga2 {
+        return Ok(Vec::new());
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x1417_1a1d_e516);
+    let sobol = Sobol::with_digital_shift(dim, &mut rng)?;
+    Ok(sobol
+        .take(low + full)
+        .enumerate()
+        .map(|(i, x)| {
+            let at_low = z_low < 1.0 && i < low;
+            (x, if at_low { z_low } else { 1.0 })
+        })
+        .collect())
+}
 
 /// The search strategies, by name (`[study] strategy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
