@@ -5,8 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::record::EvaluationRow;
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::Args;
+use stages::design::Design;
 
 use crate::config::{Paths, StudyConfig};
 use crate::runner::Runner;
@@ -46,6 +47,50 @@ impl LedgerArgs {
             study: self.study.clone(),
             cache: None,
         }
+    }
+}
+
+/// One design on the command line (`pipeline ppa`, `pipeline noise`): the searchable
+/// variables, with the same defaults in every command; the device constants come from
+/// the command (its config, or its own flags).
+#[derive(Args, Debug, Clone)]
+pub struct DesignArgs {
+    /// Bits per cell (1..=8).
+    #[arg(long, default_value_t = 2)]
+    pub cell_bits: u8,
+    /// Crossbar size (a power of two; the PPA models take 8..=4096).
+    #[arg(long, default_value_t = 128)]
+    pub xbar_size: u32,
+    /// Operating frequency, Hz. Default: 500 MHz (`noise`; `ppa --ppa-model analytic`),
+    /// the design's sensing-limited clock (`ppa`, neurosim).
+    #[arg(long)]
+    pub freq_hz: Option<f64>,
+    /// Temperature, K.
+    #[arg(long, default_value_t = 350.0)]
+    pub temp_k: f64,
+    /// ADC resolution, bits (2..=16). Default: the config's `design_space.adc_bits`, its
+    /// first value where it is a grid (`noise`); 5 (`ppa`).
+    #[arg(long)]
+    pub adc_bits: Option<u8>,
+}
+
+impl DesignArgs {
+    /// The design these flags give on `base` (its device constants, its ADC resolution
+    /// where `--adc-bits` is absent) at `freq_hz` where `--freq-hz` is absent, checked
+    /// against the physical ranges; an error names the flag.
+    pub fn design(&self, base: Design, freq_hz: f64) -> Result<Design> {
+        let design = Design {
+            cell_bits: self.cell_bits,
+            xbar_size: self.xbar_size,
+            freq_hz: self.freq_hz.unwrap_or(freq_hz),
+            temp_k: self.temp_k,
+            adc_bits: self.adc_bits.unwrap_or(base.adc_bits),
+            ..base
+        };
+        design
+            .validate()
+            .map_err(|e| anyhow!("--{}: {e}", e.key.replace('_', "-")))?;
+        Ok(design)
     }
 }
 

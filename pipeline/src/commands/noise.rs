@@ -19,8 +19,7 @@ use stages::training::batches::{make_batch, Normalisation};
 
 use crate::dag::{self, Graph};
 use crate::runner::Runner;
-use crate::setup::study_setup;
-use crate::setup::StudyArgs;
+use crate::setup::{study_setup, DesignArgs, StudyArgs};
 
 /// One design, and how to measure it.
 #[derive(Args, Debug)]
@@ -30,22 +29,8 @@ pub struct NoiseArgs {
     /// Noise model: pytorx or physical. Default: the config's `[noise] model`.
     #[arg(long)]
     model: Option<NoiseModel>,
-    /// Bits per differential pair (1..=8).
-    #[arg(long, default_value_t = 8)]
-    cell_bits: u8,
-    /// Crossbar size.
-    #[arg(long, default_value_t = 128)]
-    xbar_size: u32,
-    /// Operating frequency, Hz.
-    #[arg(long, default_value_t = 5e8)]
-    freq_hz: f64,
-    /// Temperature, K.
-    #[arg(long, default_value_t = 350.0)]
-    temp_k: f64,
-    /// ADC resolution, bits. Default: the config's `design_space.adc_bits` (its first
-    /// value where it is a grid).
-    #[arg(long)]
-    adc_bits: Option<u8>,
+    #[command(flatten)]
+    design: DesignArgs,
     /// Test images in the batch. Default: the effective voltage's batch size
     /// (`[noise] veff_batch`), so the batch is the one PytorX's formula assumes.
     #[arg(long)]
@@ -78,15 +63,7 @@ pub fn noise(a: &NoiseArgs) -> Result<()> {
     if let Some(model) = a.model {
         cfg.noise.model = model;
     }
-    let first = cfg.design_space.first();
-    let design = Design {
-        cell_bits: a.cell_bits,
-        xbar_size: a.xbar_size,
-        freq_hz: a.freq_hz,
-        temp_k: a.temp_k,
-        adc_bits: a.adc_bits.unwrap_or(first.adc_bits),
-        ..first
-    };
+    let design = a.design.design(cfg.design_space.first(), 5e8)?;
     let chip = Arc::new(Chip::new(characterise(&design, &cfg.noise)?));
     ensure!(
         (1..=1000).contains(&a.draws),

@@ -5,6 +5,8 @@ use anyhow::Result;
 use clap::Args;
 use stages::arch::ModelName;
 use stages::design::Design;
+
+use crate::setup::DesignArgs;
 use stages::ppa::neurosim::{self, ClockPolicy};
 use stages::ppa::{self, Breakdown, PpaModel, PpaParams, PpaReport};
 
@@ -17,26 +19,12 @@ pub struct PpaArgs {
     /// The PPA model: neurosim (DNN+NeuroSim V1.3's accounting) or analytic.
     #[arg(long, default_value = "neurosim")]
     ppa_model: PpaModel,
-    /// Bits per cell (1..=8).
-    #[arg(long, default_value_t = 2)]
-    cell_bits: u8,
-    /// Crossbar (subarray) size (a power of two in 8..=4096).
-    #[arg(long, default_value_t = 128)]
-    xbar_size: u32,
-    /// Operating frequency, Hz. Default: the design's sensing-limited clock (neurosim),
-    /// 500 MHz (analytic).
-    #[arg(long)]
-    freq_hz: Option<f64>,
+    #[command(flatten)]
+    design: DesignArgs,
     /// A clock above the sensing limit: saturate (NeuroSim's rule: run at the limit) or
     /// refuse.
     #[arg(long, default_value = "saturate")]
     clock: ClockPolicy,
-    /// Temperature, K.
-    #[arg(long, default_value_t = 350.0)]
-    temp_k: f64,
-    /// ADC resolution, bits (2..=16).
-    #[arg(long, default_value_t = 5)]
-    adc_bits: u8,
     /// Read voltage, V.
     #[arg(long, default_value_t = 0.2)]
     read_voltage: f64,
@@ -81,47 +69,46 @@ impl PpaArgs {
         p
     }
 
-    fn design(&self, freq_hz: f64) -> Design {
-        Design {
-            cell_bits: self.cell_bits,
-            xbar_size: self.xbar_size,
-            freq_hz,
-            temp_k: self.temp_k,
-            adc_bits: self.adc_bits,
+    /// The design at `freq_hz` where `--freq-hz` is absent.
+    fn design(&self, freq_hz: f64) -> Result<Design> {
+        let base = Design {
+            adc_bits: 5,
             read_voltage: self.read_voltage,
             g_min: self.g_min,
             g_max: self.g_max,
-        }
+            ..Design::noisiest_corner(self.design.cell_bits, self.design.xbar_size)
+        };
+        self.design.design(base, freq_hz)
     }
 }
 
 /// Runs the PPA model and prints its report.
 pub fn ppa(a: &PpaArgs) -> Result<()> {
     let params = a.params();
-    let freq = match (a.freq_hz, params.model) {
+    let freq = match (a.design.freq_hz, params.model) {
         (Some(f), _) => f,
         (None, PpaModel::Analytic) => 5e8,
         (None, PpaModel::Neurosim) => {
-            let probe = a.design(1e9);
+            let probe = a.design(1e9)?;
             ppa::validate_design(&probe)?;
             params.neurosim.validate()?;
             1.0 / neurosim::sensing_period(&probe, &params.neurosim)?
         }
     };
-    let design = a.design(freq);
+    let design = a.design(freq)?;
     let r = ppa::estimate(a.model, a.input_hw, a.num_classes, &design, &params)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
         return Ok(());
     }
-    print_report(a, &r);
+    print_report(a.model, &design, &r);
     Ok(())
 }
 
-fn print_report(a: &PpaArgs, r: &PpaReport) {
+fn print_report(model: ModelName, d: &Design, r: &PpaReport) {
     println!(
-        "{} on {}-bit cells, {}x{} crossbars, {}-bit ADC, {} K, {} model",
-        a.model, a.cell_bits, a.xbar_size, a.xbar_size, a.adc_bits, a.temp_k, r.model
+        "{model} on {}-bit cells, {}x{} crossbars, {}-bit ADC, {} K, {} model",
+        d.cell_bits, d.xbar_size, d.xbar_size, d.adc_bits, d.temp_k, r.model
     );
     let limit = r
         .max_freq_hz
