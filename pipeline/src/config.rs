@@ -286,15 +286,38 @@ pub struct InitialDesign {
     pub full_fidelity: usize,
 }
 
+/// A config that passed every check ([`StudyConfig::check`]): what the graph, the
+/// study, the commands and the worker take. It reads as the config (`Deref`); a change
+/// goes back through [`ValidConfig::into_inner`] and `check`, so no unchecked value
+/// reaches a stage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct ValidConfig(StudyConfig);
+
+impl std::ops::Deref for ValidConfig {
+    type Target = StudyConfig;
+
+    fn deref(&self) -> &StudyConfig {
+        &self.0
+    }
+}
+
+impl ValidConfig {
+    /// The config, to change and check again.
+    pub fn into_inner(self) -> StudyConfig {
+        self.0
+    }
+}
+
 impl StudyConfig {
     /// The embedded default.
-    pub fn default_config() -> StudyConfig {
+    pub fn default_config() -> ValidConfig {
         StudyConfig::parse(DEFAULT_CONFIG, "the embedded default config")
             .expect("the embedded default config is valid")
     }
 
-    /// Parses and validates TOML text; `origin` names it in errors.
-    pub fn parse(text: &str, origin: &str) -> Result<StudyConfig> {
+    /// Parses and checks TOML text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<ValidConfig> {
         let cfg: StudyConfig = toml::from_str(text).map_err(|e| {
             let msg = e.message().to_string();
             let location = e
@@ -306,19 +329,24 @@ impl StudyConfig {
                 .unwrap_or_default();
             anyhow::anyhow!("{origin}{location}: {msg}")
         })?;
-        cfg.validate().with_context(|| origin.to_string())?;
-        Ok(cfg)
+        cfg.check().with_context(|| origin.to_string())
     }
 
-    /// Reads and validates a config file.
-    pub fn load(path: &Path) -> Result<StudyConfig> {
+    /// Reads and checks a config file.
+    pub fn load(path: &Path) -> Result<ValidConfig> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("config file {} cannot be read", path.display()))?;
         StudyConfig::parse(&text, &path.display().to_string())
     }
 
-    /// Checks every value; the message names the key.
-    pub fn validate(&self) -> Result<()> {
+    /// Checks every value (the message names the key): the only way to a
+    /// [`ValidConfig`].
+    pub fn check(self) -> Result<ValidConfig> {
+        self.validate()?;
+        Ok(ValidConfig(self))
+    }
+
+    fn validate(&self) -> Result<()> {
         let name = &self.study.name;
         ensure!(
             !name.is_empty()
@@ -501,7 +529,7 @@ pub fn default_cache_dir() -> PathBuf {
 mod tests {
     use super::*;
 
-    fn with(edit: impl Fn(&str) -> String) -> Result<StudyConfig> {
+    fn with(edit: impl Fn(&str) -> String) -> Result<ValidConfig> {
         StudyConfig::parse(&edit(DEFAULT_CONFIG), "test.toml")
     }
 
@@ -648,7 +676,7 @@ mod tests {
 
     #[test]
     fn decode_covers_the_grids_and_ranges() {
-        let s = StudyConfig::default_config().design_space;
+        let s = StudyConfig::default_config().into_inner().design_space;
         let lo = s.decode(&[0.0; 4]);
         let hi = s.decode(&[1.0; 4]);
         assert_eq!((lo.cell_bits, lo.xbar_size), (1, 32));

@@ -19,7 +19,7 @@ use cache::ledger::Row;
 use optimizer::hypervolume::hypervolume;
 use stages::ppa::{Breakdown, PpaReport};
 
-use crate::config::StudyConfig;
+use crate::config::{StudyConfig, ValidConfig};
 use crate::dag::Graph;
 use crate::front;
 use crate::plot::{
@@ -80,15 +80,18 @@ fn describe(study: &Path, rows: Vec<EvaluationRow>) -> StudyRows {
     }
 }
 
-/// The config a study was run with (its `study.json`).
-pub fn study_config(study: &Path) -> Result<StudyConfig> {
+/// The config a study was run with (its `study.json`), checked again.
+pub fn study_config(study: &Path) -> Result<ValidConfig> {
     let path = study.join("study.json");
     let bytes = std::fs::read(&path)
         .with_context(|| format!("no study at {}: run `pipeline run` first", study.display()))?;
     let v: serde_json::Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is corrupted", path.display()))?;
-    serde_json::from_value(v["config"].clone())
-        .with_context(|| format!("{} holds no readable config", path.display()))
+    let config: StudyConfig = serde_json::from_value(v["config"].clone())
+        .with_context(|| format!("{} holds no readable config", path.display()))?;
+    config
+        .check()
+        .with_context(|| format!("the config in {}", path.display()))
 }
 
 /// The first 12 characters of an evaluation key (all of a shorter one: a ledger

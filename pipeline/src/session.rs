@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use cache::{Store, StudyLock};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::config::{Paths, StudyConfig};
+use crate::config::{Paths, StudyConfig, ValidConfig};
 use crate::dag::{Graph, STAGES};
 use crate::executor::Executor;
 use crate::front;
@@ -200,7 +200,7 @@ pub fn execute(
 
 /// The end-of-run summary: what ran, the Pareto designs, the cost and where things are.
 fn print_summary(
-    cfg: &StudyConfig,
+    cfg: &ValidConfig,
     paths: &Paths,
     graph: &Graph,
     outcome: &StudyOutcome,

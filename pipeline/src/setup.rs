@@ -9,7 +9,7 @@ use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use stages::design::Design;
 
-use crate::config::{Paths, StudyConfig};
+use crate::config::{Paths, StudyConfig, ValidConfig};
 use crate::runner::Runner;
 use crate::tables;
 
@@ -95,7 +95,7 @@ impl DesignArgs {
 }
 
 /// Loads the config and resolves the paths of a study command.
-pub fn study_setup(args: &StudyArgs) -> Result<(StudyConfig, Paths)> {
+pub fn study_setup(args: &StudyArgs) -> Result<(ValidConfig, Paths)> {
     let cfg = match &args.config {
         Some(path) => StudyConfig::load(path)?,
         None => StudyConfig::default_config(),

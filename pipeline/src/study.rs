@@ -36,7 +36,7 @@ use stages::design::{Design, DesignSpace};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::batch::Batch;
-use crate::config::StudyConfig;
+use crate::config::{StudyConfig, ValidConfig};
 use crate::dag::{self, Graph};
 use crate::evaluation::{Evaluated, Evaluator};
 use crate::executor::Executor;
@@ -131,7 +131,7 @@ pub fn run_study<'a>(
 
 /// The decision sequence and its bookkeeping.
 struct Driver<'a, 'b> {
-    cfg: &'a StudyConfig,
+    cfg: &'a ValidConfig,
     evaluator: Evaluator<'a>,
     execution: &'b Execution,
     bars: &'b Bars,
@@ -318,7 +318,7 @@ impl<'a> Driver<'a, '_> {
             if !known && !tasks.contains(&task) {
                 let spec = TaskSpec {
                     id: task.clone(),
-                    config: self.cfg.clone(),
+                    config: StudyConfig::clone(self.cfg),
                     design,
                     epochs,
                     iteration: (first + k) as i64,
@@ -691,7 +691,7 @@ mod tests {
     /// an epoch, a warm start counting only the epochs it adds.
     #[test]
     fn the_overhead_is_fitted_to_the_epochs_each_row_trained() {
-        let space = StudyConfig::default_config().design_space;
+        let space = StudyConfig::default_config().into_inner().design_space;
         let row = |cell_bits: i32, epochs: i32, cost_s: f64| EvaluationRow {
             cell_bits,
             fidelity_epochs: epochs,

@@ -170,8 +170,10 @@ pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
     }
     // The config travels in the task file: checked as the coordinator's was, before
     // anything stored is touched.
-    spec.config
-        .validate()
+    let cfg = spec
+        .config
+        .clone()
+        .check()
         .with_context(|| format!("task {id}: the config in {}", path.display()))?;
     let lock_path = tasks_dir(study).join(format!("{id}.lock"));
     let lock = fs::File::create(&lock_path)
@@ -182,9 +184,8 @@ pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
         return Ok(());
     }
     crate::interrupt::install_interrupt_handler();
-    let cfg = &spec.config;
     let store = Store::open(cache_dir)?;
-    let mut graph = Graph::open(cfg, Runner::new(store, Default::default()))?;
+    let mut graph = Graph::open(&cfg, Runner::new(store, Default::default()))?;
     let bar = worker_bar();
     graph.baseline(&bar)?;
     let mut evaluator = Evaluator::new(graph, study, spec.retry_failed);

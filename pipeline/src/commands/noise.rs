@@ -59,10 +59,15 @@ struct NoiseReport {
 
 /// Runs the probe and prints its table.
 pub fn noise(a: &NoiseArgs) -> Result<()> {
-    let (mut cfg, paths) = study_setup(&a.study)?;
-    if let Some(model) = a.model {
-        cfg.noise.model = model;
-    }
+    let (cfg, paths) = study_setup(&a.study)?;
+    let cfg = match a.model {
+        Some(model) => {
+            let mut edited = cfg.into_inner();
+            edited.noise.model = model;
+            edited.check()?
+        }
+        None => cfg,
+    };
     let design = a.design.design(cfg.design_space.first(), 5e8)?;
     let chip = Arc::new(Chip::new(characterise(&design, &cfg.noise)?));
     ensure!(

@@ -15,7 +15,7 @@ use serde::Serialize;
 use stages::design::Design;
 use stages::training::params::NoiseStrategy;
 
-use crate::config::StudyConfig;
+use crate::config::{StudyConfig, ValidConfig};
 use crate::dag::{read_train_summary, DatasetMeta, Graph, TrainSummary};
 use crate::runner::Runner;
 use crate::setup::study_setup;
@@ -98,15 +98,15 @@ pub fn strategies(a: &StrategiesArgs) -> Result<()> {
     let bar = ProgressBar::new(0);
     let epochs = cfg.fidelity.full().epochs;
     let mut cells: Vec<Vec<Cell>> = vec![Vec::new(); designs.len()];
-    let configs: Vec<StudyConfig> = ROWS
+    let configs: Vec<ValidConfig> = ROWS
         .iter()
         .map(|&(strategy, vote)| {
-            let mut c = cfg.clone();
+            let mut c = cfg.clone().into_inner();
             c.training.strategy = strategy;
             c.training.majority_vote = vote;
-            c
+            c.check()
         })
-        .collect();
+        .collect::<Result<_>>()?;
     // One graph, re-configured per training strategy: the data set is loaded once and
     // the nodes the strategies share (the baseline, crossbar and PPA) are cache hits.
     let mut graph = Graph::open(&configs[0], Runner::new(store, BTreeSet::new()))?;

@@ -119,7 +119,7 @@ mod tests {
     use crate::config::StudyConfig;
 
     fn grid(specs: &[&str]) -> Result<Vec<Design>> {
-        let space = StudyConfig::default_config().design_space;
+        let space = StudyConfig::default_config().into_inner().design_space;
         designs(
             &space,
             &specs.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
@@ -152,7 +152,7 @@ mod tests {
 
     #[test]
     fn a_searched_adc_resolution_joins_the_grid() {
-        let mut space = StudyConfig::default_config().design_space;
+        let mut space = StudyConfig::default_config().into_inner().design_space;
         space.adc_bits = stages::design::Choice::Grid(vec![4, 6]);
         let specs = ["cell_bits=2", "xbar_size=64", "freq_hz=1e8", "temp_k=300"];
         let specs: Vec<String> = specs.iter().map(|s| s.to_string()).collect();

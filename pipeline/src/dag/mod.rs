@@ -42,7 +42,7 @@ pub use outputs::{
     design_label, device, read_train_summary, DatasetMeta, EvalSummary, LoadedData, TrainSummary,
 };
 
-use crate::config::StudyConfig;
+use crate::config::ValidConfig;
 use crate::fidelity::Fidelity;
 use crate::runner::Runner;
 use nodes::Upstream;
@@ -61,7 +61,7 @@ pub const STAGES: [&str; 7] = [
 /// The graph of one study: its config, the store's runner, the data set (prepared
 /// once) and the baseline (trained once, on first use).
 pub struct Graph<'a> {
-    cfg: &'a StudyConfig,
+    cfg: &'a ValidConfig,
     runner: Runner,
     data: LoadedData,
     baseline: Option<Object>,
@@ -98,7 +98,7 @@ impl<'a> Graph<'a> {
     /// Opens the graph of `cfg`: prepares (or reads from the store) the data set and
     /// checks it against the model and the training memory, so that every input of a
     /// study is checked before its own stored state is touched.
-    pub fn open(cfg: &'a StudyConfig, mut runner: Runner) -> Result<Graph<'a>> {
+    pub fn open(cfg: &'a ValidConfig, mut runner: Runner) -> Result<Graph<'a>> {
         let (object, meta) = nodes::dataset(cfg, &mut runner)?;
         let model = cfg.model.name;
         stages::arch::check_input(model, meta.height, meta.width, meta.classes.len())
@@ -117,7 +117,7 @@ impl<'a> Graph<'a> {
     /// strategy, say): the prepared data set and its loaded images are kept, and the
     /// baseline where its key is unchanged, so nothing is read or verified twice. A
     /// config with another data set or seed opens a graph of its own.
-    pub fn with_config<'b>(self, cfg: &'b StudyConfig) -> Result<Graph<'b>> {
+    pub fn with_config<'b>(self, cfg: &'b ValidConfig) -> Result<Graph<'b>> {
         if cfg.dataset != self.cfg.dataset || cfg.study.seed != self.cfg.study.seed {
             return Graph::open(cfg, self.runner);
         }
@@ -135,7 +135,7 @@ impl<'a> Graph<'a> {
     }
 
     /// The study's config.
-    pub fn cfg(&self) -> &'a StudyConfig {
+    pub fn cfg(&self) -> &'a ValidConfig {
         self.cfg
     }
 
@@ -261,14 +261,15 @@ impl<'a> Graph<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::StudyConfig;
     use std::collections::BTreeSet;
 
     /// The default study on a small subset of the embedded data, in a fresh store.
-    fn small_config() -> StudyConfig {
-        let mut cfg = StudyConfig::default_config();
+    fn small_config() -> ValidConfig {
+        let mut cfg = StudyConfig::default_config().into_inner();
         cfg.dataset.train_subset = Some(64);
         cfg.dataset.test_subset = Some(32);
-        cfg
+        cfg.check().unwrap()
     }
 
     #[test]
@@ -304,8 +305,9 @@ mod tests {
     #[test]
     fn a_batch_too_big_for_the_memory_is_refused_when_the_graph_opens() {
         let dir = tempfile::tempdir().unwrap();
-        let mut cfg = small_config();
+        let mut cfg = small_config().into_inner();
         cfg.training.max_memory_gib = 1e-6;
+        let cfg = cfg.check().unwrap();
         let store = cache::Store::open(dir.path()).unwrap();
         let err = Graph::open(&cfg, Runner::new(store, BTreeSet::new()))
             .err()

@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn a_strategy_that_trains_nothing_has_no_fidelity_and_no_training_cost() {
-        let mut cfg = StudyConfig::default_config();
+        let mut cfg = StudyConfig::default_config().into_inner();
         cfg.training.strategy = stages::training::params::NoiseStrategy::NoiseUnaware;
         let design = cfg.design_space.decode(&[0.5; 4]);
         let proposal = Proposal {
