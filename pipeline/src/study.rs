@@ -31,7 +31,7 @@ use optimizer::cf_mesmo::StepRecord;
 use optimizer::gp::Kernel;
 use optimizer::nsga2::Nsga2Config;
 use optimizer::problem::{ObjectiveKind, Observation, StepProblem};
-use optimizer::strategy::{self, StepMemory, StrategyKind, StrategySpec};
+use optimizer::strategy::{self, Evaluations, Proposal, StepMemory, StrategyKind, StrategySpec};
 use stages::design::{Design, DesignSpace};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -143,12 +143,12 @@ struct Driver<'a, 'b> {
 }
 
 impl<'a> Driver<'a, '_> {
-    /// The decision sequence: the strategy's proposals (behind the initial design),
-    /// evaluated batch by batch until the budget is spent, then its predicted Pareto set.
+    /// The decision sequence ([`strategy::drive`], the benchmarks' loop too): the
+    /// strategy's proposals (behind the initial design), evaluated batch by batch until
+    /// the budget is spent, then its predicted Pareto set.
     fn run(&mut self, problem: &StudyProblem) -> Result<()> {
         let cfg = self.cfg;
         let range = cfg.fidelity;
-        let max = range.full().epochs;
         let kind = cfg.study.strategy;
         self.bars
             .study
@@ -173,39 +173,12 @@ impl<'a> Driver<'a, '_> {
             seed: cfg.study.seed,
         }
         .build();
-        while !self.exhausted() {
-            let q = match cfg.budget.iterations {
-                Some(n) => self
-                    .q()
-                    .min(self.initial + n as usize - self.outcome.rows.len()),
-                None => self.q(),
-            };
-            problem.set_overhead(self.overhead_epochs(), max);
-            let proposals = strategy.ask(q, &mut self.memory())?;
-            if proposals.is_empty() {
-                break;
-            }
-            let mut batch = Vec::with_capacity(proposals.len());
-            for p in proposals {
-                if !batch.is_empty() && self.exhausted_with(&batch) {
-                    break;
-                }
-                let design = cfg.design_space.decode(&p.x);
-                batch.push((design, range.nearest(p.z).epochs, p.label));
-            }
-            let observations = self.evaluate_batch(batch)?;
-            strategy.tell(&observations)?;
-        }
         let limit = cfg.optimizer.final_evaluations;
-        problem.set_overhead(self.overhead_epochs(), max);
-        let recommended = strategy.recommend(limit, &mut self.memory())?;
-        for chunk in recommended.chunks(self.q()) {
-            let designs = chunk
-                .iter()
-                .map(|x| (cfg.design_space.decode(x), max, "final"));
-            self.evaluate_batch(designs.collect())?;
-        }
-        Ok(())
+        let mut evaluations = StudyEvaluations {
+            driver: self,
+            problem,
+        };
+        strategy::drive(&mut *strategy, &mut evaluations, limit)
     }
 
     /// The sweep: every design of `grid` at each fidelity from `fidelity.min_epochs` to
@@ -485,6 +458,61 @@ impl<'a> Driver<'a, '_> {
 
 /// An evaluation to run: the design, its epochs and what chose it (the ledger's
 /// `strategy`).
+/// The study's side of the decision loop ([`strategy::drive`]): batches of the
+/// configured size (capped by an iteration budget), the cached GP fits and audit
+/// records as the steps' memory, the cost model's overhead refitted before each step,
+/// and the evaluations through the graph, the ledger and the executors.
+struct StudyEvaluations<'r, 'a, 'b> {
+    driver: &'r mut Driver<'a, 'b>,
+    problem: &'r StudyProblem,
+}
+
+impl Evaluations for StudyEvaluations<'_, '_, '_> {
+    fn next_batch(&mut self) -> usize {
+        let d = &self.driver;
+        if d.exhausted() {
+            return 0;
+        }
+        match d.cfg.budget.iterations {
+            Some(n) => d.q().min(d.initial + n as usize - d.outcome.rows.len()),
+            None => d.q(),
+        }
+    }
+
+    fn memory(&mut self) -> Box<dyn StepMemory + '_> {
+        let full = self.driver.cfg.fidelity.full().epochs;
+        self.problem
+            .set_overhead(self.driver.overhead_epochs(), full);
+        Box::new(self.driver.memory())
+    }
+
+    fn evaluate(&mut self, proposals: Vec<Proposal>) -> Result<Vec<Observation>> {
+        let cfg = self.driver.cfg;
+        let mut batch = Vec::with_capacity(proposals.len());
+        for p in proposals {
+            if !batch.is_empty() && self.driver.exhausted_with(&batch) {
+                break;
+            }
+            let design = cfg.design_space.decode(&p.x);
+            batch.push((design, cfg.fidelity.nearest(p.z).epochs, p.label));
+        }
+        self.driver.evaluate_batch(batch)
+    }
+
+    fn evaluate_final(&mut self, designs: Vec<Vec<f64>>) -> Result<()> {
+        let cfg = self.driver.cfg;
+        let full = cfg.fidelity.full().epochs;
+        for chunk in designs.chunks(self.driver.q()) {
+            let batch = chunk
+                .iter()
+                .map(|x| (cfg.design_space.decode(x), full, "final"))
+                .collect();
+            self.driver.evaluate_batch(batch)?;
+        }
+        Ok(())
+    }
+}
+
 type PendingEvaluation = (Design, usize, &'static str);
 
 /// One evaluation of a batch, planned: its design and fidelity, its key, its worker

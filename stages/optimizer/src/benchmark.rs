@@ -15,7 +15,9 @@ use super::hypervolume::hypervolume;
 use super::nsga2::{nsga2_batch, Nsga2Config};
 use super::published;
 use super::sampling::Sobol;
-use super::strategy::{Forgetful, StrategyKind, StrategySpec};
+use super::strategy::{
+    drive, Evaluations, Forgetful, Proposal, StepMemory, StrategyKind, StrategySpec,
+};
 use super::synthetic::{BraninCurrin, CrossbarLike};
 
 /// The search strategies, with the ablations of CF-MESMO.
@@ -287,6 +289,40 @@ struct Tracker<'a> {
     full_points: Vec<Vec<f64>>,
     trace: Vec<TracePoint>,
     hv: f64,
+    /// The cost budget.
+    budget: f64,
+    /// The most evaluations.
+    cap: usize,
+}
+
+/// The benchmark's side of the decision loop: one proposal at a time until the budget
+/// or the evaluation cap is reached, no step memory.
+impl Evaluations for Tracker<'_> {
+    fn next_batch(&mut self) -> usize {
+        usize::from(self.spent() < self.budget && self.trace.len() < self.cap)
+    }
+
+    fn memory(&mut self) -> Box<dyn StepMemory + '_> {
+        Box::new(Forgetful)
+    }
+
+    fn evaluate(&mut self, proposals: Vec<Proposal>) -> anyhow::Result<Vec<Observation>> {
+        Ok(proposals
+            .into_iter()
+            .map(|p| Observation {
+                y: Tracker::evaluate(self, &p.x, p.z),
+                x: p.x,
+                z: p.z,
+            })
+            .collect())
+    }
+
+    fn evaluate_final(&mut self, designs: Vec<Vec<f64>>) -> anyhow::Result<()> {
+        for x in designs {
+            Tracker::evaluate(self, &x, 1.0);
+        }
+        Ok(())
+    }
 }
 
 impl Tracker<'_> {
@@ -370,6 +406,14 @@ pub fn run(
         full_points: Vec::new(),
         trace: Vec::new(),
         hv: 0.0,
+        budget,
+        // Random search on a table, whose repeated designs cost nothing, would otherwise
+        // never spend its budget: it stops after as many evaluations as NSGA-II makes.
+        cap: if method.model_based() {
+            config.max_evaluations.max(1)
+        } else {
+            config.nsga2_population * (config.nsga2_generations + 1)
+        },
     };
     let d = problem.dim();
     let levels = fidelity_levels(problem, method, config);
@@ -405,28 +449,7 @@ pub fn run(
         seed,
     };
     let mut strategy = spec.build();
-    // Random search on a table, whose repeated designs cost nothing, would otherwise
-    // never spend its budget: it stops after as many evaluations as NSGA-II makes.
-    let cap = if method.model_based() {
-        config.max_evaluations.max(1)
-    } else {
-        config.nsga2_population * (config.nsga2_generations + 1)
-    };
-    while t.spent() < budget && t.trace.len() < cap {
-        let proposals = strategy.ask(1, &mut Forgetful)?;
-        if proposals.is_empty() {
-            break;
-        }
-        let observations: Vec<Observation> = proposals
-            .into_iter()
-            .map(|p| Observation {
-                y: t.evaluate(&p.x, p.z),
-                x: p.x,
-                z: p.z,
-            })
-            .collect();
-        strategy.tell(&observations)?;
-    }
+    drive(&mut *strategy, &mut t, 0)?;
     Ok(t.trace)
 }
 

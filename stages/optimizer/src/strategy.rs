@@ -1,8 +1,9 @@
 //! The search strategies behind one ask/tell interface, [`Strategy`]: CF-MESMO and
 //! MESMO ([`ModelBased`]), NSGA-II ([`Nsga2Search`]) and random search
-//! ([`RandomSearch`]), with an initial design in front ([`WithInitial`]). The study
-//! (`pipeline run`) and the benchmarks (`pipeline bench optimizer`) drive the same
-//! strategies, so the benchmark measures the decisions the study makes.
+//! ([`RandomSearch`]), with an initial design in front ([`WithInitial`],
+//! [`initial_design`]). The study (`pipeline run`) and the benchmarks (`pipeline bench
+//! optimizer`, `bench replay`) run the same loop ([`drive`]) over the same strategies from
+//! the same initial design, so the benchmark measures the decisions the study makes.
 //!
 //! A driver asks for up to `q` proposals, evaluates them, and tells the strategy every
 //! evaluation in the order asked before it asks again. A strategy's decisions are a
@@ -122,6 +123,53 @@ pub trait Strategy {
     fn recommend(&mut self, _limit: usize, _memory: &mut dyn StepMemory) -> Result<Vec<Vec<f64>>> {
         Ok(Vec::new())
     }
+}
+
+/// Where a strategy's proposals are evaluated: the study (its graph, ledger, executors
+/// and budget) or a benchmark (a problem and a cost budget). Both run [`drive`], so a
+/// benchmark makes the decisions a study makes.
+pub trait Evaluations {
+    /// How many proposals to ask for next; 0 once the budget is spent.
+    fn next_batch(&mut self) -> usize;
+
+    /// What the strategy's steps read and keep (the study's cached GP fits and audit
+    /// records); called before each ask and the final recommendation, so a driver can
+    /// also refresh what the steps see (the study's fitted cost overhead).
+    fn memory(&mut self) -> Box<dyn StepMemory + '_>;
+
+    /// Evaluates the proposals in order and returns their observations: all of them, or
+    /// the first ones where the budget runs out on the way.
+    fn evaluate(&mut self, proposals: Vec<Proposal>) -> Result<Vec<Observation>>;
+
+    /// Evaluates the recommended designs at full fidelity, whatever the budget.
+    fn evaluate_final(&mut self, designs: Vec<Vec<f64>>) -> Result<()>;
+}
+
+/// The decision loop of every driver: `strategy`'s proposals, asked batch by batch and
+/// evaluated until the budget is spent or the strategy has nothing more to ask, then up
+/// to `final_evaluations` of its predicted Pareto set evaluated at full fidelity.
+pub fn drive(
+    strategy: &mut dyn Strategy,
+    evaluations: &mut dyn Evaluations,
+    final_evaluations: usize,
+) -> Result<()> {
+    loop {
+        let q = evaluations.next_batch();
+        if q == 0 {
+            break;
+        }
+        let proposals = strategy.ask(q, &mut *evaluations.memory())?;
+        if proposals.is_empty() {
+            break;
+        }
+        let observations = evaluations.evaluate(proposals)?;
+        strategy.tell(&observations)?;
+    }
+    if final_evaluations == 0 {
+        return Ok(());
+    }
+    let recommended = strategy.recommend(final_evaluations, &mut *evaluations.memory())?;
+    evaluations.evaluate_final(recommended)
 }
 
 /// Where a model-based strategy finds and keeps the work of its steps: the study's
