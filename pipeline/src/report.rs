@@ -100,18 +100,13 @@ fn short_key(key: &str) -> &str {
     key.char_indices().nth(12).map_or(key, |(i, _)| &key[..i])
 }
 
-/// The budget cost of a row in epochs (a 0-epoch evaluation counts one).
-fn epochs_cost(r: &EvaluationRow) -> f64 {
-    f64::from(r.fidelity_epochs.max(1))
-}
-
 /// (cumulative cost, hypervolume) after each evaluation, against `reference`.
 fn hv_trace(rows: &[EvaluationRow], reference: &[f64]) -> Vec<(f64, f64)> {
     let mut points: Vec<Vec<f64>> = Vec::new();
     let mut cost = 0.0;
     rows.iter()
         .map(|r| {
-            cost += epochs_cost(r);
+            cost += r.epochs_charged();
             if let Some(p) = front::minimised(r, OBJECTIVES) {
                 points.push(p);
             }
@@ -319,7 +314,7 @@ fn not_stored_section(title: &str, page: &mut Page) -> Result<()> {
 fn summary_section(s: &Studies, page: &mut Page) -> Result<()> {
     let rows = s.rows;
     let (_, hv) = front::pareto(rows, OBJECTIVES);
-    let cost: f64 = rows.iter().map(epochs_cost).sum();
+    let cost: f64 = rows.iter().map(EvaluationRow::epochs_charged).sum();
     let cost_s: f64 = rows.iter().map(|r| r.cost_s).sum();
     let failed = rows.iter().filter(|r| r.status != STATUS_OK).count();
     let minimised: Vec<String> = OBJECTIVES

@@ -28,6 +28,7 @@ use crate::record::EvaluationRow;
 use anyhow::{Context, Result};
 use indicatif::ProgressBar;
 use optimizer::cf_mesmo::StepRecord;
+use optimizer::cost::CostModel;
 use optimizer::gp::Kernel;
 use optimizer::nsga2::Nsga2Config;
 use optimizer::problem::{ObjectiveKind, Observation, StepProblem};
@@ -412,7 +413,7 @@ impl<'a> Driver<'a, '_> {
     fn cost_of(&self, row: &EvaluationRow) -> f64 {
         let b = self.cfg.budget;
         if b.epochs.is_some() {
-            f64::from(row.fidelity_epochs.max(1))
+            row.epochs_charged()
         } else if b.iterations.is_some() {
             1.0
         } else {
@@ -573,8 +574,8 @@ impl StudyProblem {
             // The overhead plus the epochs added beyond a warm start, over a cold
             // full-fidelity evaluation's cost.
             cost: Box::new(move |from: f64, z: f64| {
-                let o = f64::from_bits(shared.load(Ordering::Relaxed));
-                (o + (z - from).max(0.0)) / (o + 1.0)
+                let overhead = f64::from_bits(shared.load(Ordering::Relaxed));
+                CostModel::from_overhead(overhead).cost(from, z)
             }),
             kinds: objective_kinds(OBJECTIVES),
             levels: space.levels(),

@@ -120,6 +120,13 @@ impl EvaluationRow {
         self.recorded_design().get(variable)
     }
 
+    /// The epochs the row counts against an epoch budget: its fidelity's, at least 1
+    /// (a strategy that does not fine-tune evaluates at 0 epochs and still costs an
+    /// inference).
+    pub fn epochs_charged(&self) -> f64 {
+        f64::from(self.fidelity_epochs.max(1))
+    }
+
     /// A short label of the row's design: bits, crossbar, frequency, temperature.
     pub fn label(&self) -> String {
         format!(

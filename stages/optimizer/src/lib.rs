@@ -8,6 +8,7 @@ pub mod acquisition;
 pub mod benchmark;
 pub mod candidates;
 pub mod cf_mesmo;
+pub mod cost;
 pub mod gp;
 pub mod hypervolume;
 pub mod normal;

@@ -7,10 +7,11 @@
 //!   `evaluate(x, 1.0)` is the true objective vector `f(x)` and lower `z`
 //!   gives a cheaper approximation `g(x, z)`;
 //! * **all objectives are maximised** (minimised quantities are negated);
-//! * the cost of one evaluation is `c0 + (1 - c0) z` ([`linear_cost`]), so a
-//!   full-fidelity evaluation costs exactly 1 and every evaluation at least
-//!   the fixed overhead `c0`.
+//! * the cost of one evaluation is `c0 + (1 - c0) z` (the study's
+//!   [`CostModel`], cold-started), so a full-fidelity evaluation costs exactly
+//!   1 and every evaluation at least the fixed overhead `c0`.
 
+use crate::cost::CostModel;
 use crate::problem::{MultiFidelityProblem, ObjectiveKind};
 use std::f64::consts::PI;
 use thiserror::Error;
@@ -27,19 +28,8 @@ pub enum ProblemError {
     InvalidCostOverhead(f64),
 }
 
-/// Linear cost model `c0 + (1 - c0) z`: a fixed overhead `c0` plus a part
-/// proportional to the fidelity (for training, the number of epochs).
-/// Increasing in `z` when `c0 < 1`, and `linear_cost(1, c0) = 1`.
-pub fn linear_cost(z: f64, overhead: f64) -> f64 {
-    overhead + (1.0 - overhead) * z
-}
-
-fn check_overhead(overhead: f64) -> Result<f64, ProblemError> {
-    if (0.0..1.0).contains(&overhead) {
-        Ok(overhead)
-    } else {
-        Err(ProblemError::InvalidCostOverhead(overhead))
-    }
+fn check_overhead(overhead: f64) -> Result<CostModel, ProblemError> {
+    CostModel::from_share(overhead).ok_or(ProblemError::InvalidCostOverhead(overhead))
 }
 
 fn check_fidelity(z: f64) {
@@ -76,14 +66,14 @@ fn check_input(x: &[f64], dim: usize, z: f64) {
 ///   project's choice.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BraninCurrin {
-    cost_overhead: f64,
+    cost: CostModel,
 }
 
 impl BraninCurrin {
     /// With the default cost overhead [`DEFAULT_COST_OVERHEAD`].
     pub fn new() -> Self {
         Self {
-            cost_overhead: DEFAULT_COST_OVERHEAD,
+            cost: CostModel::from_share(DEFAULT_COST_OVERHEAD).expect("in [0, 1)"),
         }
     }
 
@@ -93,7 +83,7 @@ impl BraninCurrin {
     /// `c0` outside `[0, 1)`.
     pub fn with_cost_overhead(c0: f64) -> Result<Self, ProblemError> {
         Ok(Self {
-            cost_overhead: check_overhead(c0)?,
+            cost: check_overhead(c0)?,
         })
     }
 
@@ -150,7 +140,7 @@ impl MultiFidelityProblem for BraninCurrin {
 
     fn cost(&self, z: f64) -> f64 {
         check_fidelity(z);
-        linear_cost(z, self.cost_overhead)
+        self.cost.cost(0.0, z)
     }
 
     /// BoTorch's `BraninCurrin._ref_point`, `[18, 6]` (both objectives minimised).
@@ -190,14 +180,14 @@ impl MultiFidelityProblem for BraninCurrin {
 /// the trends reported for ReRAM crossbars, not a physical model.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CrossbarLike {
-    cost_overhead: f64,
+    cost: CostModel,
 }
 
 impl CrossbarLike {
     /// With the default cost overhead [`DEFAULT_COST_OVERHEAD`].
     pub fn new() -> Self {
         Self {
-            cost_overhead: DEFAULT_COST_OVERHEAD,
+            cost: CostModel::from_share(DEFAULT_COST_OVERHEAD).expect("in [0, 1)"),
         }
     }
 
@@ -207,7 +197,7 @@ impl CrossbarLike {
     /// `c0` outside `[0, 1)`.
     pub fn with_cost_overhead(c0: f64) -> Result<Self, ProblemError> {
         Ok(Self {
-            cost_overhead: check_overhead(c0)?,
+            cost: check_overhead(c0)?,
         })
     }
 
@@ -270,7 +260,7 @@ impl MultiFidelityProblem for CrossbarLike {
 
     fn cost(&self, z: f64) -> f64 {
         check_fidelity(z);
-        linear_cost(z, self.cost_overhead)
+        self.cost.cost(0.0, z)
     }
 }
 
