@@ -190,7 +190,7 @@ fn a_searched_adc_resolution_reaches_the_optimiser_the_ledger_and_the_report() {
     let out = s.run(&["run"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let rows = ledger(&s.path("study"));
-    let adc: std::collections::BTreeSet<i32> = rows.iter().map(|r| r.adc_bits).collect();
+    let adc: std::collections::BTreeSet<u8> = rows.iter().map(|r| r.recorded.adc_bits).collect();
     assert_eq!(adc, [4, 6].into(), "the initial design spans the grid");
     // The optimiser searched a fifth dimension.
     let mut steps = 0;
@@ -202,10 +202,10 @@ fn a_searched_adc_resolution_reaches_the_optimiser_the_ledger_and_the_report() {
     }
     assert!(steps >= 1);
     // The report plots the ADC resolution where the full-fidelity designs vary in it.
-    let full: std::collections::BTreeSet<i32> = rows
+    let full: std::collections::BTreeSet<u8> = rows
         .iter()
         .filter(|r| r.fidelity_epochs == 2)
-        .map(|r| r.adc_bits)
+        .map(|r| r.recorded.adc_bits)
         .collect();
     let html = std::fs::read_to_string(s.path("study/report/index.html")).unwrap();
     assert_eq!(html.contains("ADC bits"), full.len() > 1, "{full:?}");

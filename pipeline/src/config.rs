@@ -557,7 +557,7 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_naming_the_key() {
-        let cases: [(&str, &str, &str); 22] = [
+        let cases: [(&str, &str, &str); 23] = [
             (
                 "cell_bits = [1, 2, 3, 4, 5, 6, 7, 8]",
                 "cell_bits = [0, 2]",
@@ -586,6 +586,11 @@ mod tests {
                 "adc_bits = 5",
                 "adc_bits = []",
                 "design_space.adc_bits is empty",
+            ),
+            (
+                "read_voltage = 0.2",
+                "read_voltage = { min = 0.1, max = 5.0 }",
+                "design_space.read_voltage must be in (0, 3.3] V",
             ),
             (
                 "temp_k = { min = 300.0, max = 400.0 }",
@@ -672,6 +677,27 @@ mod tests {
             err.contains("dataset.dir") && err.contains("/nonexistent/cifar"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn every_design_variable_can_be_searched_or_fixed() {
+        let cfg = with(|t| {
+            t.replace("adc_bits = 5\n", "adc_bits = [4, 6]\n")
+                .replace(
+                    "read_voltage = 0.2\n",
+                    "read_voltage = { min = 0.1, max = 0.3 }\n",
+                )
+                .replace("cell_bits = [1, 2, 3, 4, 5, 6, 7, 8]", "cell_bits = 4")
+        })
+        .unwrap();
+        let s = &cfg.design_space;
+        let searched: Vec<&str> = s.searched().iter().map(|(v, _)| v.name()).collect();
+        assert_eq!(
+            searched,
+            ["xbar_size", "freq_hz", "temp_k", "adc_bits", "read_voltage"]
+        );
+        let d = s.decode(&[0.0, 0.0, 0.0, 0.9, 1.0]);
+        assert_eq!((d.cell_bits, d.adc_bits, d.read_voltage), (4, 6, 0.3));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use indicatif::ProgressBar;
 use stages::design::Design;
 use stages::DesignFailure;
 
-use crate::dag::{design_label, Graph, Planned};
+use crate::dag::{Graph, Planned};
 use crate::fidelity::Fidelity;
 use crate::interrupt::Interrupted;
 use crate::record::build::{self, Ended, Proposal};
@@ -120,7 +120,7 @@ impl<'a> Evaluator<'a> {
             && self.graph.runner().runs[before..]
                 .iter()
                 .all(|r| r.outcome == Outcome::Cached);
-        let label = format!("{} @{}", design_label(design), fidelity.epochs);
+        let label = format!("{} @{}", design.label(), fidelity.epochs);
         let result = match &outcome {
             Ok(e) => Ok(e),
             Err(e) if e.chain().any(|c| c.is::<DesignFailure>()) => {

@@ -70,6 +70,7 @@ pub fn pareto(rows: &[EvaluationRow], objectives: &[Objective]) -> (Vec<usize>, 
 mod tests {
     use super::*;
     use crate::record::objectives::OBJECTIVES;
+    use stages::design::Design;
 
     /// A finished full-fidelity row with these objectives.
     fn row(accuracy: f64, area: f64, latency: f64, energy: f64) -> EvaluationRow {
@@ -79,12 +80,12 @@ mod tests {
             iteration: 0,
             strategy: "initial".into(),
             model: "cnn_small".into(),
-            cell_bits: 8,
-            xbar_size: 128,
-            freq_hz: 1e8,
-            temp_k: 300.0,
-            adc_bits: 5,
-            read_voltage: 0.2,
+            recorded: Design {
+                freq_hz: 1e8,
+                temp_k: 300.0,
+                read_voltage: 0.2,
+                ..Design::noisiest_corner(8, 128).recorded()
+            },
             fidelity_epochs: 4,
             fidelity_z: 1.0,
             accuracy_mean: Some(accuracy),

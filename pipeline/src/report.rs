@@ -29,6 +29,7 @@ use crate::record::objectives::OBJECTIVES;
 use crate::record::{by_fidelity, EvaluationRow, STATUS_OK};
 use crate::results::{self, Table};
 use crate::runner::NotStored;
+use stages::design::Variable;
 
 /// A study's ledger for the report.
 struct StudyRows {
@@ -604,10 +605,13 @@ fn pareto_section(s: &Studies, page: &mut Page) -> Result<()> {
         .iter()
         .map(|ob| format!("<th>{}</th>", html_escape(&ob.label())))
         .collect();
+    let design_heads: String = Variable::ALL
+        .iter()
+        .map(|v| format!("<th>{}</th>", html_escape(v.label())))
+        .collect();
     writeln!(
         page.html,
-        "<h2>Pareto designs ({})</h2><table><tr><th>eval_key</th><th>cell bits</th>\
-         <th>crossbar</th><th>freq (Hz)</th><th>temp (K)</th><th>ADC bits</th><th>read V</th>\
+        "<h2>Pareto designs ({})</h2><table><tr><th>eval_key</th>{design_heads}\
          <th>epochs</th><th>+- std (%)</th><th>clean (%)</th>{objective_heads}</tr>",
         s.pareto.len()
     )?;
@@ -623,17 +627,15 @@ fn pareto_section(s: &Studies, page: &mut Page) -> Result<()> {
     for r in &s.pareto {
         let values: Vec<String> = OBJECTIVES.iter().map(|ob| ob.display_text(r)).collect();
         let cells: String = values.iter().map(|v| format!("<td>{v}</td>")).collect();
+        let design: String = Variable::ALL
+            .iter()
+            .map(|&v| format!("<td>{}</td>", v.format(r.variable(v))))
+            .collect();
         writeln!(
             page.html,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{:.4e}</td><td>{:.1}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td>{cells}</tr>",
+            "<tr><td><code>{}</code></td>{design}<td>{}</td><td>{:.2}</td><td>{:.2}</td>\
+             {cells}</tr>",
             short_key(&r.eval_key),
-            r.cell_bits,
-            r.xbar_size,
-            r.freq_hz,
-            r.temp_k,
-            r.adc_bits,
-            r.read_voltage,
             r.fidelity_epochs,
             percent(r.accuracy_std),
             percent(r.accuracy_clean),

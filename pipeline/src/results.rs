@@ -20,7 +20,7 @@ use polars::prelude::{
 };
 
 use crate::record::EvaluationRow;
-use stages::design::{DesignSpace, Variable};
+use stages::design::{Design, DesignSpace, Variable};
 
 /// The column [`read_studies`] and [`read_parts`] add: the index of the study or part a
 /// row came from.
@@ -452,19 +452,23 @@ pub fn evaluation_rows(frame: &DataFrame) -> Result<Vec<EvaluationRow>> {
         c.str("code_version")?,
     );
     let (iterations, seeds) = (c.i64("iteration")?, c.i64("seed")?);
-    let (bits, sizes, adcs, epochs) = (
-        c.i32("cell_bits")?,
-        c.i32("xbar_size")?,
-        c.i32("adc_bits")?,
-        c.i32("fidelity_epochs")?,
-    );
-    let (freqs, temps, volts, zs, costs) = (
-        c.f64("freq_hz")?,
-        c.f64("temp_k")?,
-        c.f64("read_voltage")?,
-        c.f64("fidelity_z")?,
-        c.f64("cost_s")?,
-    );
+    let design_columns: Vec<(Variable, Vec<Option<f64>>)> = Variable::ALL
+        .into_iter()
+        .map(|v| {
+            let values = match v.is_integer() {
+                true => c
+                    .i32(v.name())?
+                    .into_iter()
+                    .map(|x| x.map(f64::from))
+                    .collect(),
+                false => c.f64(v.name())?,
+            };
+            Ok((v, values))
+        })
+        .collect::<Result<_>>()?;
+    let epochs = c.i32("fidelity_epochs")?;
+    let (zs, costs) = (c.f64("fidelity_z")?, c.f64("cost_s")?);
+
     let (acc, acc_std, acc_clean) = (
         c.f64("accuracy_mean")?,
         c.f64("accuracy_std")?,
@@ -484,18 +488,17 @@ pub fn evaluation_rows(frame: &DataFrame) -> Result<Vec<EvaluationRow>> {
             let text = |v: &[Option<&str>], name: &str| -> Result<String> {
                 Ok(required(v[i], name)?.to_string())
             };
+            let mut recorded = Design::blank();
+            for (v, values) in &design_columns {
+                recorded = recorded.with(*v, required(values[i], v.name())?);
+            }
             Ok(EvaluationRow {
                 eval_key: text(&keys, "eval_key")?,
                 study: text(&studies, "study")?,
                 iteration: required(iterations[i], "iteration")?,
                 strategy: text(&strategies, "strategy")?,
                 model: text(&models, "model")?,
-                cell_bits: required(bits[i], "cell_bits")?,
-                xbar_size: required(sizes[i], "xbar_size")?,
-                freq_hz: required(freqs[i], "freq_hz")?,
-                temp_k: required(temps[i], "temp_k")?,
-                adc_bits: required(adcs[i], "adc_bits")?,
-                read_voltage: required(volts[i], "read_voltage")?,
+                recorded,
                 fidelity_epochs: required(epochs[i], "fidelity_epochs")?,
                 fidelity_z: required(zs[i], "fidelity_z")?,
                 accuracy_mean: acc[i],

@@ -255,7 +255,7 @@ impl<'a> Driver<'a, '_> {
         let first = self.outcome.rows.len();
         let (planned, tasks) = self.plan_tasks(batch)?;
         if !tasks.is_empty() {
-            let label = dag::design_label(&planned[0].design);
+            let label = &planned[0].design.label();
             self.bars.train.set_message(if tasks.len() == 1 {
                 format!("{label} @{}", planned[0].epochs)
             } else {
@@ -721,11 +721,14 @@ mod tests {
     #[test]
     fn the_overhead_is_fitted_to_the_epochs_each_row_trained() {
         let space = StudyConfig::default_config().into_inner().design_space;
-        let row = |cell_bits: i32, epochs: i32, cost_s: f64| EvaluationRow {
-            cell_bits,
-            fidelity_epochs: epochs,
-            cost_s,
-            ..sample_row("k")
+        let row = |cell_bits: u8, epochs: i32, cost_s: f64| {
+            let mut r = sample_row("k");
+            r.recorded.cell_bits = cell_bits;
+            EvaluationRow {
+                fidelity_epochs: epochs,
+                cost_s,
+                ..r
+            }
         };
         let rows = [
             row(2, 1, 6.0),

@@ -224,11 +224,7 @@ pub fn run_worker(study: &Path, cache_dir: &Path, id: &str) -> Result<()> {
         &result_path(study, id),
         &serde_json::to_vec_pretty(&result)?,
     )?;
-    println!(
-        "task {id}: {} ({})",
-        result.status,
-        dag::design_label(&spec.design)
-    );
+    println!("task {id}: {} ({})", result.status, &spec.design.label());
     Ok(())
 }
 

@@ -191,12 +191,10 @@ pub fn table_problem(
         bail!("the table has no rows");
     };
     for r in rows {
-        let same =
-            r.model == first.model && r.read_voltage == first.read_voltage && r.seed == first.seed;
+        let same = r.model == first.model && r.seed == first.seed;
         if !same {
             bail!(
-                "the rows are not of one problem: {} and {} differ in model, read_voltage \
-                 or seed",
+                "the rows are not of one problem: {} and {} differ in model or seed",
                 first.label(),
                 r.label()
             );
@@ -283,8 +281,8 @@ mod tests {
             for temp in [300.0, 400.0] {
                 for epochs in [1, 2] {
                     let mut r = sample_row(&format!("k{bits}{temp}{epochs}"));
-                    r.cell_bits = bits;
-                    r.temp_k = temp;
+                    r.recorded.cell_bits = bits;
+                    r.recorded.temp_k = temp;
                     r.fidelity_epochs = epochs;
                     r.fidelity_z = f64::from(epochs) / 2.0;
                     r.accuracy_mean = Some(0.1 * f64::from(bits) + 0.01 * f64::from(epochs));
@@ -310,7 +308,9 @@ mod tests {
         let y = t.evaluate(&[0.9, 0.5, 0.5, 0.9], 0.5);
         let row = rows
             .iter()
-            .find(|r| r.cell_bits == 4 && r.temp_k == 400.0 && r.fidelity_epochs == 1)
+            .find(|r| {
+                r.recorded.cell_bits == 4 && r.recorded.temp_k == 400.0 && r.fidelity_epochs == 1
+            })
             .unwrap();
         assert_eq!(y, front::maximised(row, OBJECTIVES));
         assert!((y[0] - 0.41).abs() < 1e-12);
@@ -328,7 +328,7 @@ mod tests {
     fn a_varying_adc_resolution_is_an_axis_of_the_table() {
         let mut rows = sweep_rows();
         rows.extend(sweep_rows().into_iter().map(|mut r| {
-            r.adc_bits = 6;
+            r.recorded.adc_bits = 6;
             r.eval_key.push('a');
             r
         }));

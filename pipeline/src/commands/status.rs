@@ -14,6 +14,7 @@ use crate::record::objectives::OBJECTIVES;
 use crate::record::{by_fidelity, EvaluationRow, STATUS_OK};
 use crate::results::{evaluation_rows, read as read_table, write_frame, OutputFormat, Table};
 use crate::setup::{read_ledger, require_study, study_setup, StudyArgs};
+use stages::design::Variable;
 
 /// `pipeline status`.
 pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
@@ -36,10 +37,13 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
         .iter()
         .map(|&i| {
             let r = full[i];
-            let mut design = json!({
-                "eval_key": r.eval_key, "cell_bits": r.cell_bits, "xbar_size": r.xbar_size,
-                "freq_hz": r.freq_hz, "temp_k": r.temp_k, "adc_bits": r.adc_bits,
-            });
+            let mut design = json!({ "eval_key": r.eval_key });
+            for v in Variable::ALL {
+                design[v.name()] = match v.is_integer() {
+                    true => json!(r.variable(v) as i64),
+                    false => json!(r.variable(v)),
+                };
+            }
             for ob in OBJECTIVES {
                 design[ob.column] = json!((ob.value)(r));
             }

@@ -38,9 +38,7 @@ use stages::ppa::PpaReport;
 use stages::training::train::TrainState;
 
 pub use nodes::GP_FIT_STAGE;
-pub use outputs::{
-    design_label, device, read_train_summary, DatasetMeta, EvalSummary, LoadedData, TrainSummary,
-};
+pub use outputs::{device, read_train_summary, DatasetMeta, EvalSummary, LoadedData, TrainSummary};
 
 use crate::config::ValidConfig;
 use crate::fidelity::Fidelity;

@@ -94,7 +94,7 @@ pub(super) fn crossbar(cfg: &StudyConfig, design: &Design, runner: &mut Runner) 
         noise: &cfg.noise,
     };
     let input = KeyInput::new(crossbar::STAGE, crossbar::CODE_VERSION, &key, vec![], 0)?;
-    runner.ensure(input, super::design_label(design), |w| {
+    runner.ensure(input, design.label(), |w| {
         let c = crossbar::characterise(design, &cfg.noise)?;
         w.put(CHARACTERISATION, &serde_json::to_vec_pretty(&c)?)
     })
@@ -126,7 +126,7 @@ pub(super) fn ppa(
         ppa: &cfg.ppa,
     };
     let input = KeyInput::new(ppa::STAGE, ppa::CODE_VERSION, &key, vec![], 0)?;
-    runner.ensure(input, super::design_label(design), |w| {
+    runner.ensure(input, design.label(), |w| {
         let report = ppa::estimate(key.model, key.input_hw, key.num_classes, design, key.ppa)?;
         w.put(PPA_REPORT, &serde_json::to_vec_pretty(&report)?)?;
         let table = tables::ppa_layers_batch(&report)?;
@@ -276,7 +276,7 @@ pub(super) fn train(
             break;
         }
     }
-    let label = format!("{} @{epochs}", super::design_label(design));
+    let label = format!("{} @{epochs}", design.label());
     runner.ensure(input, label.clone(), |w| {
         let start = Instant::now();
         let data = up.data.get()?;
@@ -341,11 +341,11 @@ pub(super) fn noisy_eval(
 ) -> Result<EvalSummary> {
     let t = &cfg.training;
     let input = eval_input(cfg, design, &checkpoint.key(), up.chip)?;
-    let object = runner.ensure(input, super::design_label(design), |w| {
+    let object = runner.ensure(input, design.label(), |w| {
         let start = Instant::now();
         let data = up.data.get()?;
         let state = read_network(cfg, checkpoint, data, true)?;
-        bar.set_message(format!("noisy inference {}", super::design_label(design)));
+        bar.set_message(format!("noisy inference {}", design.label()));
         let acc = training::evaluate::evaluate(
             &state.net,
             data,

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use stages::crossbar;
 use stages::crossbar_sim::Chip;
 use stages::dataset;
-use stages::design::Design;
 use stages::ppa::PpaReport;
 use stages::training::train::TrainState;
 
@@ -177,12 +176,4 @@ pub fn device() -> Device {
         tracing::warn!("no CUDA device; training on the CPU");
     }
     Device::Cpu
-}
-
-/// A short human label of a design for logs.
-pub fn design_label(d: &Design) -> String {
-    format!(
-        "{}b/{}x{}/{:.3e}Hz/{:.1}K",
-        d.cell_bits, d.xbar_size, d.xbar_size, d.freq_hz, d.temp_k
-    )
 }

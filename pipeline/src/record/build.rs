@@ -50,12 +50,7 @@ pub fn row(
         iteration: proposal.iteration,
         strategy: proposal.strategy.to_string(),
         model: cfg.model.name.to_string(),
-        cell_bits: i32::from(design.cell_bits),
-        xbar_size: design.xbar_size as i32,
-        freq_hz: design.freq_hz,
-        temp_k: design.temp_k,
-        adc_bits: i32::from(design.adc_bits),
-        read_voltage: design.read_voltage,
+        recorded: design.recorded(),
         fidelity_epochs: if fine_tunes {
             fidelity.epochs as i32
         } else {

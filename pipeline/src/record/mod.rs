@@ -44,18 +44,12 @@ pub struct EvaluationRow {
     pub strategy: String,
     /// The DNN model.
     pub model: String,
-    /// Bits per cell.
-    pub cell_bits: i32,
-    /// Crossbar size (rows = columns).
-    pub xbar_size: i32,
-    /// Operating frequency, Hz.
-    pub freq_hz: f64,
-    /// Temperature, K.
-    pub temp_k: f64,
-    /// ADC resolution, bits.
-    pub adc_bits: i32,
-    /// Read voltage, V.
-    pub read_voltage: f64,
+    /// The design: a ledger column per searchable variable ([`Variable::ALL`], in its
+    /// order: `cell_bits`, `xbar_size`, `freq_hz`, `temp_k`, `adc_bits`,
+    /// `read_voltage`; Int32 for the integer ones, Float64 for the others). The
+    /// conductance range is the study's, not a column: zero here
+    /// ([`EvaluationRow::design`] puts it back).
+    pub recorded: Design,
     /// Fidelity as training epochs.
     pub fidelity_epochs: i32,
     /// Fidelity normalised to (0, 1].
@@ -96,28 +90,13 @@ impl EvaluationRow {
         Design {
             g_min: space.g_min,
             g_max: space.g_max,
-            ..self.recorded_design()
-        }
-    }
-
-    /// The row's design as its columns hold it (the conductance range, not a column of
-    /// the ledger, NaN).
-    fn recorded_design(&self) -> Design {
-        Design {
-            cell_bits: self.cell_bits as u8,
-            xbar_size: self.xbar_size as u32,
-            freq_hz: self.freq_hz,
-            temp_k: self.temp_k,
-            adc_bits: self.adc_bits as u8,
-            read_voltage: self.read_voltage,
-            g_min: f64::NAN,
-            g_max: f64::NAN,
+            ..self.recorded
         }
     }
 
     /// The row's value of a searchable design variable.
     pub fn variable(&self, variable: Variable) -> f64 {
-        self.recorded_design().get(variable)
+        self.recorded.get(variable)
     }
 
     /// The epochs the row counts against an epoch budget: its fidelity's, at least 1
@@ -129,10 +108,7 @@ impl EvaluationRow {
 
     /// A short label of the row's design: bits, crossbar, frequency, temperature.
     pub fn label(&self) -> String {
-        format!(
-            "{}b/{}x{}/{:.3e}Hz/{:.1}K",
-            self.cell_bits, self.xbar_size, self.xbar_size, self.freq_hz, self.temp_k
-        )
+        self.recorded.label()
     }
 }
 
@@ -146,40 +122,49 @@ pub fn design_axes<R: Borrow<EvaluationRow>>(rows: &[R]) -> Vec<Variable> {
         .collect()
 }
 
+/// The ledger's type of a design variable's column.
+pub fn design_column_type(variable: Variable) -> DataType {
+    match variable.is_integer() {
+        true => DataType::Int32,
+        false => DataType::Float64,
+    }
+}
+
 impl Row for EvaluationRow {
     fn schema() -> Arc<Schema> {
         let ts = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
         let f = |n: &str, t: DataType, null: bool| Field::new(n, t, null);
-        Arc::new(Schema::new(vec![
-            f("eval_key", DataType::Utf8, false),
-            f("study", DataType::Utf8, false),
-            f("iteration", DataType::Int64, false),
-            f("strategy", DataType::Utf8, false),
-            f("model", DataType::Utf8, false),
-            f("cell_bits", DataType::Int32, false),
-            f("xbar_size", DataType::Int32, false),
-            f("freq_hz", DataType::Float64, false),
-            f("temp_k", DataType::Float64, false),
-            f("adc_bits", DataType::Int32, false),
-            f("read_voltage", DataType::Float64, false),
-            f("fidelity_epochs", DataType::Int32, false),
-            f("fidelity_z", DataType::Float64, false),
-            f("accuracy_mean", DataType::Float64, true),
-            f("accuracy_std", DataType::Float64, true),
-            f("accuracy_clean", DataType::Float64, true),
-            f("area_um2", DataType::Float64, true),
-            f("latency_ns", DataType::Float64, true),
-            f("energy_pj", DataType::Float64, true),
-            f("cost_s", DataType::Float64, false),
-            f("status", DataType::Utf8, false),
-            f("error", DataType::Utf8, true),
-            f("started_at", ts.clone(), false),
-            f("finished_at", ts, false),
-            f("host", DataType::Utf8, false),
-            f("code_version", DataType::Utf8, false),
-            // Int64, not UInt64: Spark and other JVM readers have no unsigned type.
-            f("seed", DataType::Int64, false),
-        ]))
+        Arc::new(Schema::new(
+            vec![
+                f("eval_key", DataType::Utf8, false),
+                f("study", DataType::Utf8, false),
+                f("iteration", DataType::Int64, false),
+                f("strategy", DataType::Utf8, false),
+                f("model", DataType::Utf8, false),
+            ]
+            .into_iter()
+            .chain(Variable::ALL.map(|v| f(v.name(), design_column_type(v), false)))
+            .chain([
+                f("fidelity_epochs", DataType::Int32, false),
+                f("fidelity_z", DataType::Float64, false),
+                f("accuracy_mean", DataType::Float64, true),
+                f("accuracy_std", DataType::Float64, true),
+                f("accuracy_clean", DataType::Float64, true),
+                f("area_um2", DataType::Float64, true),
+                f("latency_ns", DataType::Float64, true),
+                f("energy_pj", DataType::Float64, true),
+                f("cost_s", DataType::Float64, false),
+                f("status", DataType::Utf8, false),
+                f("error", DataType::Utf8, true),
+                f("started_at", ts.clone(), false),
+                f("finished_at", ts, false),
+                f("host", DataType::Utf8, false),
+                f("code_version", DataType::Utf8, false),
+                // Int64, not UInt64: Spark and other JVM readers have no unsigned type.
+                f("seed", DataType::Int64, false),
+            ])
+            .collect::<Vec<_>>(),
+        ))
     }
 
     fn to_batch(rows: &[Self]) -> Result<RecordBatch> {
@@ -202,7 +187,13 @@ impl Row for EvaluationRow {
                     .with_timezone("UTC"),
             )
         }
-        let columns: Vec<ArrayRef> = vec![
+        let design = Variable::ALL.map(|v| -> ArrayRef {
+            match v.is_integer() {
+                true => i32s(rows, |r| r.variable(v) as i32),
+                false => f64s(rows, |r| r.variable(v)),
+            }
+        });
+        let columns: Vec<ArrayRef> = [
             s(rows, |r| &r.eval_key),
             s(rows, |r| &r.study),
             Arc::new(Int64Array::from_iter_values(
@@ -210,12 +201,10 @@ impl Row for EvaluationRow {
             )),
             s(rows, |r| &r.strategy),
             s(rows, |r| &r.model),
-            i32s(rows, |r| r.cell_bits),
-            i32s(rows, |r| r.xbar_size),
-            f64s(rows, |r| r.freq_hz),
-            f64s(rows, |r| r.temp_k),
-            i32s(rows, |r| r.adc_bits),
-            f64s(rows, |r| r.read_voltage),
+        ]
+        .into_iter()
+        .chain(design)
+        .chain([
             i32s(rows, |r| r.fidelity_epochs),
             f64s(rows, |r| r.fidelity_z),
             opt(rows, |r| r.accuracy_mean),
@@ -239,7 +228,8 @@ impl Row for EvaluationRow {
                 rows.iter()
                     .map(|r| i64::try_from(r.seed).unwrap_or(i64::MAX)),
             )),
-        ];
+        ])
+        .collect();
         Ok(RecordBatch::try_new(Self::schema(), columns)?)
     }
 }
@@ -354,6 +344,26 @@ impl Ledger {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::config::StudyConfig;
+
+    #[test]
+    fn the_design_columns_are_the_design_module_s_variables() {
+        let schema = EvaluationRow::schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let first = names.iter().position(|&n| n == "cell_bits").unwrap();
+        for (i, v) in Variable::ALL.into_iter().enumerate() {
+            let field = schema.field(first + i);
+            assert_eq!(field.name(), v.name());
+            assert_eq!(field.data_type(), &design_column_type(v));
+        }
+        let row = sample_row("k");
+        assert_eq!(row.variable(Variable::AdcBits), 5.0);
+        assert_eq!(
+            row.design(&StudyConfig::default_config().design_space)
+                .g_max,
+            3.33e-4
+        );
+    }
 
     /// A plausible finished evaluation row.
     pub fn sample_row(key: &str) -> EvaluationRow {
@@ -363,12 +373,16 @@ pub(crate) mod tests {
             iteration: 3,
             strategy: "random".into(),
             model: "cnn_small".into(),
-            cell_bits: 4,
-            xbar_size: 64,
-            freq_hz: 5e8,
-            temp_k: 350.0,
-            adc_bits: 5,
-            read_voltage: 0.2,
+            recorded: Design {
+                cell_bits: 4,
+                xbar_size: 64,
+                freq_hz: 5e8,
+                temp_k: 350.0,
+                adc_bits: 5,
+                read_voltage: 0.2,
+                g_min: 0.0,
+                g_max: 0.0,
+            },
             fidelity_epochs: 2,
             fidelity_z: 0.5,
             accuracy_mean: Some(0.61),

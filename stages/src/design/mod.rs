@@ -146,6 +146,39 @@ impl Design {
         Ok(())
     }
 
+    /// Every field zero: not a design (it fails [`Design::validate`]) but the blank a
+    /// design is built on variable by variable ([`Design::with`]).
+    pub fn blank() -> Design {
+        Design {
+            cell_bits: 0,
+            xbar_size: 0,
+            freq_hz: 0.0,
+            temp_k: 0.0,
+            adc_bits: 0,
+            read_voltage: 0.0,
+            g_min: 0.0,
+            g_max: 0.0,
+        }
+    }
+
+    /// A short label: bits, crossbar, frequency, temperature (`4b/64x64/5.000e8Hz/350.0K`).
+    pub fn label(&self) -> String {
+        format!(
+            "{}b/{}x{}/{:.3e}Hz/{:.1}K",
+            self.cell_bits, self.xbar_size, self.xbar_size, self.freq_hz, self.temp_k
+        )
+    }
+
+    /// The design as a ledger row records it: the conductance range, the study's and not
+    /// a column of the ledger, zeroed.
+    pub fn recorded(self) -> Design {
+        Design {
+            g_min: 0.0,
+            g_max: 0.0,
+            ..self
+        }
+    }
+
     /// Cells one weight needs: ceil(8 / cell_bits) (bit slicing).
     pub fn cells_per_weight(&self) -> u32 {
         Self::WEIGHT_BITS.div_ceil(u32::from(self.cell_bits))

@@ -193,8 +193,8 @@ pub enum SpaceError {
     },
 }
 
-/// `[design_space]`: each searchable variable, fixed or searched, and the device
-/// constants (fixed).
+/// `[design_space]`: each searchable variable, fixed or searched, and the conductance
+/// range (fixed).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DesignSpace {
@@ -208,8 +208,8 @@ pub struct DesignSpace {
     pub temp_k: Span,
     /// ADC bits: one value (fixed, the default) or a grid.
     pub adc_bits: Choice<u8>,
-    /// Read voltage, V (fixed).
-    pub read_voltage: f64,
+    /// Read voltage, V: one value (fixed, the default) or a range.
+    pub read_voltage: Span,
     /// Lowest conductance, S (fixed).
     pub g_min: f64,
     /// Highest conductance, S (fixed).
@@ -239,6 +239,7 @@ impl DesignSpace {
             Variable::FreqHz => span(&self.freq_hz),
             Variable::TempK => span(&self.temp_k),
             Variable::AdcBits => choice(&self.adc_bits),
+            Variable::ReadVoltage => span(&self.read_voltage),
         }
     }
 
@@ -270,14 +271,9 @@ impl DesignSpace {
     /// and the command-line probes set variables on.
     pub fn first(&self) -> Design {
         let design = Design {
-            cell_bits: 0,
-            xbar_size: 0,
-            freq_hz: 0.0,
-            temp_k: 0.0,
-            adc_bits: 0,
-            read_voltage: self.read_voltage,
             g_min: self.g_min,
             g_max: self.g_max,
+            ..Design::blank()
         };
         Variable::ALL.into_iter().fold(design, |d, v| {
             d.with(v, self.axis(v).ends().first().copied().unwrap_or(0.0))
@@ -366,7 +362,7 @@ mod tests {
             }),
             temp_k: Span::Fixed(350.0),
             adc_bits,
-            read_voltage: 0.2,
+            read_voltage: Span::Fixed(0.2),
             g_min: 3.33e-7,
             g_max: 3.33e-4,
         }

@@ -19,17 +19,20 @@ pub enum Variable {
     TempK,
     /// ADC resolution, bits.
     AdcBits,
+    /// Read voltage on the crossbar inputs, V.
+    ReadVoltage,
 }
 
 impl Variable {
     /// Every searchable variable, in the order of the optimiser's encoding, the sweep's
-    /// nesting (the first slowest) and the report's axes.
-    pub const ALL: [Variable; 5] = [
+    /// nesting (the first slowest), the report's axes and the ledger's design columns.
+    pub const ALL: [Variable; 6] = [
         Variable::CellBits,
         Variable::XbarSize,
         Variable::FreqHz,
         Variable::TempK,
         Variable::AdcBits,
+        Variable::ReadVoltage,
     ];
 
     /// The name in configs, flags and the ledger's columns.
@@ -40,6 +43,7 @@ impl Variable {
             Variable::FreqHz => "freq_hz",
             Variable::TempK => "temp_k",
             Variable::AdcBits => "adc_bits",
+            Variable::ReadVoltage => "read_voltage",
         }
     }
 
@@ -57,6 +61,18 @@ impl Variable {
             Variable::FreqHz => "freq (Hz)",
             Variable::TempK => "temp (K)",
             Variable::AdcBits => "ADC bits",
+            Variable::ReadVoltage => "read voltage (V)",
+        }
+    }
+
+    /// A value as tables show it: an integer as such, a frequency in scientific
+    /// notation, a temperature to a tenth of a kelvin.
+    pub fn format(self, value: f64) -> String {
+        match self {
+            _ if self.is_integer() => format!("{}", value as i64),
+            Variable::FreqHz => format!("{value:.4e}"),
+            Variable::TempK => format!("{value:.1}"),
+            _ => format!("{value}"),
         }
     }
 
@@ -77,7 +93,10 @@ impl Variable {
     /// table's problem keeps them as axes even when one takes a single value; the others
     /// are axes where they vary.
     pub fn is_paper_variable(self) -> bool {
-        self != Variable::AdcBits
+        matches!(
+            self,
+            Variable::CellBits | Variable::XbarSize | Variable::FreqHz | Variable::TempK
+        )
     }
 }
 
@@ -90,6 +109,7 @@ impl Design {
             Variable::FreqHz => self.freq_hz,
             Variable::TempK => self.temp_k,
             Variable::AdcBits => f64::from(self.adc_bits),
+            Variable::ReadVoltage => self.read_voltage,
         }
     }
 
@@ -103,6 +123,7 @@ impl Design {
             Variable::FreqHz => self.freq_hz = value,
             Variable::TempK => self.temp_k = value,
             Variable::AdcBits => self.adc_bits = value.round() as u8,
+            Variable::ReadVoltage => self.read_voltage = value,
         }
         self
     }
@@ -115,7 +136,10 @@ mod tests {
     #[test]
     fn every_variable_reads_back_what_is_set_and_is_found_by_its_name() {
         let d = Design::noisiest_corner(4, 64);
-        for (v, value) in Variable::ALL.into_iter().zip([2.0, 256.0, 3e8, 310.0, 7.0]) {
+        for (v, value) in Variable::ALL
+            .into_iter()
+            .zip([2.0, 256.0, 3e8, 310.0, 7.0, 0.3])
+        {
             assert_eq!(Variable::from_name(v.name()), Some(v));
             let changed = d.with(v, value);
             assert_eq!(changed.get(v), value, "{}", v.name());
