@@ -984,10 +984,32 @@ fn the_report_reads_only_what_is_stored() {
         .unwrap();
     assert!(!out.status.success());
     assert!(
-        stderr(&out).contains("computes nothing"),
+        stderr(&out).contains("computes nothing") && stderr(&out).contains("--cache"),
         "{}",
         stderr(&out)
     );
     let objects = std::fs::read_dir(empty.join("objects")).map_or(0, |d| d.count());
     assert_eq!(objects, 0);
+    // Without --cache (and with a default store elsewhere) the study's own store is
+    // found: `pipeline run` recorded it.
+    let out = Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .args(["report", "--study"])
+        .arg(s.path("study"))
+        .env_remove("XBAR_CACHE")
+        .env_remove("XBAR_CONFIG")
+        .env("XDG_CACHE_HOME", s.path("elsewhere"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let status = Command::new(env!("CARGO_BIN_EXE_pipeline"))
+        .args(["status", "--study"])
+        .arg(s.path("study"))
+        .output()
+        .unwrap();
+    let text = stdout(&status);
+    assert!(
+        text.contains("% of the box") && text.contains("accuracy (%)"),
+        "{text}"
+    );
+    assert!(!text.contains('{'), "a table, not JSON lines: {text}");
 }

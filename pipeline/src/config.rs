@@ -504,15 +504,28 @@ pub struct Paths {
     pub cache: PathBuf,
 }
 
+/// A study's snapshot, in its directory: the problem it was first run with, its config
+/// and the store it ran on (written by `pipeline run`).
+pub const STUDY_SNAPSHOT: &str = "study.json";
+
 impl Paths {
-    /// Resolves the paths: flags or environment first, then the defaults
-    /// (`./studies/<name>` and `$XDG_CACHE_HOME/xbar-opt` or `~/.cache/xbar-opt`).
+    /// Resolves the paths: flags or environment first, then the store the study last
+    /// ran on (its [`STUDY_SNAPSHOT`]), then the defaults (`./studies/<name>` and
+    /// `$XDG_CACHE_HOME/xbar-opt` or `~/.cache/xbar-opt`).
     pub fn resolve(study: Option<PathBuf>, cache: Option<PathBuf>, config: &StudyConfig) -> Paths {
-        Paths {
-            study: study.unwrap_or_else(|| PathBuf::from("studies").join(&config.study.name)),
-            cache: cache.unwrap_or_else(default_cache_dir),
-        }
+        let study = study.unwrap_or_else(|| PathBuf::from("studies").join(&config.study.name));
+        let cache = cache
+            .or_else(|| remembered_store(&study))
+            .unwrap_or_else(default_cache_dir);
+        Paths { study, cache }
     }
+}
+
+/// The store a study last ran on, as its snapshot records it.
+fn remembered_store(study: &Path) -> Option<PathBuf> {
+    let bytes = std::fs::read(study.join(STUDY_SNAPSHOT)).ok()?;
+    let snapshot: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    snapshot["store"].as_str().map(PathBuf::from)
 }
 
 /// The default store: `$XDG_CACHE_HOME/xbar-opt`, else `$HOME/.cache/xbar-opt`, else

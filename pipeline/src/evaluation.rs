@@ -160,7 +160,7 @@ impl<'a> Evaluator<'a> {
     /// Refuses to write into a study whose problem is no longer the one this evaluation
     /// was planned for (a worker left over from before `--new-study`).
     fn check_identity(&self) -> Result<()> {
-        let path = self.study_dir.join("study.json");
+        let path = self.study_dir.join(crate::config::STUDY_SNAPSHOT);
         let bytes = std::fs::read(&path)
             .with_context(|| format!("reading the study's identity {}", path.display()))?;
         let stored: serde_json::Value = serde_json::from_slice(&bytes)

@@ -47,23 +47,78 @@ pub fn reference_point(points: &[Vec<f64>], objectives: &[Objective]) -> Vec<f64
         .collect()
 }
 
-/// The full-fidelity Pareto set of `rows` (indices into it) and its hypervolume.
-pub fn pareto(rows: &[EvaluationRow], objectives: &[Objective]) -> (Vec<usize>, f64) {
+/// The full-fidelity Pareto set of a study's rows and its hypervolume.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Front {
+    /// The Pareto rows' indices into the rows.
+    pub indices: Vec<usize>,
+    /// The hypervolume against `reference`, in the product of the objectives' stored
+    /// units (µm^2 ns pJ for the study's).
+    pub hypervolume: f64,
+    /// The reference point, minimised form ([`reference_point`]).
+    pub reference: Vec<f64>,
+    /// The hypervolume as a share of the box between the ideal point (each objective's
+    /// best full-fidelity value) and the reference point: 1 only where one design is
+    /// best at everything; comparable across studies and units.
+    pub share: f64,
+}
+
+/// The full-fidelity Pareto set of `rows` and its hypervolume.
+pub fn pareto(rows: &[EvaluationRow], objectives: &[Objective]) -> Front {
     let (index, points): (Vec<usize>, Vec<Vec<f64>>) = rows
         .iter()
         .enumerate()
         .filter_map(|(i, r)| minimised(r, objectives).map(|o| (i, o)))
         .unzip();
-    if points.is_empty() {
-        return (Vec::new(), 0.0);
-    }
     let reference = reference_point(&points, objectives);
+    if points.is_empty() {
+        return Front {
+            indices: Vec::new(),
+            hypervolume: 0.0,
+            reference,
+            share: 0.0,
+        };
+    }
     let hv = hypervolume(&points, &reference).unwrap_or(0.0);
-    let front = pareto_front_indices(&points)
+    let ideal = (0..reference.len()).map(|j| points.iter().fold(f64::INFINITY, |m, p| m.min(p[j])));
+    let box_volume: f64 = ideal.zip(&reference).map(|(lo, hi)| hi - lo).product();
+    let indices = pareto_front_indices(&points)
         .into_iter()
         .map(|i| index[i])
         .collect();
-    (front, hv)
+    Front {
+        indices,
+        hypervolume: hv,
+        reference,
+        share: if box_volume > 0.0 {
+            hv / box_volume
+        } else {
+            0.0
+        },
+    }
+}
+
+/// The Pareto rows as a table of their designs and objectives in display units, one
+/// line per evaluation key (the text `pipeline run` and `pipeline status` print).
+pub fn table(rows: &[EvaluationRow], front: &Front, objectives: &[Objective]) -> String {
+    let heads: String = objectives
+        .iter()
+        .map(|ob| format!(" {:>14}", ob.label()))
+        .collect();
+    let mut out = format!("  {:<32}{heads}\n", "design");
+    let mut seen = std::collections::BTreeSet::new();
+    for &i in &front.indices {
+        let r = &rows[i];
+        if !seen.insert(&r.eval_key) {
+            continue;
+        }
+        let values: String = objectives
+            .iter()
+            .map(|ob| format!(" {:>14}", ob.display_text(r)))
+            .collect();
+        out.push_str(&format!("  {:<32}{values}\n", r.label()));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -114,9 +169,24 @@ mod tests {
             row(0.4, 200.0, 10.0, 5.0),
             row(0.3, 50.0, 10.0, 5.0),
         ];
-        let (front, hv) = pareto(&rows, OBJECTIVES);
-        assert_eq!(front, vec![0, 2]);
-        assert!(hv > 0.0);
+        let front = pareto(&rows, OBJECTIVES);
+        assert_eq!(front.indices, vec![0, 2]);
+        assert!(front.hypervolume > 0.0);
+        // The box from the ideal (0.5, 50, 10, 5) to the reference (0, 220, 11, 5.5);
+        // the front covers 0.5 x 120 x 1 x 0.5 + 0.3 x 50 x 1 x 0.5 of it.
+        let box_volume = 0.5 * (220.00000000000003 - 50.0) * 1.0 * 0.5;
+        let covered = 0.5 * (220.00000000000003 - 100.0) * 0.5 + 0.3 * 50.0 * 0.5;
+        assert!(
+            (front.share - covered / box_volume).abs() < 1e-12,
+            "{}",
+            front.share
+        );
+        let text = table(&rows, &front, OBJECTIVES);
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(
+            text.contains("accuracy (%)") && text.contains("50.00"),
+            "{text}"
+        );
         let points: Vec<Vec<f64>> = rows
             .iter()
             .filter_map(|r| minimised(r, OBJECTIVES))
@@ -150,9 +220,13 @@ mod tests {
             row(0.3, 50.0, 10.0, 5.0),
         ];
         rows[1].accuracy_clean = Some(0.9);
-        assert_eq!(pareto(&rows, OBJECTIVES).0, vec![0, 2]);
-        assert_eq!(pareto(&rows, &five).0, vec![0, 1, 2]);
-        assert_eq!(pareto(&rows, &OBJECTIVES[..1]).0, vec![0], "accuracy alone");
+        assert_eq!(pareto(&rows, OBJECTIVES).indices, vec![0, 2]);
+        assert_eq!(pareto(&rows, &five).indices, vec![0, 1, 2]);
+        assert_eq!(
+            pareto(&rows, &OBJECTIVES[..1]).indices,
+            vec![0],
+            "accuracy alone"
+        );
         let points: Vec<Vec<f64>> = rows.iter().filter_map(|r| minimised(r, &five)).collect();
         assert_eq!(points[1], vec![-0.4, 200.0, 10.0, 5.0, -0.9]);
         assert_eq!(reference_point(&points, &five)[4], 0.0);

@@ -67,7 +67,7 @@ fn read_rows(studies: &[PathBuf]) -> Result<Vec<Vec<EvaluationRow>>> {
 
 /// The study's name and search strategy, from its rows and `study.json`.
 fn describe(study: &Path, rows: Vec<EvaluationRow>) -> StudyRows {
-    let config: Option<StudyConfig> = std::fs::read(study.join("study.json"))
+    let config: Option<StudyConfig> = std::fs::read(study.join(crate::config::STUDY_SNAPSHOT))
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
         .and_then(|v| serde_json::from_value(v["config"].clone()).ok());
@@ -83,7 +83,7 @@ fn describe(study: &Path, rows: Vec<EvaluationRow>) -> StudyRows {
 
 /// The config a study was run with (its `study.json`), checked again.
 pub fn study_config(study: &Path) -> Result<ValidConfig> {
-    let path = study.join("study.json");
+    let path = study.join(crate::config::STUDY_SNAPSHOT);
     let bytes = std::fs::read(&path)
         .with_context(|| format!("no study at {}: run `pipeline run` first", study.display()))?;
     let v: serde_json::Value = serde_json::from_slice(&bytes)
@@ -123,9 +123,8 @@ fn hv_trace(rows: &[EvaluationRow], reference: &[f64]) -> Vec<(f64, f64)> {
 
 /// The unique Pareto rows of `rows`, most accurate first.
 fn pareto_rows(rows: &[EvaluationRow]) -> Vec<&EvaluationRow> {
-    let (idx, _) = front::pareto(rows, OBJECTIVES);
     let mut out: Vec<&EvaluationRow> = Vec::new();
-    for i in idx {
+    for i in front::pareto(rows, OBJECTIVES).indices {
         if !out.iter().any(|r| r.eval_key == rows[i].eval_key) {
             out.push(&rows[i]);
         }
@@ -314,7 +313,8 @@ fn not_stored_section(title: &str, page: &mut Page) -> Result<()> {
 /// The title and the study's counts, budget and hypervolume.
 fn summary_section(s: &Studies, page: &mut Page) -> Result<()> {
     let rows = s.rows;
-    let (_, hv) = front::pareto(rows, OBJECTIVES);
+    let front = front::pareto(rows, OBJECTIVES);
+    let (hv, share) = (front.hypervolume, 100.0 * front.share);
     let cost: f64 = rows.iter().map(EvaluationRow::epochs_charged).sum();
     let cost_s: f64 = rows.iter().map(|r| r.cost_s).sum();
     let failed = rows.iter().filter(|r| r.status != STATUS_OK).count();
@@ -330,8 +330,9 @@ fn summary_section(s: &Studies, page: &mut Page) -> Result<()> {
         page.html,
         "<h1>xbar-opt study {}</h1><p>{} evaluations ({} at full fidelity, {failed} failed), \
          {cost:.0} epochs of budget, {cost_s:.1} s of measured compute; full-fidelity \
-         hypervolume {hv:.4e} (minimised objectives {}; reference: each objective's \
-         natural worst where it has one, else 1.1x the worst value seen).</p>",
+         hypervolume {hv:.4e}, {share:.1} % of the box between the ideal point and the \
+         reference point (minimised objectives {}; reference: each objective's natural \
+         worst where it has one, else 1.1x the worst value seen).</p>",
         html_escape(name),
         rows.len(),
         s.full.len(),
@@ -340,7 +341,8 @@ fn summary_section(s: &Studies, page: &mut Page) -> Result<()> {
     writeln!(
         page.md,
         "# xbar-opt study {name}\n\n{} evaluations ({} at full fidelity, {failed} failed), \
-         {cost:.0} epochs of budget, {cost_s:.1} s measured; hypervolume {hv:.4e}.\n",
+         {cost:.0} epochs of budget, {cost_s:.1} s measured; hypervolume {hv:.4e} \
+         ({share:.1} % of the reference box).\n",
         rows.len(),
         s.full.len()
     )?;

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use cache::{Store, StudyLock};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::config::{Paths, StudyConfig, ValidConfig};
+use crate::config::{Paths, StudyConfig, ValidConfig, STUDY_SNAPSHOT};
 use crate::dag::{Graph, STAGES};
 use crate::executor::Executor;
 use crate::front;
@@ -144,7 +144,7 @@ pub fn execute(
     // The data set and the model are checked before the study's own state (its
     // snapshot, or an archive of an older problem) changes.
     let graph = Graph::open(&cfg, runner)?;
-    check_study_snapshot(&cfg, &paths.study, new_study)?;
+    check_study_snapshot(&cfg, &paths, new_study)?;
     install_interrupt_handler();
     let started = Instant::now();
     let multi = MultiProgress::new();
@@ -241,29 +241,16 @@ fn print_summary(
         "budget spent: {:.0} {unit}; measured compute {cost_s:.1} s",
         outcome.spent
     );
-    let (pareto, hv) = front::pareto(rows, OBJECTIVES);
-    let mut seen = BTreeSet::new();
+    let front = front::pareto(rows, OBJECTIVES);
     println!(
-        "full-fidelity Pareto set of {} ({} designs, hypervolume {hv:.4e}):",
+        "full-fidelity Pareto set of {} ({} designs, hypervolume {:.4e}, {:.1} % of the \
+         reference box):",
         cfg.model.name,
-        pareto.len()
+        front.indices.len(),
+        front.hypervolume,
+        100.0 * front.share
     );
-    let heads: String = OBJECTIVES
-        .iter()
-        .map(|ob| format!(" {:>14}", ob.label()))
-        .collect();
-    println!("  {:<32}{heads}", "design");
-    for i in pareto {
-        let r = &rows[i];
-        if !seen.insert(r.eval_key.clone()) {
-            continue;
-        }
-        let values: String = OBJECTIVES
-            .iter()
-            .map(|ob| format!(" {:>14}", ob.display_text(r)))
-            .collect();
-        println!("  {:<32}{values}", r.label());
-    }
+    print!("{}", front::table(rows, &front, OBJECTIVES));
     println!("study dir: {}", paths.study.display());
     println!("ledger:    {}", paths.study.join("evaluations").display());
     println!("cache:     {}", paths.cache.display());
@@ -271,18 +258,28 @@ fn print_summary(
 
 /// The study's problem is fixed at its first run (`study.json`); a later run whose config
 /// changes it is refused, or, with `--new-study`, starts afresh after archiving the old
-/// study's whole state under `archive/<unix time>/`.
-fn check_study_snapshot(cfg: &StudyConfig, study: &Path, new_study: bool) -> Result<()> {
+/// study's whole state under `archive/<unix time>/`. The snapshot also records the store
+/// the study runs on (absolute), so that later commands find it without `--cache`.
+fn check_study_snapshot(cfg: &StudyConfig, paths: &Paths, new_study: bool) -> Result<()> {
+    let study = &paths.study;
     finish_interrupted_archives(study)?;
-    let path = study.join("study.json");
+    let path = study.join(STUDY_SNAPSHOT);
+    let store = std::path::absolute(&paths.cache)
+        .with_context(|| format!("--cache {}", paths.cache.display()))?;
     let snapshot = serde_json::json!({
         "problem": cfg.problem_fingerprint(),
         "config": cfg,
+        "store": store,
     });
     if path.exists() {
         let old: serde_json::Value = serde_json::from_slice(&fs::read(&path)?)
             .with_context(|| format!("{} is corrupted", path.display()))?;
         if old["problem"] == snapshot["problem"] {
+            if old["store"] != snapshot["store"] {
+                let mut moved = old;
+                moved["store"] = snapshot["store"].clone();
+                cache::atomic::write_atomic(&path, &serde_json::to_vec_pretty(&moved)?)?;
+            }
             return Ok(());
         }
         if !new_study {
@@ -310,7 +307,7 @@ const STUDY_STATE: [&str; 8] = [
     "tasks",
     "slurm",
     "report",
-    "study.json",
+    STUDY_SNAPSHOT,
 ];
 
 /// Suffix of an archive being written: it holds what has been moved so far.

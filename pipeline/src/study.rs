@@ -391,16 +391,17 @@ impl<'a> Driver<'a, '_> {
         }
         self.outcome.spent += self.cost_of(&e.row);
         self.outcome.rows.push(e.row.clone());
-        let (pareto, hv) = front::pareto(&self.outcome.rows, OBJECTIVES);
+        let front = front::pareto(&self.outcome.rows, OBJECTIVES);
         self.bars.study.set_position(if self.sweep {
             self.outcome.rows.len() as u64
         } else {
             self.outcome.spent.floor() as u64
         });
         self.bars.study.set_message(format!(
-            "{} evaluations, Pareto set {}, hypervolume {hv:.4e}",
+            "{} evaluations, Pareto set {}, hypervolume {:.1} % of the reference box",
             self.outcome.rows.len(),
-            pareto.len()
+            front.indices.len(),
+            100.0 * front.share
         ));
         Observation {
             x: self.cfg.design_space.encode(design),

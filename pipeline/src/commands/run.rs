@@ -96,7 +96,8 @@ pub fn report(args: &StudyArgs, compare: &[std::path::PathBuf]) -> Result<()> {
     let mut graph = Graph::open(&cfg, runner).map_err(|e| match e.downcast_ref::<NotStored>() {
         Some(_) => anyhow::anyhow!(
             "the data set of study {} is not in the store {}: the report computes nothing; \
-             run `pipeline run` on this store first",
+             pass --cache with the store the study ran on, or run `pipeline run` on this \
+             store first",
             paths.study.display(),
             paths.cache.display()
         ),

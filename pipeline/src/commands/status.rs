@@ -4,14 +4,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 use cache::Store;
-use optimizer::hypervolume::{hypervolume, pareto_front_indices};
 use polars::prelude::{BooleanChunked, NewChunkedArray};
 use serde_json::json;
 
 use crate::config::default_cache_dir;
-use crate::front::{minimised, reference_point};
+use crate::front::{pareto, table};
 use crate::record::objectives::OBJECTIVES;
-use crate::record::{by_fidelity, EvaluationRow, STATUS_OK};
+use crate::record::{by_fidelity, STATUS_OK};
 use crate::results::{evaluation_rows, read as read_table, write_frame, OutputFormat, Table};
 use crate::setup::{read_ledger, require_study, study_setup, StudyArgs};
 use stages::design::Variable;
@@ -22,21 +21,12 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
     let (rows, skipped) = read_ledger(&paths.study)?;
     let failed = rows.iter().filter(|r| r.status != STATUS_OK).count();
     let cost_s = rows.iter().fold(0.0, |acc, r| acc + r.cost_s);
-    let (full, points): (Vec<&EvaluationRow>, Vec<Vec<f64>>) = rows
-        .iter()
-        .filter_map(|r| minimised(r, OBJECTIVES).map(|o| (r, o)))
-        .unzip();
-    let reference = reference_point(&points, OBJECTIVES);
-    let front = pareto_front_indices(&points);
-    let hv = if points.is_empty() {
-        0.0
-    } else {
-        hypervolume(&points, &reference)?
-    };
-    let pareto: Vec<serde_json::Value> = front
+    let front = pareto(&rows, OBJECTIVES);
+    let pareto_rows: Vec<serde_json::Value> = front
+        .indices
         .iter()
         .map(|&i| {
-            let r = full[i];
+            let r = &rows[i];
             let mut design = json!({ "eval_key": r.eval_key });
             for v in Variable::ALL {
                 design[v.name()] = match v.is_integer() {
@@ -56,13 +46,14 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
             "evaluations": rows.len(),
             "failed": failed,
             "cost_s": cost_s,
-            "hypervolume": hv,
+            "hypervolume": front.hypervolume,
+            "hypervolume_share": front.share,
             "reference_point": OBJECTIVES
                 .iter()
-                .zip(&reference)
+                .zip(&front.reference)
                 .map(|(ob, &v)| (ob.name.to_string(), json!(ob.direction.minimised(v))))
                 .collect::<serde_json::Map<_, _>>(),
-            "pareto": pareto,
+            "pareto": pareto_rows,
             "by_fidelity": by_fidelity(&rows),
             "skipped_parts": skipped,
         });
@@ -80,12 +71,13 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
         );
     }
     println!(
-        "full-fidelity Pareto set: {} designs, hypervolume {hv:.6e}",
-        front.len()
+        "full-fidelity Pareto set: {} designs, hypervolume {:.6e} ({:.1} % of the box \
+         between the ideal and the reference point)",
+        front.indices.len(),
+        front.hypervolume,
+        100.0 * front.share
     );
-    for p in &pareto {
-        println!("  {p}");
-    }
+    print!("{}", table(&rows, &front, OBJECTIVES));
     Ok(())
 }
 
@@ -113,9 +105,8 @@ pub fn export(args: &StudyArgs, what: ExportTable, out: &Path) -> Result<()> {
         ExportTable::Pareto => {
             let frame = read_table(Table::Evaluations, &paths.study)?.frame;
             let rows = evaluation_rows(&frame)?;
-            let (front, _) = crate::front::pareto(&rows, OBJECTIVES);
             let mut keep = vec![false; rows.len()];
-            for i in front {
+            for i in pareto(&rows, OBJECTIVES).indices {
                 // The first row of each key (a key is evaluated once).
                 let first = rows.iter().position(|r| r.eval_key == rows[i].eval_key);
                 keep[first.unwrap_or(i)] = true;
