@@ -301,7 +301,7 @@ fn the_ledger_reads_back_in_polars_and_the_notebook_agrees_with_the_report() {
         "Pareto front",
         "Hypervolume against cost",
         "Accuracy and fidelity",
-        "against the noise-unaware baseline",
+        "against its controls",
         "Pareto designs",
         "Per-layer PPA",
         "Provenance",
@@ -956,7 +956,8 @@ fn bench_train_refuses_a_pytorx_folder_without_pytorx() {
 
 #[test]
 fn the_report_reads_only_what_is_stored() {
-    let s = Scratch::new(&tiny_config());
+    let cfg = tiny_config().replace("noise_free_control = false", "noise_free_control = true");
+    let s = Scratch::new(&cfg);
     assert!(s.run(&["run"]).status.success());
     let store = |v: Vec<(PathBuf, Vec<u8>)>| -> Vec<PathBuf> {
         v.into_iter()
@@ -969,9 +970,13 @@ fn the_report_reads_only_what_is_stored() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(store(s.snapshot()), before, "the report computed nothing");
     let html = std::fs::read_to_string(s.path("study/report/index.html")).unwrap();
+    assert!(html.contains("against its controls"), "stored by run");
+    // The controls, paired over the noise draws: the noise-free fine-tuning too.
+    let md = std::fs::read_to_string(s.path("study/report/summary.md")).unwrap();
     assert!(
-        html.contains("against the noise-unaware baseline"),
-        "stored by run"
+        md.contains("gain over the same fine-tuning without noise beyond two standard errors")
+            && md.contains(" +- "),
+        "{md}"
     );
     // Against a store without the study's nodes it computes nothing either.
     let empty = s.path("empty-cache");

@@ -50,6 +50,21 @@ pub struct StudyConfig {
     /// Settings of the search strategies.
     #[serde(default)]
     pub optimizer: OptimizerParams,
+    /// What the report computes beyond the ledger.
+    #[serde(default)]
+    pub report: ReportParams,
+}
+
+/// `[report]`: the evidence the report adds to the ledger, computed by `pipeline run`
+/// (under the study's lock) and read by `pipeline report`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportParams {
+    /// Fine-tune every Pareto design once more without noise (the `noise_free`
+    /// control, same recipe and epochs) and compare the study's accuracy with it,
+    /// paired over the noise draws: it separates what noise awareness brings from what
+    /// the extra epochs bring. Costs one more fine-tuning per Pareto design.
+    pub noise_free_control: bool,
 }
 
 /// `[optimizer]`: settings of the search strategies.

@@ -7,6 +7,7 @@ mod commands;
 mod config;
 mod dag;
 mod evaluation;
+mod evidence;
 mod executor;
 mod fidelity;
 mod front;

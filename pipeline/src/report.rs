@@ -20,7 +20,8 @@ use optimizer::hypervolume::hypervolume;
 use stages::ppa::{Breakdown, PpaReport};
 
 use crate::config::{StudyConfig, ValidConfig};
-use crate::dag::Graph;
+use crate::dag::{EvalSummary, Graph};
+use crate::evidence::PairedGain;
 use crate::front;
 use crate::plot::{
     bar_chart_svg, line_chart_svg, parallel_coordinates_svg, scatter_svg, ScatterPoint, Series,
@@ -30,6 +31,7 @@ use crate::record::{by_fidelity, EvaluationRow, STATUS_OK};
 use crate::results::{self, Table};
 use crate::runner::NotStored;
 use stages::design::Variable;
+use stages::training::params::NoiseStrategy;
 
 /// A study's ledger for the report.
 struct StudyRows {
@@ -202,7 +204,8 @@ impl<'r> Studies<'r> {
 }
 
 /// Computes (or finds in the store) what the report of `study` reads besides the ledger:
-/// the noise-unaware evaluation and the PPA of each Pareto design. `pipeline run` calls it under the study lock, so that the report itself only
+/// the noise-unaware evaluation (and, with `[report] noise_free_control`, the noise-free
+/// fine-tuning) and the PPA of each Pareto design. `pipeline run` calls it under the study lock, so that the report itself only
 /// reads.
 pub fn compute_inputs(graph: &mut Graph, study: &Path) -> Result<()> {
     let cfg = graph.cfg();
@@ -211,7 +214,12 @@ pub fn compute_inputs(graph: &mut Graph, study: &Path) -> Result<()> {
     let hidden = indicatif::ProgressBar::hidden();
     if cfg.training.strategy.fine_tunes() {
         for r in &pareto {
-            graph.noise_unaware(&r.design(&cfg.design_space), &hidden)?;
+            let design = r.design(&cfg.design_space);
+            graph.noise_unaware(&design, &hidden)?;
+            if cfg.report.noise_free_control {
+                let epochs = r.fidelity_epochs as usize;
+                graph.control(&design, epochs, NoiseStrategy::NoiseFree, &hidden)?;
+            }
         }
     }
     for r in &pareto {
@@ -256,17 +264,13 @@ pub fn write_report(graph: &mut Graph, study: &Path, compare: &[PathBuf]) -> Res
     hypervolume_section(&s, &mut page)?;
     fidelity_section(&s, &mut page)?;
     if cfg.training.strategy.fine_tunes() && !s.pareto.is_empty() {
-        let hidden = indicatif::ProgressBar::hidden();
-        let unaware: Option<Vec<f64>> = s
+        let controls: Option<Vec<Controls>> = s
             .pareto
             .iter()
-            .map(|r| {
-                let e = graph.noise_unaware(&r.design(&cfg.design_space), &hidden);
-                stored(e.map(|e| e.accuracy_mean))
-            })
-            .collect::<Result<Option<Vec<f64>>>>()?;
-        match unaware {
-            Some(unaware) => noise_unaware_section(cfg, &s.pareto, &unaware, &mut page)?,
+            .map(|r| stored_controls(graph, r))
+            .collect::<Result<Option<Vec<Controls>>>>()?;
+        match controls {
+            Some(controls) => controls_section(cfg, &s.pareto, &controls, &mut page)?,
             None => not_stored_section("the noise-unaware baseline", &mut page)?,
         }
     }
@@ -566,34 +570,116 @@ fn fidelity_section(s: &Studies, page: &mut Page) -> Result<()> {
     Ok(())
 }
 
-/// The training strategy's gain over the noise-unaware baseline (`unaware`, one
-/// accuracy per Pareto row) on the Pareto designs.
-fn noise_unaware_section(
+/// A Pareto design's accuracy against the study's controls, paired over noise draws.
+struct Controls {
+    /// The study's own evaluation.
+    ours: EvalSummary,
+    /// The baseline, not fine-tuned, under the same noise.
+    unaware: EvalSummary,
+    /// The same fine-tuning without noise, where `[report] noise_free_control` is on and
+    /// its nodes are stored.
+    noise_free: Option<EvalSummary>,
+}
+
+/// The stored evaluations a Pareto row is compared on; `None` where the study's own or
+/// the noise-unaware one is not in the store.
+fn stored_controls(graph: &mut Graph, r: &EvaluationRow) -> Result<Option<Controls>> {
+    let cfg = graph.cfg();
+    let design = r.design(&cfg.design_space);
+    let epochs = r.fidelity_epochs as usize;
+    let hidden = indicatif::ProgressBar::hidden();
+    let ours = stored(graph.evaluation(&design, cfg.fidelity.at(epochs)))?;
+    let unaware = stored(graph.noise_unaware(&design, &hidden))?;
+    let noise_free = match cfg.report.noise_free_control {
+        true => stored(graph.control(&design, epochs, NoiseStrategy::NoiseFree, &hidden))?,
+        false => None,
+    };
+    Ok(ours.zip(unaware).map(|(ours, unaware)| Controls {
+        ours,
+        unaware,
+        noise_free,
+    }))
+}
+
+/// The study's training against its controls on each Pareto design: the gain over the
+/// noise-unaware baseline and over the same fine-tuning without noise, each with its
+/// standard error over the paired noise draws, and how many designs gain beyond two
+/// standard errors.
+fn controls_section(
     cfg: &StudyConfig,
     pareto: &[&EvaluationRow],
-    unaware: &[f64],
+    controls: &[Controls],
     page: &mut Page,
 ) -> Result<()> {
     let strategy = cfg.training.strategy.as_str();
+    let gains = |c: &Controls| {
+        let over = |other: &EvalSummary| PairedGain::of(&c.ours.draws, &other.draws);
+        (over(&c.unaware), c.noise_free.as_ref().map(over))
+    };
+    let beyond = |pick: &dyn Fn(&Controls) -> Option<PairedGain>| {
+        let found: Vec<PairedGain> = controls.iter().filter_map(pick).collect();
+        let positive = found
+            .iter()
+            .filter(|g| g.gain > 0.0 && g.beyond_two_errors())
+            .count();
+        (positive, found.len())
+    };
+    let (over_unaware, n) = beyond(&|c| Some(gains(c).0));
+    let (over_free, n_free) = beyond(&|c| gains(c).1);
+    let free_line = match n_free {
+        0 => "the noise-free fine-tuning control is off (`[report] noise_free_control = \
+              true` computes it: one more fine-tuning per Pareto design)"
+            .to_string(),
+        _ if 2 * over_free <= n_free => format!(
+            "{over_free} of {n_free} gain over the same fine-tuning without noise beyond two \
+             standard errors, so at this scale the study does not show that noise awareness, \
+             rather than the extra epochs, brings the gain (the paper-scale comparison is \
+             `pipeline strategies`, `reports/paper-table.md`)"
+        ),
+        _ => format!(
+            "{over_free} of {n_free} gain over the same fine-tuning without noise beyond two \
+             standard errors"
+        ),
+    };
+    let draws = controls.first().map_or(0, |c| c.ours.draws.len());
+    let intro = format!(
+        "Gain in points, +- the standard error of the mean difference over the {draws} \
+         paired noise draws (both models read the same noise streams); * marks a gain \
+         beyond two standard errors. {over_unaware} of {n} Pareto designs gain over the \
+         noise-unaware baseline beyond two standard errors; {free_line}."
+    );
     writeln!(
         page.html,
-        "<h2>{strategy} against the noise-unaware baseline</h2><table><tr><th>design</th>\
-         <th>{strategy} accuracy (%)</th><th>noise-unaware (%)</th><th>gain (points)</th></tr>"
+        "<h2>{strategy} against its controls</h2><p>{intro}</p><table><tr><th>design</th>\
+         <th>{strategy} (%)</th><th>noise-unaware (%)</th><th>gain (points)</th>\
+         <th>noise-free fine-tuning (%)</th><th>gain (points)</th></tr>"
     )?;
     writeln!(
         page.md,
-        "## {strategy} against the noise-unaware baseline\n\n| design | accuracy (%) | \
-         noise-unaware (%) | gain |\n|---|---|---|---|"
+        "## {strategy} against its controls\n\n{intro}\n\n| design | {strategy} (%) | \
+         noise-unaware (%) | gain | noise-free fine-tuning (%) | gain |\n|---|---|---|---|---|---|"
     )?;
-    for (r, u) in pareto.iter().zip(unaware) {
-        let a = 100.0 * r.accuracy_mean.unwrap_or(f64::NAN);
-        let (u, gain) = (100.0 * u, a - 100.0 * u);
+    for (r, c) in pareto.iter().zip(controls) {
+        let (unaware_gain, free_gain) = gains(c);
+        let (ours, unaware) = (
+            100.0 * c.ours.accuracy_mean,
+            100.0 * c.unaware.accuracy_mean,
+        );
+        let free = c.noise_free.as_ref().map_or("-".to_string(), |f| {
+            format!("{:.2}", 100.0 * f.accuracy_mean)
+        });
+        let free_gain = free_gain.map_or("-".to_string(), |g| g.points_text());
+        let unaware_gain = unaware_gain.points_text();
         let label = r.label();
         writeln!(
             page.html,
-            "<tr><td>{label}</td><td>{a:.2}</td><td>{u:.2}</td><td>{gain:+.2}</td></tr>"
+            "<tr><td>{label}</td><td>{ours:.2}</td><td>{unaware:.2}</td>\
+             <td>{unaware_gain}</td><td>{free}</td><td>{free_gain}</td></tr>"
         )?;
-        writeln!(page.md, "| {label} | {a:.2} | {u:.2} | {gain:+.2} |")?;
+        writeln!(
+            page.md,
+            "| {label} | {ours:.2} | {unaware:.2} | {unaware_gain} | {free} | {free_gain} |"
+        )?;
     }
     writeln!(page.html, "</table>")?;
     writeln!(page.md)?;

@@ -35,12 +35,13 @@ use stages::design::Design;
 
 use optimizer::gp::Kernel;
 use stages::ppa::PpaReport;
+use stages::training::params::NoiseStrategy;
 use stages::training::train::TrainState;
 
 pub use nodes::GP_FIT_STAGE;
 pub use outputs::{device, read_train_summary, DatasetMeta, EvalSummary, LoadedData, TrainSummary};
 
-use crate::config::ValidConfig;
+use crate::config::{StudyConfig, ValidConfig};
 use crate::fidelity::Fidelity;
 use crate::runner::Runner;
 use nodes::Upstream;
@@ -231,6 +232,40 @@ impl<'a> Graph<'a> {
         })
     }
 
+    /// A control of the study's training: `design` fine-tuned for `epochs` under another
+    /// noise `strategy` with the same recipe (cached training and noisy-inference nodes,
+    /// keyed as that strategy's own), evaluated under the design's noise on the same
+    /// noise streams as the study's own evaluation, so the two pair draw by draw.
+    pub fn control(
+        &mut self,
+        design: &Design,
+        epochs: usize,
+        strategy: NoiseStrategy,
+        bar: &ProgressBar,
+    ) -> Result<EvalSummary> {
+        let mut cfg = StudyConfig::clone(self.cfg);
+        cfg.training.strategy = strategy;
+        let cfg = cfg.check()?;
+        let baseline = self.baseline(bar)?;
+        let chip = nodes::crossbar(&cfg, design, &mut self.runner)?;
+        let sim = outputs::read_chip(&chip)?;
+        let up = Upstream {
+            data: &self.data,
+            baseline: &baseline,
+            chip: &chip,
+            sim: &sim,
+        };
+        let checkpoint = nodes::train(&cfg, design, epochs, &up, &mut self.runner, bar)?;
+        nodes::noisy_eval(&cfg, design, (&up, &checkpoint), &mut self.runner, bar)
+    }
+
+    /// The study's own evaluation of `design` at `fidelity`, its nodes read from the
+    /// store (or computed where the runner may).
+    pub fn evaluation(&mut self, design: &Design, fidelity: Fidelity) -> Result<EvalSummary> {
+        let planned = self.plan(design, fidelity)?;
+        Ok(self.evaluate(&planned, &ProgressBar::hidden())?.eval)
+    }
+
     /// The noise-unaware accuracy of `design`: the baseline checkpoint under the design's
     /// noise (a cached noisy-inference node).
     pub fn noise_unaware(&mut self, design: &Design, bar: &ProgressBar) -> Result<EvalSummary> {
@@ -259,7 +294,6 @@ impl<'a> Graph<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::StudyConfig;
     use std::collections::BTreeSet;
 
     /// The default study on a small subset of the embedded data, in a fresh store.

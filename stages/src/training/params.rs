@@ -17,6 +17,10 @@ pub enum NoiseStrategy {
     Gaussian,
     /// Fine-tune under the programming variation only.
     ProgrammingOnly,
+    /// The same fine-tuning on the design's crossbars (their quantisation, DAC and ADC)
+    /// without any noise: the control that separates what noise awareness brings from
+    /// what the extra epochs bring.
+    NoiseFree,
 }
 
 impl NoiseStrategy {
@@ -27,6 +31,7 @@ impl NoiseStrategy {
             NoiseStrategy::NoiseUnaware => "noise_unaware",
             NoiseStrategy::Gaussian => "gaussian",
             NoiseStrategy::ProgrammingOnly => "programming_only",
+            NoiseStrategy::NoiseFree => "noise_free",
         }
     }
 

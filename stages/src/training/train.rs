@@ -123,6 +123,7 @@ pub fn training_noise(strategy: NoiseStrategy) -> Option<CellNoise> {
         NoiseStrategy::Resna => Some(CellNoise::Full),
         NoiseStrategy::ProgrammingOnly => Some(CellNoise::ProgrammingOnly),
         NoiseStrategy::Gaussian => Some(CellNoise::Gaussian),
+        NoiseStrategy::NoiseFree => Some(CellNoise::None),
         NoiseStrategy::NoiseUnaware => None,
     }
 }
