@@ -319,3 +319,108 @@ pub fn bar_chart_svg(title: &str, value_label: &str, bars: &[(String, f64)]) -> 
     }
     Ok(svg)
 }
+
+/// One estimate with its error bar, on a row of [`error_bar_svg`].
+pub struct Estimate {
+    /// Legend label (one legend entry per label).
+    pub label: String,
+    /// Index into the palette.
+    pub colour: usize,
+    /// The value.
+    pub value: f64,
+    /// Half the error bar's length (two standard errors, say).
+    pub half_width: f64,
+}
+
+/// Estimates with horizontal error bars, one row per named item (the first at the top),
+/// a vertical line at zero: the report's paired gains.
+pub fn error_bar_svg(
+    title: &str,
+    value_label: &str,
+    rows: &[(String, Vec<Estimate>)],
+) -> Result<String> {
+    register_font();
+    let ends = rows.iter().flat_map(|(_, es)| {
+        es.iter()
+            .flat_map(|e| [e.value - e.half_width, e.value + e.half_width])
+    });
+    let x = padded_range(ends.chain([0.0]));
+    let n = rows.len();
+    let height = 120 + 30 * n as u32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
+        let err = |e: &dyn std::fmt::Display| plot_err(title, e);
+        root.fill(&WHITE).map_err(|e| err(&e))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(230)
+            .build_cartesian_2d(x.clone(), 0.0..n as f64)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc(value_label)
+            .x_label_formatter(&short_number)
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&|v| {
+                let i = v.floor() as usize;
+                let centre = (v - v.floor() - 0.5).abs() < 1e-6;
+                match rows.get(n.wrapping_sub(1).wrapping_sub(i)) {
+                    Some(r) if centre => r.0.clone(),
+                    _ => String::new(),
+                }
+            })
+            .draw()
+            .map_err(|e| err(&e))?;
+        chart
+            .draw_series(LineSeries::new([(0.0, 0.0), (0.0, n as f64)], BLACK))
+            .map_err(|e| err(&e))?;
+        let mut labelled = std::collections::BTreeSet::new();
+        let per_row = rows
+            .iter()
+            .map(|(_, es)| es.len())
+            .max()
+            .unwrap_or(1)
+            .max(1);
+        for (i, (_, estimates)) in rows.iter().enumerate() {
+            for (k, e) in estimates.iter().enumerate() {
+                let y = (n - 1 - i) as f64 + (k as f64 + 1.0) / (per_row as f64 + 1.0);
+                let colour = Palette99::pick(e.colour).to_rgba();
+                let (lo, hi) = (e.value - e.half_width, e.value + e.half_width);
+                let drawn = chart
+                    .draw_series([
+                        PathElement::new(vec![(lo, y), (hi, y)], colour.stroke_width(2)),
+                        PathElement::new(
+                            vec![(lo, y - 0.08), (lo, y + 0.08)],
+                            colour.stroke_width(1),
+                        ),
+                        PathElement::new(
+                            vec![(hi, y - 0.08), (hi, y + 0.08)],
+                            colour.stroke_width(1),
+                        ),
+                    ])
+                    .map_err(|er| err(&er))?;
+                if labelled.insert(e.label.clone()) {
+                    drawn.label(e.label.clone()).legend(move |(px, py)| {
+                        PathElement::new(vec![(px, py), (px + 16, py)], colour.stroke_width(2))
+                    });
+                }
+                chart
+                    .draw_series([Circle::new((e.value, y), 4, colour.filled())])
+                    .map_err(|er| err(&er))?;
+            }
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .position(SeriesLabelPosition::LowerRight)
+            .draw()
+            .map_err(|e| err(&e))?;
+        root.present().map_err(|e| err(&e))?;
+    }
+    Ok(svg)
+}

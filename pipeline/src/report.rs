@@ -24,7 +24,8 @@ use crate::dag::{EvalSummary, Graph};
 use crate::evidence::PairedGain;
 use crate::front;
 use crate::plot::{
-    bar_chart_svg, line_chart_svg, parallel_coordinates_svg, scatter_svg, ScatterPoint, Series,
+    bar_chart_svg, error_bar_svg, line_chart_svg, parallel_coordinates_svg, scatter_svg, Estimate,
+    ScatterPoint, Series,
 };
 use crate::record::objectives::OBJECTIVES;
 use crate::record::{by_fidelity, EvaluationRow, STATUS_OK};
@@ -683,6 +684,28 @@ fn controls_section(
     }
     writeln!(page.html, "</table>")?;
     writeln!(page.md)?;
+    let estimate = |label: &str, colour: usize, g: PairedGain| Estimate {
+        label: label.to_string(),
+        colour,
+        value: 100.0 * g.gain,
+        half_width: 200.0 * g.standard_error,
+    };
+    let rows: Vec<(String, Vec<Estimate>)> = pareto
+        .iter()
+        .zip(controls)
+        .map(|(r, c)| {
+            let (unaware, free) = gains(c);
+            let mut estimates = vec![estimate("over noise-unaware", 0, unaware)];
+            estimates.extend(free.map(|g| estimate("over noise-free fine-tuning", 1, g)));
+            (r.label(), estimates)
+        })
+        .collect();
+    let title = format!("gain of {strategy} on the Pareto designs (+- two standard errors)");
+    writeln!(
+        page.html,
+        "{}",
+        error_bar_svg(&title, "gain (points)", &rows)?
+    )?;
     Ok(())
 }
 

@@ -267,18 +267,10 @@ impl<'a> Graph<'a> {
     }
 
     /// The noise-unaware accuracy of `design`: the baseline checkpoint under the design's
-    /// noise (a cached noisy-inference node).
+    /// noise (the control that trains nothing; its noisy-inference node's key reads no
+    /// training strategy, so it is the node every study of this data set shares).
     pub fn noise_unaware(&mut self, design: &Design, bar: &ProgressBar) -> Result<EvalSummary> {
-        let baseline = self.baseline(bar)?;
-        let chip = nodes::crossbar(self.cfg, design, &mut self.runner)?;
-        let sim = outputs::read_chip(&chip)?;
-        let up = Upstream {
-            data: &self.data,
-            baseline: &baseline,
-            chip: &chip,
-            sim: &sim,
-        };
-        nodes::noisy_eval(self.cfg, design, (&up, &baseline), &mut self.runner, bar)
+        self.control(design, 0, NoiseStrategy::NoiseUnaware, bar)
     }
 
     /// The GP fit node: the surrogates' hyperparameters on `observations`.
