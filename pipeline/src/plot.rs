@@ -346,7 +346,7 @@ pub fn error_bar_svg(
     });
     let x = padded_range(ends.chain([0.0]));
     let n = rows.len();
-    let height = 120 + 30 * n as u32;
+    let height = 180 + 30 * n as u32;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
@@ -357,14 +357,15 @@ pub fn error_bar_svg(
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(230)
-            .build_cartesian_2d(x.clone(), 0.0..n as f64)
+            // Blank rows above the first for the legend.
+            .build_cartesian_2d(x.clone(), 0.0..n as f64 + 2.0)
             .map_err(|e| err(&e))?;
         chart
             .configure_mesh()
             .disable_y_mesh()
             .x_desc(value_label)
             .x_label_formatter(&short_number)
-            .y_labels(n * 2 + 1)
+            .y_labels(n * 2 + 5)
             .y_label_formatter(&|v| {
                 let i = v.floor() as usize;
                 let centre = (v - v.floor() - 0.5).abs() < 1e-6;
@@ -417,7 +418,7 @@ pub fn error_bar_svg(
             .configure_series_labels()
             .background_style(WHITE.mix(0.8))
             .border_style(BLACK)
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperRight)
             .draw()
             .map_err(|e| err(&e))?;
         root.present().map_err(|e| err(&e))?;

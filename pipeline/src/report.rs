@@ -649,9 +649,18 @@ fn controls_section(
          beyond two standard errors. {over_unaware} of {n} Pareto designs gain over the \
          noise-unaware baseline beyond two standard errors; {free_line}."
     );
+    // Markdown's `code` spans as HTML's.
+    let intro_html: String = html_escape(&intro)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| match i % 2 {
+            1 => format!("<code>{part}</code>"),
+            _ => part.to_string(),
+        })
+        .collect();
     writeln!(
         page.html,
-        "<h2>{strategy} against its controls</h2><p>{intro}</p><table><tr><th>design</th>\
+        "<h2>{strategy} against its controls</h2><p>{intro_html}</p><table><tr><th>design</th>\
          <th>{strategy} (%)</th><th>noise-unaware (%)</th><th>gain (points)</th>\
          <th>noise-free fine-tuning (%)</th><th>gain (points)</th></tr>"
     )?;
