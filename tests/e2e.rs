@@ -978,6 +978,15 @@ fn the_report_reads_only_what_is_stored() {
             && md.contains(" +- "),
         "{md}"
     );
+    // Every draw behind the table, for a reader to recompute the paired gains.
+    let csv = std::fs::read_to_string(s.path("study/report/controls.csv")).unwrap();
+    assert!(
+        csv.starts_with("eval_key,design,evaluation,draw,accuracy\n"),
+        "{csv}"
+    );
+    for evaluation in [",resna,", ",noise_unaware,", ",noise_free,"] {
+        assert!(csv.contains(evaluation), "{evaluation}: {csv}");
+    }
     // Against a store without the study's nodes it computes nothing either.
     let empty = s.path("empty-cache");
     let out = Command::new(env!("CARGO_BIN_EXE_pipeline"))

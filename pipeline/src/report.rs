@@ -264,6 +264,7 @@ pub fn write_report(graph: &mut Graph, study: &Path, compare: &[PathBuf]) -> Res
     parallel_coordinates_section(&s, &mut page)?;
     hypervolume_section(&s, &mut page)?;
     fidelity_section(&s, &mut page)?;
+    let mut draws_csv = None;
     if cfg.training.strategy.fine_tunes() && !s.pareto.is_empty() {
         let controls: Option<Vec<Controls>> = s
             .pareto
@@ -271,7 +272,10 @@ pub fn write_report(graph: &mut Graph, study: &Path, compare: &[PathBuf]) -> Res
             .map(|r| stored_controls(graph, r))
             .collect::<Result<Option<Vec<Controls>>>>()?;
         match controls {
-            Some(controls) => controls_section(cfg, &s.pareto, &controls, &mut page)?,
+            Some(controls) => {
+                controls_section(cfg, &s.pareto, &controls, &mut page)?;
+                draws_csv = Some(controls_csv(cfg, &s.pareto, &controls));
+            }
             None => not_stored_section("the noise-unaware baseline", &mut page)?,
         }
     }
@@ -298,6 +302,9 @@ pub fn write_report(graph: &mut Graph, study: &Path, compare: &[PathBuf]) -> Res
     cache::atomic::write_atomic(&out_dir.join("index.html"), html.as_bytes())?;
     cache::atomic::write_atomic(&out_dir.join("summary.md"), page.md.as_bytes())?;
     cache::atomic::write_atomic(&out_dir.join("pareto.csv"), &pareto_csv(&s.pareto)?)?;
+    if let Some(csv) = draws_csv {
+        cache::atomic::write_atomic(&out_dir.join("controls.csv"), csv.as_bytes())?;
+    }
     Ok(out_dir)
 }
 
@@ -600,6 +607,26 @@ fn stored_controls(graph: &mut Graph, r: &EvaluationRow) -> Result<Option<Contro
         unaware,
         noise_free,
     }))
+}
+
+/// Every noise draw's accuracy behind the controls' table, long form (`eval_key`,
+/// `design`, `evaluation`, `draw`, `accuracy`), so that a reader recomputes the paired
+/// gains: draw `d` of every evaluation of a design read the same noise stream.
+fn controls_csv(cfg: &StudyConfig, pareto: &[&EvaluationRow], controls: &[Controls]) -> String {
+    let mut csv = "eval_key,design,evaluation,draw,accuracy\n".to_string();
+    for (r, c) in pareto.iter().zip(controls) {
+        let evaluations = [
+            (cfg.training.strategy.as_str(), Some(&c.ours)),
+            (NoiseStrategy::NoiseUnaware.as_str(), Some(&c.unaware)),
+            (NoiseStrategy::NoiseFree.as_str(), c.noise_free.as_ref()),
+        ];
+        for (name, e) in evaluations {
+            for (d, a) in e.iter().flat_map(|e| e.draws.iter().enumerate()) {
+                let _ = writeln!(csv, "{},{},{name},{d},{a}", r.eval_key, r.label());
+            }
+        }
+    }
+    csv
 }
 
 /// The study's training against its controls on each Pareto design: the gain over the
