@@ -8,6 +8,9 @@ use anyhow::{anyhow, Result};
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
+/// A continuous axis of the row charts.
+type RangedF64 = plotters::coord::types::RangedCoordf64;
+
 static FONT: Once = Once::new();
 
 fn register_font() {
@@ -286,29 +289,16 @@ pub fn bar_chart_svg(title: &str, value_label: &str, bars: &[(String, f64)]) -> 
         let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
         let err = |e: &dyn std::fmt::Display| plot_err(title, e);
         root.fill(&WHITE).map_err(|e| err(&e))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(170)
-            .build_cartesian_2d(0.0..max * 1.05, 0.0..n as f64)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc(value_label)
-            .x_label_formatter(&|v| format!("{v:.3e}"))
-            .y_labels(n * 2 + 1)
-            .y_label_formatter(&|v| {
-                let i = v.floor() as usize;
-                let centre = (v - v.floor() - 0.5).abs() < 1e-6;
-                match bars.get(n.wrapping_sub(1).wrapping_sub(i)) {
-                    Some(b) if centre => b.0.clone(),
-                    _ => String::new(),
-                }
-            })
-            .draw()
-            .map_err(|e| err(&e))?;
+        let labels: Vec<String> = bars.iter().map(|b| b.0.clone()).collect();
+        let format = |v: &f64| format!("{v:.3e}");
+        let frame = RowFrame {
+            title,
+            value_label,
+            labels: &labels,
+            spare: 0,
+            label_width: 170,
+        };
+        let mut chart = frame.chart(&root, 0.0..max * 1.05, &format)?;
         chart
             .draw_series(bars.iter().enumerate().map(|(i, (_, v))| {
                 let y = (n - 1 - i) as f64;
@@ -318,6 +308,54 @@ pub fn bar_chart_svg(title: &str, value_label: &str, bars: &[(String, f64)]) -> 
         root.present().map_err(|e| err(&e))?;
     }
     Ok(svg)
+}
+
+/// The frame the row charts share (bars, error bars): a title, one labelled row per
+/// item from the top (item `i` spans `[n - 1 - i, n - i)`), `spare` blank rows above
+/// them, the values along the bottom.
+struct RowFrame<'l> {
+    title: &'l str,
+    value_label: &'l str,
+    labels: &'l [String],
+    spare: usize,
+    label_width: u32,
+}
+
+impl RowFrame<'_> {
+    fn chart<'a, 'b>(
+        &self,
+        root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+        x: std::ops::Range<f64>,
+        x_format: &dyn Fn(&f64) -> String,
+    ) -> Result<ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedF64, RangedF64>>> {
+        let err = |e: &dyn std::fmt::Display| plot_err(self.title, e);
+        let n = self.labels.len();
+        let mut chart = ChartBuilder::on(root)
+            .caption(self.title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(self.label_width)
+            .build_cartesian_2d(x, 0.0..(n + self.spare) as f64)
+            .map_err(|e| err(&e))?;
+        let labels = self.labels;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .x_desc(self.value_label)
+            .x_label_formatter(x_format)
+            .y_labels((n + self.spare) * 2 + 1)
+            .y_label_formatter(&|v| {
+                let i = v.floor() as usize;
+                let centre = (v - v.floor() - 0.5).abs() < 1e-6;
+                match labels.get(n.wrapping_sub(1).wrapping_sub(i)) {
+                    Some(label) if centre => label.clone(),
+                    _ => String::new(),
+                }
+            })
+            .draw()
+            .map_err(|e| err(&e))?;
+        Ok(chart)
+    }
 }
 
 /// One estimate with its error bar, on a row of [`error_bar_svg`].
@@ -352,30 +390,16 @@ pub fn error_bar_svg(
         let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
         let err = |e: &dyn std::fmt::Display| plot_err(title, e);
         root.fill(&WHITE).map_err(|e| err(&e))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(230)
-            // Blank rows above the first for the legend.
-            .build_cartesian_2d(x.clone(), 0.0..n as f64 + 2.0)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .disable_y_mesh()
-            .x_desc(value_label)
-            .x_label_formatter(&short_number)
-            .y_labels(n * 2 + 5)
-            .y_label_formatter(&|v| {
-                let i = v.floor() as usize;
-                let centre = (v - v.floor() - 0.5).abs() < 1e-6;
-                match rows.get(n.wrapping_sub(1).wrapping_sub(i)) {
-                    Some(r) if centre => r.0.clone(),
-                    _ => String::new(),
-                }
-            })
-            .draw()
-            .map_err(|e| err(&e))?;
+        let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        // Blank rows above the first for the legend.
+        let frame = RowFrame {
+            title,
+            value_label,
+            labels: &labels,
+            spare: 2,
+            label_width: 230,
+        };
+        let mut chart = frame.chart(&root, x, &short_number)?;
         chart
             .draw_series(LineSeries::new([(0.0, 0.0), (0.0, n as f64)], BLACK))
             .map_err(|e| err(&e))?;
