@@ -640,20 +640,24 @@ fn controls_section(
     page: &mut Page,
 ) -> Result<()> {
     let strategy = cfg.training.strategy.as_str();
-    let gains = |c: &Controls| {
-        let over = |other: &EvalSummary| PairedGain::of(&c.ours.draws, &other.draws);
-        (over(&c.unaware), c.noise_free.as_ref().map(over))
-    };
-    let beyond = |pick: &dyn Fn(&Controls) -> Option<PairedGain>| {
-        let found: Vec<PairedGain> = controls.iter().filter_map(pick).collect();
+    // Per design, the gain over the noise-unaware baseline and over the noise-free
+    // fine-tuning where it was computed.
+    let gains: Vec<(PairedGain, Option<PairedGain>)> = controls
+        .iter()
+        .map(|c| {
+            let over = |other: &EvalSummary| PairedGain::of(&c.ours.draws, &other.draws);
+            (over(&c.unaware), c.noise_free.as_ref().map(over))
+        })
+        .collect();
+    let count = |found: Vec<PairedGain>| {
         let positive = found
             .iter()
             .filter(|g| g.gain > 0.0 && g.beyond_two_errors())
             .count();
         (positive, found.len())
     };
-    let (over_unaware, n) = beyond(&|c| Some(gains(c).0));
-    let (over_free, n_free) = beyond(&|c| gains(c).1);
+    let (over_unaware, n) = count(gains.iter().map(|g| g.0).collect());
+    let (over_free, n_free) = count(gains.iter().filter_map(|g| g.1).collect());
     let free_line = match n_free {
         0 => "the noise-free fine-tuning control is off (`[report] noise_free_control = \
               true` computes it: one more fine-tuning per Pareto design)"
@@ -696,8 +700,7 @@ fn controls_section(
         "## {strategy} against its controls\n\n{intro}\n\n| design | {strategy} (%) | \
          noise-unaware (%) | gain | noise-free fine-tuning (%) | gain |\n|---|---|---|---|---|---|"
     )?;
-    for (r, c) in pareto.iter().zip(controls) {
-        let (unaware_gain, free_gain) = gains(c);
+    for ((r, c), &(unaware_gain, free_gain)) in pareto.iter().zip(controls).zip(&gains) {
         let (ours, unaware) = (
             100.0 * c.ours.accuracy_mean,
             100.0 * c.unaware.accuracy_mean,
@@ -728,9 +731,8 @@ fn controls_section(
     };
     let rows: Vec<(String, Vec<Estimate>)> = pareto
         .iter()
-        .zip(controls)
-        .map(|(r, c)| {
-            let (unaware, free) = gains(c);
+        .zip(&gains)
+        .map(|(r, &(unaware, free))| {
             let mut estimates = vec![estimate("over noise-unaware", 0, unaware)];
             estimates.extend(free.map(|g| estimate("over noise-free fine-tuning", 1, g)));
             (r.label(), estimates)

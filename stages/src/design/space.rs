@@ -267,17 +267,10 @@ impl DesignSpace {
     }
 
     /// The design with every variable at its fixed value or the first value of its grid
-    /// or range, and the device constants: the base the decoding, the corners, the sweep
-    /// and the command-line probes set variables on.
+    /// or range, and the device constants: the base the corners, the sweep and the
+    /// command-line probes set variables on.
     pub fn first(&self) -> Design {
-        let design = Design {
-            g_min: self.g_min,
-            g_max: self.g_max,
-            ..Design::blank()
-        };
-        Variable::ALL.into_iter().fold(design, |d, v| {
-            d.with(v, self.axis(v).ends().first().copied().unwrap_or(0.0))
-        })
+        self.at(std::iter::empty())
     }
 
     /// The point of the unit cube a design decodes from: a grid value's cell centre, a
@@ -293,12 +286,29 @@ impl DesignSpace {
     /// `floor(u * len)`, continuous variables mapped linearly or on a log scale, the
     /// fixed variables as configured.
     pub fn decode(&self, u: &[f64]) -> Design {
-        self.searched()
-            .iter()
-            .zip(u)
-            .fold(self.first(), |d, ((v, axis), &u)| {
-                d.with(*v, axis.decode(u))
-            })
+        self.at(u.iter().copied())
+    }
+
+    /// The design at the coordinates `u` of the searched variables, in order (a
+    /// searched variable past the end of `u` at its first value), one pass over the
+    /// variables: the decoding sits in the optimiser's inner loop.
+    fn at(&self, mut u: impl Iterator<Item = f64>) -> Design {
+        let constants = Design {
+            g_min: self.g_min,
+            g_max: self.g_max,
+            ..Design::blank()
+        };
+        Variable::ALL.into_iter().fold(constants, |d, v| {
+            let axis = self.axis(v);
+            // A fixed value takes no coordinate.
+            let coordinate = axis.levels().and_then(|_| u.next());
+            let value = match (&axis, coordinate) {
+                (Axis::Fixed(v), _) => *v,
+                (_, Some(c)) => axis.decode(c),
+                (_, None) => axis.ends()[0],
+            };
+            d.with(v, value)
+        })
     }
 
     /// Every combination of each variable's [`Axis::ends`] (the first variable varying

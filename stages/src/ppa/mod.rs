@@ -290,7 +290,7 @@ pub(crate) fn check_workload(
 
 /// Estimates area, latency and energy of one `model` inference (square `input_hw` RGB
 /// input, `num_classes` outputs) on the crossbar `design` with the model and constants
-/// of `params`.
+/// of `params`. Each model checks its own constants; the workload is checked once.
 pub fn estimate(
     model: ModelName,
     input_hw: usize,
@@ -298,10 +298,9 @@ pub fn estimate(
     design: &Design,
     params: &PpaParams,
 ) -> Result<PpaReport, PpaError> {
-    check_workload(model, input_hw, num_classes, design)?;
-    params.validate()?;
     match params.model {
         PpaModel::Neurosim => {
+            check_workload(model, input_hw, num_classes, design)?;
             let layers = arch::layers(model, input_hw, num_classes);
             neurosim::estimate(&layers, design, &params.neurosim)
         }
