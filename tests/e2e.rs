@@ -956,7 +956,7 @@ fn bench_train_refuses_a_pytorx_folder_without_pytorx() {
 
 #[test]
 fn the_report_reads_only_what_is_stored() {
-    let cfg = tiny_config().replace("noise_free_control = false", "noise_free_control = true");
+    let cfg = tiny_config().replace("controls = []", "controls = [\"noise_free\", \"gaussian\"]");
     let s = Scratch::new(&cfg);
     assert!(s.run(&["run"]).status.success());
     let store = |v: Vec<(PathBuf, Vec<u8>)>| -> Vec<PathBuf> {
@@ -984,7 +984,7 @@ fn the_report_reads_only_what_is_stored() {
         csv.starts_with("eval_key,design,evaluation,draw,accuracy\n"),
         "{csv}"
     );
-    for evaluation in [",resna,", ",noise_unaware,", ",noise_free,"] {
+    for evaluation in [",resna,", ",noise_unaware,", ",noise_free,", ",gaussian,"] {
         assert!(csv.contains(evaluation), "{evaluation}: {csv}");
     }
     // Against a store without the study's nodes it computes nothing either.
@@ -1026,4 +1026,80 @@ fn the_report_reads_only_what_is_stored() {
         "{text}"
     );
     assert!(!text.contains('{'), "a table, not JSON lines: {text}");
+    // The controls in the status too, read from the study's store.
+    assert!(
+        text.contains("against noise_free:") && text.contains("against gaussian:"),
+        "{text}"
+    );
+    let out = s.run(&["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let designs = json["controls"]["designs"].as_array().expect("controls");
+    assert_eq!(designs.len(), json["pareto"].as_array().unwrap().len());
+    for d in designs {
+        for control in ["noise_unaware", "noise_free", "gaussian"] {
+            let c = &d["controls"][control];
+            let (ours, theirs) = (
+                d["accuracy"].as_f64().unwrap(),
+                c["accuracy"].as_f64().unwrap(),
+            );
+            assert!(
+                (c["gain"].as_f64().unwrap() - (ours - theirs)).abs() < 1e-9,
+                "{d}"
+            );
+            assert!(c["standard_error"].as_f64().is_some(), "{d}");
+        }
+    }
+    let tally = &json["controls"]["tally"]["noise_free"];
+    assert_eq!(
+        tally["designs"].as_u64().unwrap() as usize,
+        designs.len(),
+        "{tally}"
+    );
+}
+
+#[test]
+fn the_strategies_table_pairs_every_gain_and_renders_again_from_its_figures() {
+    let s = Scratch::new(&tiny_config());
+    let out = s.run(&["strategies", "--strategy", "resna+nope"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("--strategy resna+nope") && err.contains("noise_free"),
+        "{err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "one-line error: {err}");
+    let table = s.path("table");
+    let out = s.run(&[
+        "strategies",
+        "--corner",
+        "2,5e8,350,64",
+        "--strategy",
+        "noise_free,resna",
+        "--out",
+        table.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let md = std::fs::read_to_string(table.with_extension("md")).unwrap();
+    // The reference row always runs; the rows asked for follow; the rest do not.
+    for row in ["| noise_unaware |", "| noise_free |", "| resna |"] {
+        assert!(md.contains(row), "{row}: {md}");
+    }
+    assert!(!md.contains("| gaussian |"), "{md}");
+    assert!(
+        md.contains("Noise awareness against extra training"),
+        "{md}"
+    );
+    let gains = md.matches(" +- ").count();
+    assert!(
+        gains >= 5,
+        "three accuracies and two paired gains at least: {md}"
+    );
+    // The figures render the same table again without running anything.
+    let out = s.run(&[
+        "strategies",
+        "--from",
+        table.with_extension("json").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).starts_with(&md), "{}", stdout(&out));
 }

@@ -14,7 +14,7 @@ use stages::dataset::{DataSource, DatasetParams};
 use stages::design::{DesignSpace, Variable};
 use stages::ppa::neurosim::{self, ClockPolicy};
 use stages::ppa::{PpaModel, PpaParams};
-use stages::training::params::TrainingParams;
+use stages::training::params::{NoiseStrategy, TrainingParams};
 
 /// The embedded default configuration, commented.
 pub const DEFAULT_CONFIG: &str = include_str!("../../configs/default.toml");
@@ -56,15 +56,49 @@ pub struct StudyConfig {
 }
 
 /// `[report]`: the evidence the report adds to the ledger, computed by `pipeline run`
-/// (under the study's lock) and read by `pipeline report`.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+/// (under the study's lock) and read by `pipeline report` and `pipeline status`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReportParams {
-    /// Fine-tune every Pareto design once more without noise (the `noise_free`
-    /// control, same recipe and epochs) and compare the study's accuracy with it,
-    /// paired over the noise draws: it separates what noise awareness brings from what
-    /// the extra epochs bring. Costs one more fine-tuning per Pareto design.
-    pub noise_free_control: bool,
+    /// The controls each Pareto design is also trained with (same recipe and epochs)
+    /// and compared on, paired over the noise draws, besides the noise-unaware baseline
+    /// (always: it trains nothing): `noise_free` (the same fine-tuning without noise,
+    /// which separates what noise awareness brings from what the extra epochs bring),
+    /// `gaussian`, `programming_only`. Each costs one more fine-tuning per Pareto
+    /// design.
+    pub controls: Vec<NoiseStrategy>,
+}
+
+impl Default for ReportParams {
+    fn default() -> Self {
+        ReportParams {
+            controls: vec![NoiseStrategy::NoiseFree],
+        }
+    }
+}
+
+impl ReportParams {
+    /// Each control fine-tunes, is named once and is not the study's own strategy.
+    fn validate(&self, ours: NoiseStrategy) -> Result<()> {
+        for (i, c) in self.controls.iter().enumerate() {
+            ensure!(
+                c.fine_tunes(),
+                "report.controls: {} is always a control (it trains nothing); list only                  strategies that fine-tune",
+                c.as_str()
+            );
+            ensure!(
+                *c != ours,
+                "report.controls: {} is the study's own training.strategy",
+                c.as_str()
+            );
+            ensure!(
+                !self.controls[..i].contains(c),
+                "report.controls: {} is named twice",
+                c.as_str()
+            );
+        }
+        Ok(())
+    }
 }
 
 /// `[optimizer]`: settings of the search strategies.
@@ -380,6 +414,7 @@ impl StudyConfig {
         );
         self.noise.validate()?;
         self.training.validate()?;
+        self.report.validate(self.training.strategy)?;
         self.ppa
             .validate()
             .map_err(|e| anyhow::anyhow!("[ppa] {e}"))?;
@@ -585,7 +620,27 @@ mod tests {
 
     #[test]
     fn bad_values_are_refused_naming_the_key() {
-        let cases: [(&str, &str, &str); 23] = [
+        let cases: [(&str, &str, &str); 27] = [
+            (
+                "controls = [\"noise_free\"]",
+                "controls = [\"noise_unaware\"]",
+                "report.controls: noise_unaware is always a control",
+            ),
+            (
+                "controls = [\"noise_free\"]",
+                "controls = [\"resna\"]",
+                "report.controls: resna is the study's own training.strategy",
+            ),
+            (
+                "controls = [\"noise_free\"]",
+                "controls = [\"noise_free\", \"noise_free\"]",
+                "report.controls: noise_free is named twice",
+            ),
+            (
+                "controls = [\"noise_free\"]",
+                "controls = [\"silence\"]",
+                "silence",
+            ),
             (
                 "cell_bits = [1, 2, 3, 4, 5, 6, 7, 8]",
                 "cell_bits = [0, 2]",

@@ -5,6 +5,7 @@ mod batch;
 pub mod cli;
 mod commands;
 mod config;
+mod controls;
 mod dag;
 mod evaluation;
 mod evidence;

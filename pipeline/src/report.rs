@@ -14,14 +14,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use cache::ledger::Row;
 use optimizer::hypervolume::hypervolume;
 use stages::ppa::{Breakdown, PpaReport};
 
-use crate::config::{StudyConfig, ValidConfig};
-use crate::dag::{EvalSummary, Graph};
-use crate::evidence::PairedGain;
+use crate::config::StudyConfig;
+use crate::controls::{self, DesignControls, Tally};
+use crate::dag::Graph;
 use crate::front;
 use crate::plot::{
     bar_chart_svg, error_bar_svg, line_chart_svg, parallel_coordinates_svg, scatter_svg, Estimate,
@@ -30,7 +30,7 @@ use crate::plot::{
 use crate::record::objectives::OBJECTIVES;
 use crate::record::{by_fidelity, EvaluationRow, STATUS_OK};
 use crate::results::{self, Table};
-use crate::runner::NotStored;
+use crate::runner::if_stored;
 use stages::design::Variable;
 use stages::training::params::NoiseStrategy;
 
@@ -82,20 +82,6 @@ fn describe(study: &Path, rows: Vec<EvaluationRow>) -> StudyRows {
         ),
         rows,
     }
-}
-
-/// The config a study was run with (its `study.json`), checked again.
-pub fn study_config(study: &Path) -> Result<ValidConfig> {
-    let path = study.join(crate::config::STUDY_SNAPSHOT);
-    let bytes = std::fs::read(&path)
-        .with_context(|| format!("no study at {}: run `pipeline run` first", study.display()))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is corrupted", path.display()))?;
-    let config: StudyConfig = serde_json::from_value(v["config"].clone())
-        .with_context(|| format!("{} holds no readable config", path.display()))?;
-    config
-        .check()
-        .with_context(|| format!("the config in {}", path.display()))
 }
 
 /// The first 12 characters of an evaluation key (all of a shorter one: a ledger
@@ -205,41 +191,22 @@ impl<'r> Studies<'r> {
 }
 
 /// Computes (or finds in the store) what the report of `study` reads besides the ledger:
-/// the noise-unaware evaluation (and, with `[report] noise_free_control`, the noise-free
-/// fine-tuning) and the PPA of each Pareto design. `pipeline run` calls it under the study lock, so that the report itself only
-/// reads.
+/// the controls of each Pareto design (`controls`: the noise-unaware evaluation and
+/// those of `[report] controls`) and its PPA. `pipeline run` calls it under the study
+/// lock, so that the report itself only reads.
 pub fn compute_inputs(graph: &mut Graph, study: &Path) -> Result<()> {
     let cfg = graph.cfg();
     let rows = read_rows(&[study.to_path_buf()])?.remove(0);
     let pareto = pareto_rows(&rows);
-    let hidden = indicatif::ProgressBar::hidden();
-    if cfg.training.strategy.fine_tunes() {
+    if controls::apply(cfg) {
         for r in &pareto {
-            let design = r.design(&cfg.design_space);
-            graph.noise_unaware(&design, &hidden)?;
-            if cfg.report.noise_free_control {
-                let epochs = r.fidelity_epochs as usize;
-                graph.control(&design, epochs, NoiseStrategy::NoiseFree, &hidden)?;
-            }
+            controls::compute(graph, r)?;
         }
     }
     for r in &pareto {
         graph.ppa(&r.design(&cfg.design_space))?;
     }
     Ok(())
-}
-
-/// `Some(value)`, or `None` where the node is not in the store (the report computes
-/// nothing); any other error is an error.
-fn stored<T>(value: Result<T>) -> Result<Option<T>> {
-    match value {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if e.downcast_ref::<NotStored>().is_some() => {
-            tracing::warn!("{e:#}; the report goes without it (`pipeline run` computes it)");
-            Ok(None)
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// Writes the report of `study` (compared with the studies in `compare`) and returns its
@@ -265,16 +232,16 @@ pub fn write_report(graph: &mut Graph, study: &Path, compare: &[PathBuf]) -> Res
     hypervolume_section(&s, &mut page)?;
     fidelity_section(&s, &mut page)?;
     let mut draws_csv = None;
-    if cfg.training.strategy.fine_tunes() && !s.pareto.is_empty() {
-        let controls: Option<Vec<Controls>> = s
+    if controls::apply(cfg) && !s.pareto.is_empty() {
+        let stored: Option<Vec<DesignControls>> = s
             .pareto
             .iter()
-            .map(|r| stored_controls(graph, r))
-            .collect::<Result<Option<Vec<Controls>>>>()?;
-        match controls {
-            Some(controls) => {
-                controls_section(cfg, &s.pareto, &controls, &mut page)?;
-                draws_csv = Some(controls_csv(cfg, &s.pareto, &controls));
+            .map(|r| controls::stored(graph, r))
+            .collect::<Result<Option<Vec<DesignControls>>>>()?;
+        match stored {
+            Some(stored) => {
+                controls_section(cfg, &s.pareto, &stored, &mut page)?;
+                draws_csv = Some(controls_csv(cfg, &s.pareto, &stored));
             }
             None => not_stored_section("the noise-unaware baseline", &mut page)?,
         }
@@ -284,7 +251,7 @@ pub fn write_report(graph: &mut Graph, study: &Path, compare: &[PathBuf]) -> Res
         let reports: Option<Vec<PpaReport>> = s
             .pareto
             .iter()
-            .map(|r| stored(graph.ppa(&r.design(&cfg.design_space))))
+            .map(|r| if_stored(graph.ppa(&r.design(&cfg.design_space))))
             .collect::<Result<Option<Vec<PpaReport>>>>()?;
         match reports {
             Some(reports) => {
@@ -578,107 +545,98 @@ fn fidelity_section(s: &Studies, page: &mut Page) -> Result<()> {
     Ok(())
 }
 
-/// A Pareto design's accuracy against the study's controls, paired over noise draws.
-struct Controls {
-    /// The study's own evaluation.
-    ours: EvalSummary,
-    /// The baseline, not fine-tuned, under the same noise.
-    unaware: EvalSummary,
-    /// The same fine-tuning without noise, where `[report] noise_free_control` is on and
-    /// its nodes are stored.
-    noise_free: Option<EvalSummary>,
-}
-
-/// The stored evaluations a Pareto row is compared on; `None` where the study's own or
-/// the noise-unaware one is not in the store.
-fn stored_controls(graph: &mut Graph, r: &EvaluationRow) -> Result<Option<Controls>> {
-    let cfg = graph.cfg();
-    let design = r.design(&cfg.design_space);
-    let epochs = r.fidelity_epochs as usize;
-    let hidden = indicatif::ProgressBar::hidden();
-    let ours = stored(graph.evaluation(&design, cfg.fidelity.at(epochs)))?;
-    let unaware = stored(graph.noise_unaware(&design, &hidden))?;
-    let noise_free = match cfg.report.noise_free_control {
-        true => stored(graph.control(&design, epochs, NoiseStrategy::NoiseFree, &hidden))?,
-        false => None,
-    };
-    Ok(ours.zip(unaware).map(|(ours, unaware)| Controls {
-        ours,
-        unaware,
-        noise_free,
-    }))
-}
-
 /// Every noise draw's accuracy behind the controls' table, long form (`eval_key`,
 /// `design`, `evaluation`, `draw`, `accuracy`), so that a reader recomputes the paired
 /// gains: draw `d` of every evaluation of a design read the same noise stream.
-fn controls_csv(cfg: &StudyConfig, pareto: &[&EvaluationRow], controls: &[Controls]) -> String {
+fn controls_csv(
+    cfg: &StudyConfig,
+    pareto: &[&EvaluationRow],
+    designs: &[DesignControls],
+) -> String {
     let mut csv = "eval_key,design,evaluation,draw,accuracy\n".to_string();
-    for (r, c) in pareto.iter().zip(controls) {
-        let evaluations = [
-            (cfg.training.strategy.as_str(), Some(&c.ours)),
-            (NoiseStrategy::NoiseUnaware.as_str(), Some(&c.unaware)),
-            (NoiseStrategy::NoiseFree.as_str(), c.noise_free.as_ref()),
-        ];
-        for (name, e) in evaluations {
-            for (d, a) in e.iter().flat_map(|e| e.draws.iter().enumerate()) {
-                let _ = writeln!(csv, "{},{},{name},{d},{a}", r.eval_key, r.label());
+    for (r, d) in pareto.iter().zip(designs) {
+        let evaluations = std::iter::once((cfg.training.strategy, Some(&d.ours))).chain(
+            d.controls
+                .iter()
+                .map(|(strategy, c)| (*strategy, c.as_ref().map(|c| &c.eval))),
+        );
+        for (strategy, e) in evaluations {
+            for (i, a) in e.iter().flat_map(|e| e.draws.iter().enumerate()) {
+                let name = strategy.as_str();
+                let _ = writeln!(csv, "{},{},{name},{i},{a}", r.eval_key, r.label());
             }
         }
     }
     csv
 }
 
-/// The study's training against its controls on each Pareto design: the gain over the
-/// noise-unaware baseline and over the same fine-tuning without noise, each with its
-/// standard error over the paired noise draws, and how many designs gain beyond two
-/// standard errors.
+/// A control's name in the report's prose and headings.
+fn control_title(strategy: NoiseStrategy) -> &'static str {
+    match strategy {
+        NoiseStrategy::NoiseUnaware => "noise-unaware",
+        NoiseStrategy::NoiseFree => "noise-free fine-tuning",
+        NoiseStrategy::Gaussian => "Gaussian-noise fine-tuning",
+        NoiseStrategy::ProgrammingOnly => "programming-noise fine-tuning",
+        NoiseStrategy::Resna => "ReSNA fine-tuning",
+    }
+}
+
+/// The sentence on one control's tally.
+fn tally_sentence(t: &Tally) -> String {
+    let (beyond, n) = (t.beyond, t.compared);
+    let base = match t.strategy {
+        NoiseStrategy::NoiseUnaware => {
+            return format!(
+                "{beyond} of {n} Pareto designs gain over the noise-unaware baseline beyond \
+                 two standard errors"
+            )
+        }
+        NoiseStrategy::NoiseFree => format!(
+            "{beyond} of {n} gain over the same fine-tuning without noise beyond two \
+             standard errors"
+        ),
+        other => format!(
+            "{beyond} of {n} gain over the {} beyond two standard errors",
+            control_title(other)
+        ),
+    };
+    match t.strategy == NoiseStrategy::NoiseFree && 2 * beyond <= n {
+        true => format!(
+            "{base}, so at this scale the study does not show that noise awareness, rather \
+             than the extra epochs, brings the gain (the paper-scale comparison is \
+             `pipeline strategies`, `reports/paper-table.md`)"
+        ),
+        false => base,
+    }
+}
+
+/// The study's training against its controls on each Pareto design: the gain over each
+/// control with its standard error over the paired noise draws, and how many designs
+/// gain beyond two standard errors.
 fn controls_section(
     cfg: &StudyConfig,
     pareto: &[&EvaluationRow],
-    controls: &[Controls],
+    designs: &[DesignControls],
     page: &mut Page,
 ) -> Result<()> {
     let strategy = cfg.training.strategy.as_str();
-    // Per design, the gain over the noise-unaware baseline and over the noise-free
-    // fine-tuning where it was computed.
-    let gains: Vec<(PairedGain, Option<PairedGain>)> = controls
+    let mut sentences: Vec<String> = controls::tally(designs)
         .iter()
-        .map(|c| {
-            let over = |other: &EvalSummary| PairedGain::of(&c.ours.draws, &other.draws);
-            (over(&c.unaware), c.noise_free.as_ref().map(over))
-        })
+        .map(tally_sentence)
         .collect();
-    let count = |found: Vec<PairedGain>| {
-        let positive = found
-            .iter()
-            .filter(|g| g.gain > 0.0 && g.beyond_two_errors())
-            .count();
-        (positive, found.len())
-    };
-    let (over_unaware, n) = count(gains.iter().map(|g| g.0).collect());
-    let (over_free, n_free) = count(gains.iter().filter_map(|g| g.1).collect());
-    let free_line = match n_free {
-        0 => "the noise-free fine-tuning control is off (`[report] noise_free_control = \
-              true` computes it: one more fine-tuning per Pareto design)"
-            .to_string(),
-        _ if 2 * over_free <= n_free => format!(
-            "{over_free} of {n_free} gain over the same fine-tuning without noise beyond two \
-             standard errors, so at this scale the study does not show that noise awareness, \
-             rather than the extra epochs, brings the gain (the paper-scale comparison is \
-             `pipeline strategies`, `reports/paper-table.md`)"
-        ),
-        _ => format!(
-            "{over_free} of {n_free} gain over the same fine-tuning without noise beyond two \
-             standard errors"
-        ),
-    };
-    let draws = controls.first().map_or(0, |c| c.ours.draws.len());
+    if cfg.report.controls.is_empty() {
+        sentences.push(
+            "no other control is on (`[report] controls = [\"noise_free\"]` adds the same \
+             fine-tuning without noise: one more fine-tuning per Pareto design)"
+                .to_string(),
+        );
+    }
+    let draws = designs.first().map_or(0, |c| c.ours.draws.len());
     let intro = format!(
         "Gain in points, +- the standard error of the mean difference over the {draws} \
          paired noise draws (both models read the same noise streams); * marks a gain \
-         beyond two standard errors. {over_unaware} of {n} Pareto designs gain over the \
-         noise-unaware baseline beyond two standard errors; {free_line}."
+         beyond two standard errors. {}.",
+        sentences.join("; ")
     );
     // Markdown's `code` spans as HTML's.
     let intro_html: String = html_escape(&intro)
@@ -689,52 +647,71 @@ fn controls_section(
             _ => part.to_string(),
         })
         .collect();
+    let titles: Vec<&str> = controls::strategies(cfg)
+        .into_iter()
+        .map(control_title)
+        .collect();
+    let html_heads: String = titles
+        .iter()
+        .map(|t| format!("<th>{t} (%)</th><th>gain (points)</th>"))
+        .collect();
+    let md_heads: String = titles
+        .iter()
+        .map(|t| format!(" {t} (%) | gain |"))
+        .collect();
     writeln!(
         page.html,
         "<h2>{strategy} against its controls</h2><p>{intro_html}</p><table><tr><th>design</th>\
-         <th>{strategy} (%)</th><th>noise-unaware (%)</th><th>gain (points)</th>\
-         <th>noise-free fine-tuning (%)</th><th>gain (points)</th></tr>"
+         <th>{strategy} (%)</th>{html_heads}</tr>"
     )?;
     writeln!(
         page.md,
-        "## {strategy} against its controls\n\n{intro}\n\n| design | {strategy} (%) | \
-         noise-unaware (%) | gain | noise-free fine-tuning (%) | gain |\n|---|---|---|---|---|---|"
+        "## {strategy} against its controls\n\n{intro}\n\n| design | {strategy} (%) |{md_heads}\n|---|---|{}",
+        "---|---|".repeat(titles.len())
     )?;
-    for ((r, c), &(unaware_gain, free_gain)) in pareto.iter().zip(controls).zip(&gains) {
-        let (ours, unaware) = (
-            100.0 * c.ours.accuracy_mean,
-            100.0 * c.unaware.accuracy_mean,
-        );
-        let free = c.noise_free.as_ref().map_or("-".to_string(), |f| {
-            format!("{:.2}", 100.0 * f.accuracy_mean)
-        });
-        let free_gain = free_gain.map_or("-".to_string(), |g| g.points_text());
-        let unaware_gain = unaware_gain.points_text();
-        let label = r.label();
+    for (r, d) in pareto.iter().zip(designs) {
+        let cells: Vec<(String, String)> = d
+            .controls
+            .iter()
+            .map(|(_, c)| match c {
+                Some(c) => (
+                    format!("{:.2}", 100.0 * c.eval.accuracy_mean),
+                    c.gain.points_text(),
+                ),
+                None => ("-".to_string(), "-".to_string()),
+            })
+            .collect();
+        let (label, ours) = (r.label(), 100.0 * d.ours.accuracy_mean);
+        let html_cells: String = cells
+            .iter()
+            .map(|(a, g)| format!("<td>{a}</td><td>{g}</td>"))
+            .collect();
+        let md_cells: String = cells.iter().map(|(a, g)| format!(" {a} | {g} |")).collect();
         writeln!(
             page.html,
-            "<tr><td>{label}</td><td>{ours:.2}</td><td>{unaware:.2}</td>\
-             <td>{unaware_gain}</td><td>{free}</td><td>{free_gain}</td></tr>"
+            "<tr><td>{label}</td><td>{ours:.2}</td>{html_cells}</tr>"
         )?;
-        writeln!(
-            page.md,
-            "| {label} | {ours:.2} | {unaware:.2} | {unaware_gain} | {free} | {free_gain} |"
-        )?;
+        writeln!(page.md, "| {label} | {ours:.2} |{md_cells}")?;
     }
     writeln!(page.html, "</table>")?;
     writeln!(page.md)?;
-    let estimate = |label: &str, colour: usize, g: PairedGain| Estimate {
-        label: label.to_string(),
-        colour,
-        value: 100.0 * g.gain,
-        half_width: 200.0 * g.standard_error,
-    };
     let rows: Vec<(String, Vec<Estimate>)> = pareto
         .iter()
-        .zip(&gains)
-        .map(|(r, &(unaware, free))| {
-            let mut estimates = vec![estimate("over noise-unaware", 0, unaware)];
-            estimates.extend(free.map(|g| estimate("over noise-free fine-tuning", 1, g)));
+        .zip(designs)
+        .map(|(r, d)| {
+            let estimates = d
+                .controls
+                .iter()
+                .enumerate()
+                .filter_map(|(colour, (strategy, c))| {
+                    c.as_ref().map(|c| Estimate {
+                        label: format!("over {}", control_title(*strategy)),
+                        colour,
+                        value: 100.0 * c.gain.gain,
+                        half_width: 200.0 * c.gain.standard_error,
+                    })
+                })
+                .collect();
             (r.label(), estimates)
         })
         .collect();

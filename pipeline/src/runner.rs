@@ -54,6 +54,19 @@ pub struct NotStored {
     pub label: String,
 }
 
+/// `Some(value)`, or `None` where a read-only runner found the node missing from the
+/// store ([`NotStored`]: the caller goes without it); any other error is an error.
+pub fn if_stored<T>(value: Result<T>) -> Result<Option<T>> {
+    match value {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.downcast_ref::<NotStored>().is_some() => {
+            tracing::warn!("{e:#}; going without it (`pipeline run` computes it)");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs nodes against a store.
 pub struct Runner {
     store: Store,

@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::record::EvaluationRow;
-use anyhow::{anyhow, bail, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use stages::design::Design;
 
-use crate::config::{Paths, StudyConfig, ValidConfig};
+use crate::config::{Paths, StudyConfig, ValidConfig, STUDY_SNAPSHOT};
 use crate::runner::Runner;
 use crate::tables;
 
@@ -99,6 +99,32 @@ pub fn study_setup(args: &StudyArgs) -> Result<(ValidConfig, Paths)> {
     let cfg = match &args.config {
         Some(path) => StudyConfig::load(path)?,
         None => StudyConfig::default_config(),
+    };
+    let paths = Paths::resolve(args.study.clone(), args.cache.clone(), &cfg);
+    Ok((cfg, paths))
+}
+
+/// The config a study was run with (its `study.json`), checked again.
+pub fn study_config(study: &Path) -> Result<ValidConfig> {
+    let path = study.join(STUDY_SNAPSHOT);
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("no study at {}: run `pipeline run` first", study.display()))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is corrupted", path.display()))?;
+    let config: StudyConfig = serde_json::from_value(v["config"].clone())
+        .with_context(|| format!("{} holds no readable config", path.display()))?;
+    config
+        .check()
+        .with_context(|| format!("the config in {}", path.display()))
+}
+
+/// The config and paths of a study that has run: `--config` where given, else the
+/// config it recorded (its `study.json`), with the store it ran on.
+pub fn ran_study_setup(args: &StudyArgs) -> Result<(ValidConfig, Paths)> {
+    let (given, paths) = study_setup(args)?;
+    let cfg = match args.config {
+        Some(_) => given,
+        None => study_config(&paths.study)?,
     };
     let paths = Paths::resolve(args.study.clone(), args.cache.clone(), &cfg);
     Ok((cfg, paths))

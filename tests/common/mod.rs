@@ -107,7 +107,8 @@ pub fn tiny_config() -> String {
         .replace("max_epochs = 4", "max_epochs = 2")
         .replace("epochs = 40", "epochs = 8")
         .replace("designs = 6", "designs = 3")
-        .replace("full_fidelity = 2", "full_fidelity = 1");
+        .replace("full_fidelity = 2", "full_fidelity = 1")
+        .replace("controls = [\"noise_free\"]", "controls = []");
     let training = cfg.find("[training]").expect("a [training] section");
     let end = cfg[training..]
         .find("\n\n[")

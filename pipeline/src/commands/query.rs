@@ -53,7 +53,7 @@ pub fn query(args: &QueryArgs) -> Result<()> {
                 let read = results::read(table, &paths.study)?;
                 context.register(table.dir(), read.frame.lazy());
             }
-            let space = crate::report::study_config(&paths.study)?
+            let space = crate::setup::study_config(&paths.study)?
                 .into_inner()
                 .design_space;
             context.register(

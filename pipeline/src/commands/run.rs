@@ -8,11 +8,11 @@ use anyhow::{bail, Result};
 use cache::Store;
 
 use crate::batch::Batch;
-use crate::config::{Paths, DEFAULT_CONFIG};
+use crate::config::DEFAULT_CONFIG;
 use crate::dag::Graph;
 use crate::runner::{NotStored, Runner};
 use crate::session::{self, ExecutionArgs, SlurmArgs, POLL_S};
-use crate::setup::{study_setup, StudyArgs};
+use crate::setup::{ran_study_setup, study_setup, StudyArgs};
 use crate::study::Plan;
 
 /// `pipeline init`: writes the commented default config.
@@ -82,13 +82,7 @@ pub fn run(
 /// `pipeline report`: the report of a study (its config from `study.json`), optionally
 /// compared with other studies.
 pub fn report(args: &StudyArgs, compare: &[std::path::PathBuf]) -> Result<()> {
-    let (given, paths) = study_setup(args)?;
-    let cfg = if args.config.is_some() {
-        given
-    } else {
-        crate::report::study_config(&paths.study)?
-    };
-    let paths = Paths::resolve(args.study.clone(), args.cache.clone(), &cfg);
+    let (cfg, paths) = ran_study_setup(args)?;
     let store = Store::open(&paths.cache)?;
     // The report reads what is stored and computes nothing.
     let mut runner = Runner::new(store, BTreeSet::new());

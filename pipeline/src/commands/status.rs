@@ -1,5 +1,6 @@
 //! `pipeline status`, `pipeline export` and `pipeline cache verify`: read-only views.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
@@ -7,17 +8,26 @@ use cache::Store;
 use polars::prelude::{BooleanChunked, NewChunkedArray};
 use serde_json::json;
 
-use crate::config::default_cache_dir;
+use crate::config::{default_cache_dir, ValidConfig, STUDY_SNAPSHOT};
+use crate::controls::{self, DesignControls};
+use crate::dag::Graph;
 use crate::front::{pareto, table};
 use crate::record::objectives::OBJECTIVES;
+use crate::record::EvaluationRow;
 use crate::record::{by_fidelity, STATUS_OK};
 use crate::results::{evaluation_rows, read as read_table, write_frame, OutputFormat, Table};
-use crate::setup::{read_ledger, require_study, study_setup, StudyArgs};
+use crate::runner::{if_stored, Runner};
+use crate::setup::{ran_study_setup, read_ledger, require_study, study_setup, StudyArgs};
 use stages::design::Variable;
 
 /// `pipeline status`.
 pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
-    let (_, paths) = study_setup(args)?;
+    let (given, paths) = study_setup(args)?;
+    // The config the study ran with, for its controls' nodes: a bare ledger has none.
+    let (cfg, paths) = match paths.study.join(STUDY_SNAPSHOT).is_file() {
+        true => ran_study_setup(args)?,
+        false => (given, paths),
+    };
     let (rows, skipped) = read_ledger(&paths.study)?;
     let failed = rows.iter().filter(|r| r.status != STATUS_OK).count();
     let cost_s = rows.iter().fold(0.0, |acc, r| acc + r.cost_s);
@@ -40,6 +50,8 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
             design
         })
         .collect();
+    let front_rows: Vec<&EvaluationRow> = front.indices.iter().map(|&i| &rows[i]).collect();
+    let evidence = stored_controls(&cfg, &paths.cache, &front_rows)?;
     if as_json {
         let out = json!({
             "study": paths.study,
@@ -54,6 +66,7 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
                 .map(|(ob, &v)| (ob.name.to_string(), json!(ob.direction.minimised(v))))
                 .collect::<serde_json::Map<_, _>>(),
             "pareto": pareto_rows,
+            "controls": evidence.as_ref().map(|e| controls_json(&front_rows, e)),
             "by_fidelity": by_fidelity(&rows),
             "skipped_parts": skipped,
         });
@@ -78,7 +91,80 @@ pub fn status(args: &StudyArgs, as_json: bool) -> Result<()> {
         100.0 * front.share
     );
     print!("{}", table(&rows, &front, OBJECTIVES));
+    match &evidence {
+        Some(designs) => {
+            for t in controls::tally(designs) {
+                println!(
+                    "against {}: {} of {} Pareto designs gain beyond two standard errors",
+                    t.strategy.as_str(),
+                    t.beyond,
+                    t.compared
+                );
+            }
+        }
+        None => println!("controls: not in the store (`pipeline run` computes them)"),
+    }
     Ok(())
+}
+
+/// The stored controls of the Pareto rows, read only from the study's store; `None`
+/// where the store lacks any (a study that `pipeline run` did not finish, or a training
+/// that is not compared).
+fn stored_controls(
+    cfg: &ValidConfig,
+    cache: &Path,
+    front: &[&EvaluationRow],
+) -> Result<Option<Vec<DesignControls>>> {
+    if !controls::apply(cfg) || front.is_empty() || !cache.is_dir() {
+        return Ok(None);
+    }
+    let mut runner = Runner::new(Store::open(cache)?, BTreeSet::new());
+    runner.set_read_only();
+    let Some(mut graph) = if_stored(Graph::open(cfg, runner))? else {
+        return Ok(None);
+    };
+    front
+        .iter()
+        .map(|r| controls::stored(&mut graph, r))
+        .collect()
+}
+
+/// The controls as JSON: per Pareto design, the study's accuracy and each control's
+/// accuracy and paired gain (fractions), then the tallies.
+fn controls_json(front: &[&EvaluationRow], designs: &[DesignControls]) -> serde_json::Value {
+    let per_design: Vec<serde_json::Value> = front
+        .iter()
+        .zip(designs)
+        .map(|(r, d)| {
+            let mut controls = serde_json::Map::new();
+            for (strategy, c) in &d.controls {
+                let value = c.as_ref().map(|c| {
+                    json!({
+                        "accuracy": c.eval.accuracy_mean,
+                        "gain": c.gain.gain,
+                        "standard_error": c.gain.standard_error,
+                        "draws": c.gain.draws,
+                        "beyond_two_errors": c.gain.beyond_two_errors(),
+                    })
+                });
+                controls.insert(strategy.as_str().to_string(), json!(value));
+            }
+            json!({
+                "eval_key": r.eval_key,
+                "design": r.label(),
+                "accuracy": d.ours.accuracy_mean,
+                "controls": controls,
+            })
+        })
+        .collect();
+    let tallies: serde_json::Map<String, serde_json::Value> = controls::tally(designs)
+        .iter()
+        .map(|t| {
+            let value = json!({ "gain_beyond_two_errors": t.beyond, "designs": t.compared });
+            (t.strategy.as_str().to_string(), value)
+        })
+        .collect();
+    json!({ "designs": per_design, "tally": tallies })
 }
 
 /// What `pipeline export` writes.

@@ -34,9 +34,10 @@ use optimizer::problem::{Observation, StepProblem};
 use stages::design::Design;
 
 use optimizer::gp::Kernel;
+use stages::crossbar_sim::CellNoise;
 use stages::ppa::PpaReport;
 use stages::training::params::NoiseStrategy;
-use stages::training::train::TrainState;
+use stages::training::train::{training_noise, TrainState};
 
 pub use nodes::GP_FIT_STAGE;
 pub use outputs::{device, read_train_summary, DatasetMeta, EvalSummary, LoadedData, TrainSummary};
@@ -77,7 +78,10 @@ pub struct Planned {
     pub eval_key: String,
     /// The design's PPA.
     pub ppa: PpaReport,
+    /// The design's crossbar node, which its noisy inference reads.
     chip: Object,
+    /// The crossbar node its fine-tuning reads (see [`Graph::training_chip`]).
+    training_chip: Object,
 }
 
 /// What one evaluation of a (design, fidelity) pair produced.
@@ -184,8 +188,9 @@ impl<'a> Graph<'a> {
     pub fn plan(&mut self, design: &Design, fidelity: Fidelity) -> Result<Planned> {
         let baseline = nodes::baseline_key(self.cfg, &self.data.object)?.key();
         let chip = nodes::crossbar(self.cfg, design, &mut self.runner)?;
+        let training_chip = self.training_chip(self.cfg, design, &chip)?;
         let ppa = nodes::ppa(self.cfg, design, &self.data.meta, &mut self.runner)?;
-        let upstream = (baseline, chip.key());
+        let upstream = (baseline, training_chip.key());
         let checkpoint = nodes::checkpoint_key(self.cfg, design, fidelity.epochs, upstream)?;
         let eval = nodes::eval_input(self.cfg, design, &checkpoint, &chip)?;
         let eval_key = nodes::evaluation_key(self.cfg, fidelity.epochs, &eval, &ppa)?.hex();
@@ -195,6 +200,7 @@ impl<'a> Graph<'a> {
             eval_key,
             ppa: outputs::read_ppa(&ppa)?,
             chip,
+            training_chip,
         })
     }
 
@@ -214,6 +220,15 @@ impl<'a> Graph<'a> {
     /// then noisy inference.
     pub fn evaluate(&mut self, planned: &Planned, bar: &ProgressBar) -> Result<Evaluation> {
         let baseline = self.baseline(bar)?;
+        let (design, epochs) = (&planned.design, planned.fidelity.epochs);
+        let checkpoint = self.train(
+            self.cfg,
+            design,
+            epochs,
+            (&baseline, &planned.training_chip),
+            bar,
+        )?;
+        let train = read_train_summary(&checkpoint)?;
         let sim = outputs::read_chip(&planned.chip)?;
         let up = Upstream {
             data: &self.data,
@@ -221,9 +236,6 @@ impl<'a> Graph<'a> {
             chip: &planned.chip,
             sim: &sim,
         };
-        let (design, epochs) = (&planned.design, planned.fidelity.epochs);
-        let checkpoint = nodes::train(self.cfg, design, epochs, &up, &mut self.runner, bar)?;
-        let train = read_train_summary(&checkpoint)?;
         let eval = nodes::noisy_eval(self.cfg, design, (&up, &checkpoint), &mut self.runner, bar)?;
         Ok(Evaluation {
             train,
@@ -249,6 +261,8 @@ impl<'a> Graph<'a> {
         cfg.training.strategy = strategy;
         let baseline = self.baseline(bar)?;
         let chip = nodes::crossbar(&cfg, design, &mut self.runner)?;
+        let training_chip = self.training_chip(&cfg, design, &chip)?;
+        let checkpoint = self.train(&cfg, design, epochs, (&baseline, &training_chip), bar)?;
         let sim = outputs::read_chip(&chip)?;
         let up = Upstream {
             data: &self.data,
@@ -256,8 +270,45 @@ impl<'a> Graph<'a> {
             chip: &chip,
             sim: &sim,
         };
-        let checkpoint = nodes::train(&cfg, design, epochs, &up, &mut self.runner, bar)?;
         nodes::noisy_eval(&cfg, design, (&up, &checkpoint), &mut self.runner, bar)
+    }
+
+    /// The crossbar node the fine-tuning of `design` under `cfg`'s strategy reads:
+    /// the design's own (`chip`), except for a strategy that trains without read noise,
+    /// which trains on the design at reference operating conditions
+    /// ([`Design::at_reference_conditions`]): the conditions change nothing it
+    /// computes, so designs that differ only in them share one fine-tuning.
+    fn training_chip(
+        &mut self,
+        cfg: &StudyConfig,
+        design: &Design,
+        chip: &Object,
+    ) -> Result<Object> {
+        match training_noise(cfg.training.strategy) {
+            Some(CellNoise::None) => {
+                nodes::crossbar(cfg, &design.at_reference_conditions(), &mut self.runner)
+            }
+            _ => Ok(chip.clone()),
+        }
+    }
+
+    /// The fine-tuning node of `design` at `epochs` on `training_chip`, from the baseline.
+    fn train(
+        &mut self,
+        cfg: &StudyConfig,
+        design: &Design,
+        epochs: usize,
+        (baseline, training_chip): (&Object, &Object),
+        bar: &ProgressBar,
+    ) -> Result<Object> {
+        let sim = outputs::read_chip(training_chip)?;
+        let up = Upstream {
+            data: &self.data,
+            baseline,
+            chip: training_chip,
+            sim: &sim,
+        };
+        nodes::train(cfg, design, epochs, &up, &mut self.runner, bar)
     }
 
     /// The study's own evaluation of `design` at `fidelity`, its nodes read from the
@@ -265,13 +316,6 @@ impl<'a> Graph<'a> {
     pub fn evaluation(&mut self, design: &Design, fidelity: Fidelity) -> Result<EvalSummary> {
         let planned = self.plan(design, fidelity)?;
         Ok(self.evaluate(&planned, &ProgressBar::hidden())?.eval)
-    }
-
-    /// The noise-unaware accuracy of `design`: the baseline checkpoint under the design's
-    /// noise (the control that trains nothing; its noisy-inference node's key reads no
-    /// training strategy, so it is the node every study of this data set shares).
-    pub fn noise_unaware(&mut self, design: &Design, bar: &ProgressBar) -> Result<EvalSummary> {
-        self.control(design, 0, NoiseStrategy::NoiseUnaware, bar)
     }
 
     /// The GP fit node: the surrogates' hyperparameters on `observations`.
@@ -325,6 +369,64 @@ mod tests {
         assert_eq!(planned.eval_key, key);
         assert_eq!(planned.ppa.area_um2, graph.ppa(&design).unwrap().area_um2);
         assert!(planned.ppa.area_um2 > 0.0);
+    }
+
+    #[test]
+    fn the_noise_free_fine_tuning_is_the_same_at_any_operating_conditions_and_shared() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = small_config();
+        let mut free = cfg.clone().into_inner();
+        free.training.strategy = NoiseStrategy::NoiseFree;
+        free.report.controls.clear();
+        let free = free.check().unwrap();
+        let store = cache::Store::open(dir.path()).unwrap();
+        let mut graph = Graph::open(&cfg, Runner::new(store, BTreeSet::new())).unwrap();
+        let bar = ProgressBar::hidden();
+        let baseline = graph.baseline(&bar).unwrap();
+        let design = cfg.design_space.decode(&[0.5; 4]);
+        let hot = Design {
+            freq_hz: 1e9,
+            temp_k: 400.0,
+            ..design
+        };
+        // Trained on the hot design's own crossbars and on the reference conditions':
+        // different nodes, the same weights bit for bit.
+        let own_chip = nodes::crossbar(&free, &hot, &mut graph.runner).unwrap();
+        let shared_chip = graph.training_chip(&free, &hot, &own_chip).unwrap();
+        assert_ne!(own_chip.key(), shared_chip.key());
+        let own = graph
+            .train(&free, &hot, 1, (&baseline, &own_chip), &bar)
+            .unwrap();
+        let shared = graph
+            .train(&free, &hot, 1, (&baseline, &shared_chip), &bar)
+            .unwrap();
+        assert_ne!(own.key(), shared.key());
+        assert_eq!(
+            own.read(outputs::CHECKPOINT).unwrap(),
+            shared.read(outputs::CHECKPOINT).unwrap()
+        );
+        // The control of another design at other conditions trains nothing new, and is
+        // evaluated under its own noise.
+        let trainings = |g: &Graph| {
+            g.runner()
+                .runs
+                .iter()
+                .filter(|r| r.stage == stages::training::RESNA_STAGE)
+                .filter(|r| r.outcome != crate::runner::Outcome::Cached)
+                .count()
+        };
+        let before = trainings(&graph);
+        let cool = graph
+            .control(&design, 1, NoiseStrategy::NoiseFree, &bar)
+            .unwrap();
+        let warm = graph
+            .control(&hot, 1, NoiseStrategy::NoiseFree, &bar)
+            .unwrap();
+        assert_eq!(trainings(&graph), before);
+        assert_ne!(cool.draws, warm.draws, "each under its own noise");
+        // ReSNA's fine-tuning reads the noise: its node is the design's own.
+        let resna_chip = graph.training_chip(&cfg, &hot, &own_chip).unwrap();
+        assert_eq!(resna_chip.key(), own_chip.key());
     }
 
     #[test]

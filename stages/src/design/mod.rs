@@ -179,6 +179,19 @@ impl Design {
         }
     }
 
+    /// The design at the reference operating conditions (100 MHz, 300 K), the rest
+    /// unchanged. The frequency and the temperature enter only the read noise (thermal
+    /// and shot, `crossbar::characterise`), so a computation on the crossbars without
+    /// read noise is the same at any conditions: the noise-free fine-tuning of every
+    /// design runs at these, and designs that differ only in conditions share it.
+    pub fn at_reference_conditions(self) -> Design {
+        Design {
+            freq_hz: 1e8,
+            temp_k: 300.0,
+            ..self
+        }
+    }
+
     /// Cells one weight needs: ceil(8 / cell_bits) (bit slicing).
     pub fn cells_per_weight(&self) -> u32 {
         Self::WEIGHT_BITS.div_ceil(u32::from(self.cell_bits))
