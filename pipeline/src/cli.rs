@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::commands::{
-    bench_optimizer, bench_ppa, bench_train, noise, ppa, query, replay, run, status, strategies,
-    sweep,
+    bench_gp, bench_optimizer, bench_ppa, bench_train, noise, ppa, query, replay, run, status,
+    strategies, sweep,
 };
 use crate::setup::{LedgerArgs, StudyArgs};
 use crate::{session, worker};
@@ -138,6 +138,9 @@ enum BenchWhich {
     /// The PPA models side by side with DNN+NeuroSim V1.3's own runs, with the rank
     /// correlations and the time of one estimate.
     Ppa(bench_ppa::PpaBenchArgs),
+    /// The GP's hyperparameter fits (MAP, maximum likelihood) against BoTorch's
+    /// SingleTaskGP: held-out predictive log-likelihood on the published problems.
+    Gp(bench_gp::GpBenchArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -213,6 +216,9 @@ pub fn main() -> ExitCode {
         Command::Bench {
             which: BenchWhich::Ppa(args),
         } => bench_ppa::ppa(&args),
+        Command::Bench {
+            which: BenchWhich::Gp(args),
+        } => bench_gp::gp(&args),
         Command::Cache {
             action: CacheAction::Verify { cache },
         } => status::verify_cache(cache),

@@ -22,6 +22,10 @@ use crate::plot::{line_chart, Series};
 /// difference of no practical weight; both are printed.
 const NEAR: f64 = 1e-3;
 
+/// The shares of the problem's maximum hypervolume whose cost is compared with
+/// NSGA-II's: a target that does not depend on NSGA-II's own budget.
+const SHARES: [f64; 4] = [0.80, 0.90, 0.95, 0.99];
+
 /// What one method reached on one problem, per seed.
 #[derive(Default)]
 struct MethodScores {
@@ -33,6 +37,12 @@ struct MethodScores {
     log_regret: Vec<f64>,
     /// Share of the cost spent at full fidelity.
     full_share: Vec<f64>,
+    /// Per share of [`SHARES`], per seed: the cost to reach that share of the maximum
+    /// hypervolume over NSGA-II's cost to reach it on the same seed (`inf` where the
+    /// method does not reach it; `NaN` where neither does; 0 where only it does).
+    share_ratio: [Vec<f64>; 4],
+    /// Per share, the seeds on which the method reaches it.
+    share_reached: [usize; 4],
 }
 
 /// Refuses a seed count or budget fraction that is not positive.
@@ -68,6 +78,8 @@ pub(crate) struct RaceResults {
     pub rows: Vec<(String, Method, u64, TracePoint)>,
     summary: Vec<String>,
     table: Vec<String>,
+    /// The table of the costs to reach shares of the maximum hypervolume.
+    share_table: Vec<String>,
 }
 
 impl Default for RaceResults {
@@ -81,6 +93,19 @@ impl Default for RaceResults {
                  full fidelity |"
                     .to_string(),
                 "|---|---|---|---|---|---|".to_string(),
+            ],
+            share_table: vec![
+                format!(
+                    "| problem | method |{}",
+                    SHARES
+                        .iter()
+                        .map(|s| format!(
+                            " cost to {:.0} % of the max HV, x NSGA-II's (seeds) |",
+                            100.0 * s
+                        ))
+                        .collect::<String>()
+                ),
+                format!("|---|---|{}", "---|".repeat(SHARES.len())),
             ],
         }
     }
@@ -107,6 +132,10 @@ impl RaceResults {
             let target = last.map_or(0.0, |t| t.hypervolume);
             let nsga_cost = last.map_or(0.0, |t| t.cumulative_cost);
             let budget = race.budget_fraction * nsga_cost;
+            let share_costs = |trace: &[TracePoint]| {
+                SHARES.map(|share| cost_to_reach(trace, share * race.max_hv))
+            };
+            let nsga_share_costs = share_costs(&nsga);
             for (i, (method, score)) in scores.iter_mut().enumerate() {
                 let trace = match method {
                     Method::Nsga2 => nsga.clone(),
@@ -136,6 +165,19 @@ impl RaceResults {
                 score.near.push(near);
                 score.log_regret.push(regret);
                 score.full_share.push(full / spent);
+                for (k, (ours, theirs)) in share_costs(&trace)
+                    .into_iter()
+                    .zip(nsga_share_costs)
+                    .enumerate()
+                {
+                    score.share_reached[k] += usize::from(ours.is_some());
+                    score.share_ratio[k].push(match (ours, theirs) {
+                        (Some(a), Some(b)) => a / b,
+                        (Some(_), None) => 0.0,
+                        (None, Some(_)) => f64::INFINITY,
+                        (None, None) => f64::NAN,
+                    });
+                }
                 series.push(Series {
                     label: method.to_string(),
                     colour: i,
@@ -175,6 +217,28 @@ impl RaceResults {
                 median(&score.near),
                 100.0 * median(&score.full_share)
             ));
+            let cells: String = SHARES
+                .iter()
+                .enumerate()
+                .map(|(k, share)| {
+                    // Seeds on which neither reaches the share do not compare.
+                    let compared: Vec<f64> = score.share_ratio[k]
+                        .iter()
+                        .copied()
+                        .filter(|r| !r.is_nan())
+                        .collect();
+                    let m = median(&compared);
+                    self.summary.push(format!(
+                        "cost_ratio_to_{:.0}pct_of_max_hv {name} {method}: {m} ({} of {} seeds reach it)",
+                        100.0 * share,
+                        score.share_reached[k],
+                        race.seeds
+                    ));
+                    format!(" {m:.3} ({}/{}) |", score.share_reached[k], race.seeds)
+                })
+                .collect();
+            self.share_table
+                .push(format!("| {name} | {method} |{cells}"));
         }
         Ok(())
     }
@@ -183,6 +247,15 @@ impl RaceResults {
     pub fn print(&self, traces: &Path) {
         println!("traces: {} (plots beside it)", traces.display());
         for line in self.summary.iter().chain(&self.table) {
+            println!("{line}");
+        }
+        println!(
+            "\ncost to reach a share of the problem's maximum hypervolume, as a fraction of \
+             NSGA-II's cost to reach it on the same seed (median over the seeds where either \
+             reaches it; inf: not within the method's budget), and the seeds on which the \
+             method reaches it:"
+        );
+        for line in &self.share_table {
             println!("{line}");
         }
     }

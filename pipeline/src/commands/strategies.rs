@@ -309,8 +309,8 @@ fn corner_head(d: &Design) -> String {
 }
 
 /// The table in Markdown: each row's accuracy and its gain over the noise-unaware
-/// baseline, paired over the noise draws, then the method against the noise-free
-/// fine-tuning where both ran.
+/// baseline, paired over the noise draws, then the method against each fine-tuned
+/// control (the noise-free fine-tuning first) where both ran.
 fn markdown(figures: &Figures) -> String {
     let table = &figures.corners;
     let reference = ALL_ROWS[0].name();
@@ -364,21 +364,36 @@ fn markdown(figures: &Figures) -> String {
         }
         let _ = writeln!(md);
     }
-    let (ours, control) = (
-        Row::of(NoiseStrategy::Resna, false).name(),
-        Row::of(NoiseStrategy::NoiseFree, false).name(),
-    );
+    let ours = Row::of(NoiseStrategy::Resna, false).name();
+    let controls = [
+        (
+            NoiseStrategy::NoiseFree,
+            "the same fine-tuning without noise",
+        ),
+        (NoiseStrategy::Gaussian, "naive Gaussian weight noise"),
+        (NoiseStrategy::ProgrammingOnly, "programming noise only"),
+    ];
     let _ = writeln!(
         md,
-        "\nNoise awareness against extra training: `{ours}` minus `{control}` (the same \
-         fine-tuning without noise), paired over the draws:\n"
+        "\nThe method against each fine-tuned control: `{ours}` minus the row, paired over \
+         the draws (points):\n\n| `{ours}` minus |{}\n|---|{}",
+        table
+            .iter()
+            .map(|c| format!(" {} |", corner_head(&c.design)))
+            .collect::<String>(),
+        "---|".repeat(table.len())
     );
-    for c in table {
-        let text = match (c.cell(&ours), c.cell(&control)) {
-            (Some(a), Some(b)) => PairedGain::of(&a.draws, &b.draws).points_text(),
-            _ => format!("not run (`--strategy {control}` adds it)"),
-        };
-        let _ = writeln!(md, "- {}: {text} points", corner_head(&c.design));
+    for (control, what) in controls {
+        let name = Row::of(control, false).name();
+        let _ = write!(md, "| {name} ({what}) |");
+        for c in table {
+            let text = match (c.cell(&ours), c.cell(&name)) {
+                (Some(a), Some(b)) => PairedGain::of(&a.draws, &b.draws).points_text(),
+                _ => "not run".to_string(),
+            };
+            let _ = write!(md, " {text} |");
+        }
+        let _ = writeln!(md);
     }
     md
 }

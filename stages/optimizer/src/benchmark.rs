@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::candidates::snap;
 use super::cf_mesmo::{Gain, StepConfig};
+use super::gp::{GpConfig, GpFit};
 use super::hypervolume::hypervolume;
 use super::nsga2::{nsga2_batch, Nsga2Config};
 use super::published;
@@ -98,11 +99,16 @@ impl Method {
 
     /// The step's settings for this method, from the benchmark's.
     pub fn step_config(self, base: &StepConfig) -> StepConfig {
+        // The authors' GPs maximise the likelihood, without priors.
         let authors = StepConfig {
             gain: Gain::Mesmo,
             known_objectives: false,
             exhausted_gain: 0.0,
             candidates_from_fronts: false,
+            gp: GpConfig {
+                fit: GpFit::Likelihood,
+                ..base.gp.clone()
+            },
             ..base.clone()
         };
         match self {

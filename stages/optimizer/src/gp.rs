@@ -18,6 +18,7 @@
 //! hyperparameters reported here are converted to the original `[0, 1]` inputs and
 //! the `exp(-sum theta_i d_i^2)` convention.
 
+use crate::gp_map;
 use crate::rff::{RffModel, RffSample};
 use egobox_gp::correlation_models::SquaredExponentialCorr;
 use egobox_gp::mean_models::ConstantMean;
@@ -58,14 +59,40 @@ pub const NUGGETS: [f64; 7] = [1e-6, 1e-4, 1e-3, 1e-2, 3e-2, 0.1, 0.3];
 /// `egobox-gp`'s own nugget, which only regularises the interpolation.
 const INTERPOLATING_NUGGET: f64 = 100.0 * f64::EPSILON;
 
+/// How the kernel's hyperparameters are fitted.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum GpFit {
+    /// Maximum a posteriori under BoTorch's priors, by L-BFGS on the analytic gradient
+    /// from several starts, the noise continuous ([`crate::gp_map`]). The default.
+    #[default]
+    Map,
+    /// Maximum likelihood by egobox-gp's COBYLA, the noise the best of [`NUGGETS`]: the
+    /// earlier fit, kept for the authors' CF-MESMO (their GPs maximise the likelihood
+    /// without priors) and as an ablation.
+    Likelihood,
+}
+
+impl GpFit {
+    /// The name used in configs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GpFit::Map => "map",
+            GpFit::Likelihood => "likelihood",
+        }
+    }
+}
+
 /// Settings of a GP fit.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct GpConfig {
-    /// Number of extra starting points (from a fixed-seed Latin hypercube) for the
-    /// likelihood maximisation, besides the default start. Default 10. `1` is raised
-    /// to `2`, because `egobox-gp` draws a single extra start from OS entropy, which
-    /// would make fits irreproducible.
+    /// How the hyperparameters are fitted.
+    pub fit: GpFit,
+    /// Number of extra starting points of the hyperparameter search besides the default
+    /// start(s): draws of the priors (`map`), or a fixed-seed Latin hypercube
+    /// (`likelihood`; `1` is raised to `2` there, because `egobox-gp` draws a single
+    /// extra start from OS entropy, which would make fits irreproducible). Default 10.
     pub n_start: usize,
     /// Whether a noise term is fitted (default), or the GP interpolates the data.
     pub fit_noise: bool,
@@ -74,6 +101,7 @@ pub struct GpConfig {
 impl Default for GpConfig {
     fn default() -> Self {
         GpConfig {
+            fit: GpFit::Map,
             n_start: 10,
             fit_noise: true,
         }
@@ -191,6 +219,9 @@ impl Surrogate {
     /// no information, so it is not optimised). Deterministic: the same data and
     /// config give the same hyperparameters.
     pub fn fit(x: &[Vec<f64>], y: &[f64], config: &GpConfig) -> Result<Surrogate, GpError> {
+        if config.fit == GpFit::Map {
+            return Surrogate::fit_map(x, y, config);
+        }
         if !config.fit_noise {
             return Surrogate::fit_inner(x, y, config, Tuning::Start(None), 0.0);
         }
@@ -211,6 +242,42 @@ impl Surrogate {
         Ok(best)
     }
 
+    /// The `map` fit: the hyperparameters of [`gp_map::fit`] on the data as the GP sees
+    /// it (standardised; duplicates merged when it interpolates), then the GP with them.
+    fn fit_map(x: &[Vec<f64>], y: &[f64], config: &GpConfig) -> Result<Surrogate, GpError> {
+        validate(x, y)?;
+        let (xs, ys) = match config.fit_noise {
+            true => (x.to_vec(), y.to_vec()),
+            false => merge_duplicates(x, y),
+        };
+        if xs.len() < 2 {
+            return Err(GpError::TooFewPoints { got: xs.len() });
+        }
+        let n = ys.len() as f64;
+        let mean = ys.iter().sum::<f64>() / n;
+        let sd = (ys.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+        let flat = sd == 0.0 || !sd.is_finite();
+        let (noise, nugget_of) = match config.fit_noise {
+            true => (gp_map::Noise::Fitted, None),
+            false => (gp_map::Noise::Fixed(INTERPOLATING_NUGGET), Some(0.0)),
+        };
+        if flat {
+            // Constant outputs carry no information on the kernel: the flat surrogate.
+            return Surrogate::fit_inner(
+                x,
+                y,
+                config,
+                Tuning::Start(None),
+                nugget_of.unwrap_or(NUGGETS[0]),
+            );
+        }
+        let standard: Vec<f64> = ys.iter().map(|v| (v - mean) / sd).collect();
+        let map = gp_map::fit(&xs, &standard, noise, config.n_start, None);
+        let theta: Vec<f64> = map.length_scales.iter().map(|l| 0.5 / (l * l)).collect();
+        let nugget = nugget_of.unwrap_or(map.noise);
+        Surrogate::fit_inner(x, y, config, Tuning::Fixed(&theta), nugget)
+    }
+
     /// Fits with known kernel parameters (as in [`Surrogate::kernel`]) instead of tuning
     /// them: how cached hyperparameters are reused. The result equals the tuned fit that
     /// produced `kernel`.
@@ -220,6 +287,7 @@ impl Surrogate {
         kernel: &Kernel,
     ) -> Result<Surrogate, GpError> {
         let config = GpConfig {
+            fit: GpFit::Likelihood,
             n_start: 0,
             fit_noise: kernel.nugget > 0.0,
         };
@@ -428,6 +496,13 @@ impl Surrogate {
             return if a == b { 1.0 } else { 0.0 };
         }
         (cov[[0, 1]] / ((vaa + noise) * vbb).sqrt()).clamp(-1.0, 1.0)
+    }
+
+    /// The fitted observation noise variance, in the original units of y (`0` for an
+    /// interpolating GP).
+    pub fn noise_variance(&self) -> f64 {
+        let h = &self.hyper;
+        h.nugget * h.process_variance * h.y_std * h.y_std
     }
 
     /// The fitted hyperparameters.
@@ -913,7 +988,22 @@ mod tests {
         let data_error: f64 = noisy.iter().zip(&clean).map(|(n, c)| (n - c).powi(2)).sum();
         assert!(fit_error < 0.7 * data_error, "{fit_error} vs {data_error}");
         assert!(predicted.iter().all(|p| p.1 > 0.2), "{predicted:?}");
-        assert_eq!(fit_noisy(&x, &clean).hyperparameters().nugget, NUGGETS[0]);
+        // Without noise: the MAP fit's noise at its floor, the likelihood fit's the
+        // smallest of its grid.
+        let floor = fit_noisy(&x, &clean).hyperparameters().nugget;
+        assert!(floor < 1.01 * gp_map::NOISE_RANGE.0, "{floor}");
+        let likelihood = GpConfig {
+            fit: GpFit::Likelihood,
+            ..GpConfig::default()
+        };
+        let h = Surrogate::fit(&x, &clean, &likelihood)
+            .unwrap()
+            .hyperparameters();
+        assert_eq!(h.nugget, NUGGETS[0]);
+        let h = Surrogate::fit(&x, &noisy, &likelihood)
+            .unwrap()
+            .hyperparameters();
+        assert!(h.nugget > share / 10.0 && h.nugget < share * 10.0, "{h:?}");
         // Replicates are kept: two noisy values at one input average out in the mean.
         let mut xs = x.clone();
         let mut ys = noisy.clone();
