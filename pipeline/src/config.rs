@@ -658,7 +658,7 @@ mod tests {
                 "temp_k",
             ),
             ("min_epochs = 1", "min_epochs = 9", "min_epochs"),
-            ("epochs = 40", "epochs = 40\nseconds = 5.0", "budget"),
+            ("\nepochs = 25", "\nepochs = 25\nseconds = 5.0", "budget"),
             ("adc_bits = 5", "adc_bits = 17", "adc_bits"),
             (
                 "adc_bits = 5",
@@ -704,7 +704,7 @@ mod tests {
                 "max_epochs = 4000000000",
                 "fidelity.max_epochs",
             ),
-            ("epochs = 40", "epochs = 0", "budget.epochs"),
+            ("\nepochs = 25", "\nepochs = 0", "budget.epochs"),
             // The neurosim PPA model: its nodes, its temperatures, and with clock =
             // "refuse" a design space below every design's sensing-limited clock.
             (

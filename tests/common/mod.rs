@@ -105,7 +105,7 @@ pub fn tiny_config() -> String {
         .replace("train_subset = 2000", "train_subset = 256")
         .replace("test_subset = 500", "test_subset = 64")
         .replace("max_epochs = 4", "max_epochs = 2")
-        .replace("epochs = 40", "epochs = 8")
+        .replace("\nepochs = 25", "\nepochs = 8")
         .replace("designs = 6", "designs = 3")
         .replace("full_fidelity = 2", "full_fidelity = 1")
         .replace("controls = [\"noise_free\"]", "controls = []");
