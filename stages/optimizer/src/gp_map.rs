@@ -100,7 +100,8 @@ pub fn fit(
         }
         starts.push(p);
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(0x6d61_705f_6669_74);
+    // A fixed seed: the same data give the same fit.
+    let mut rng = ChaCha8Rng::seed_from_u64(0x006d_6170_5f66_6974);
     for _ in 0..extra_starts {
         let mut p: Vec<f64> = (0..dim)
             .map(|_| mu_l + sigma_l * rng.sample::<f64, _>(StandardNormal))

@@ -5,6 +5,9 @@
 //! backtracking line search on the projected path with Armijo's sufficient decrease.
 //! What the GP's hyperparameter fit (`gp_map`) minimises with.
 
+/// A function to minimise: its value and gradient at a point.
+pub type Objective<'a> = dyn FnMut(&[f64]) -> (f64, Vec<f64>) + 'a;
+
 /// Settings of a minimisation.
 #[derive(Debug, Clone, Copy)]
 pub struct LbfgsConfig {
@@ -44,7 +47,7 @@ pub struct Minimum {
 /// per variable). A value that is not finite is treated as infinitely bad, so `f` may
 /// fail where it is undefined (the line search then steps back).
 pub fn minimise(
-    f: &mut dyn FnMut(&[f64]) -> (f64, Vec<f64>),
+    f: &mut Objective,
     start: &[f64],
     bounds: &[(f64, f64)],
     config: &LbfgsConfig,
