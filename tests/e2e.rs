@@ -859,6 +859,7 @@ fn noise_and_strategies_commands() {
     let md = std::fs::read_to_string(s.path("table.md")).unwrap();
     for row in [
         "noise_unaware",
+        "| noise_free |",
         "gaussian",
         "programming_only",
         "resna |",
@@ -868,7 +869,9 @@ fn noise_and_strategies_commands() {
     }
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(s.path("table.json")).unwrap()).unwrap();
-    assert_eq!(json[0]["cells"].as_array().unwrap().len(), 5);
+    // Every row, the noise-free control among them, with the settings it ran at.
+    assert_eq!(json["corners"][0]["cells"].as_array().unwrap().len(), 6);
+    assert!(json["settings"].as_str().unwrap().contains("noise draws"));
     // Every node is cached: the second run computes nothing and prints the same table.
     let second = run();
     assert!(second.status.success());
@@ -1086,7 +1089,7 @@ fn the_strategies_table_pairs_every_gain_and_renders_again_from_its_figures() {
     }
     assert!(!md.contains("| gaussian |"), "{md}");
     assert!(
-        md.contains("Noise awareness against extra training"),
+        md.contains("| noise_free (the same fine-tuning without noise) | "),
         "{md}"
     );
     let gains = md.matches(" +- ").count();

@@ -37,6 +37,9 @@ pub enum Method {
     /// CF-MESMO with the space-filling pool alone: without our candidates from the
     /// sampled Pareto sets (an ablation).
     CfMesmoSobolPool,
+    /// CF-MESMO with its GPs fitted by maximum likelihood (egobox's COBYLA over a grid of
+    /// nuggets), the fit before the MAP one (an ablation).
+    CfMesmoLikelihoodGp,
     /// The authors' MESMO, at full fidelity only.
     Mesmo,
     /// The front-conditioned gain at full fidelity only: what the fidelities add.
@@ -49,11 +52,12 @@ pub enum Method {
 
 impl Method {
     /// Every method, baselines last.
-    pub const ALL: [Method; 8] = [
+    pub const ALL: [Method; 9] = [
         Method::CfMesmo,
         Method::CfMesmoAuthors,
         Method::CfMesmoRefined,
         Method::CfMesmoSobolPool,
+        Method::CfMesmoLikelihoodGp,
         Method::Mesmo,
         Method::ParetoFrontFull,
         Method::Nsga2,
@@ -67,6 +71,7 @@ impl Method {
             Method::CfMesmoAuthors => "cf_mesmo_authors",
             Method::CfMesmoRefined => "cf_mesmo_refined",
             Method::CfMesmoSobolPool => "cf_mesmo_sobol_pool",
+            Method::CfMesmoLikelihoodGp => "cf_mesmo_likelihood_gp",
             Method::Mesmo => "mesmo",
             Method::ParetoFrontFull => "pareto_front_full",
             Method::Nsga2 => "nsga2",
@@ -90,7 +95,8 @@ impl Method {
             Method::CfMesmo
             | Method::CfMesmoAuthors
             | Method::CfMesmoRefined
-            | Method::CfMesmoSobolPool => StrategyKind::CfMesmo,
+            | Method::CfMesmoSobolPool
+            | Method::CfMesmoLikelihoodGp => StrategyKind::CfMesmo,
             Method::Mesmo | Method::ParetoFrontFull => StrategyKind::Mesmo,
             Method::Nsga2 => StrategyKind::Nsga2,
             Method::Random => StrategyKind::Random,
@@ -121,6 +127,13 @@ impl Method {
                 candidates_from_fronts: false,
                 ..base.clone()
             },
+            Method::CfMesmoLikelihoodGp => StepConfig {
+                gp: GpConfig {
+                    fit: GpFit::Likelihood,
+                    ..base.gp.clone()
+                },
+                ..base.clone()
+            },
             _ => base.clone(),
         }
     }
@@ -149,6 +162,11 @@ pub struct BenchConfig {
     /// The most evaluations of a model-based run, whatever its cost (cheap low-fidelity
     /// evaluations could otherwise make thousands of steps on the exponential MOMF cost).
     pub max_evaluations: usize,
+    /// After the search, a model-based method evaluates at most this many designs of its
+    /// predicted Pareto set at full fidelity, as the study does (`[optimizer]
+    /// final_evaluations`); the search stops early enough to leave their cost (cold
+    /// full-fidelity evaluations) and their count within the budget and the cap.
+    pub final_evaluations: usize,
     /// The step's settings.
     pub step: StepConfig,
 }
@@ -162,6 +180,7 @@ impl Default for BenchConfig {
             initial_full: 2,
             fidelity_levels: 5,
             max_evaluations: 150,
+            final_evaluations: 3,
             step: StepConfig::default(),
         }
     }
@@ -299,13 +318,16 @@ struct Tracker<'a> {
     budget: f64,
     /// The most evaluations.
     cap: usize,
+    /// What the search leaves of the budget and the cap for the final evaluations.
+    reserve: (f64, usize),
 }
 
 /// The benchmark's side of the decision loop: one proposal at a time until the budget
 /// or the evaluation cap is reached, no step memory.
 impl Evaluations for Tracker<'_> {
     fn next_batch(&mut self) -> usize {
-        usize::from(self.spent() < self.budget && self.trace.len() < self.cap)
+        let (cost, count) = self.reserve;
+        usize::from(self.spent() + cost < self.budget && self.trace.len() + count < self.cap)
     }
 
     fn memory(&mut self) -> Box<dyn StepMemory + '_> {
@@ -395,7 +417,9 @@ pub fn initial_design(
 
 /// Runs one method on one problem until `budget` cost is spent, NSGA-II's last
 /// generation or [`BenchConfig::max_evaluations`], through the strategy the study runs
-/// ([`super::strategy`]), one proposal at a time.
+/// ([`super::strategy`]), one proposal at a time; a model-based method then evaluates up
+/// to [`BenchConfig::final_evaluations`] of its predicted Pareto set at full fidelity
+/// within what it left of the budget.
 pub fn run(
     problem: &dyn MultiFidelityProblem,
     method: Method,
@@ -404,6 +428,10 @@ pub fn run(
     budget: f64,
 ) -> anyhow::Result<Vec<TracePoint>> {
     let reference = reference_point(problem);
+    let final_evaluations = match method.model_based() {
+        true => config.final_evaluations,
+        false => 0,
+    };
     let mut t = Tracker {
         problem,
         reference: &reference,
@@ -420,6 +448,10 @@ pub fn run(
         } else {
             config.nsga2_population * (config.nsga2_generations + 1)
         },
+        reserve: (
+            final_evaluations as f64 * problem.expected_cost(0.0, 1.0),
+            final_evaluations,
+        ),
     };
     let d = problem.dim();
     let levels = fidelity_levels(problem, method, config);
@@ -455,7 +487,7 @@ pub fn run(
         seed,
     };
     let mut strategy = spec.build();
-    drive(&mut *strategy, &mut t, 0)?;
+    drive(&mut *strategy, &mut t, final_evaluations)?;
     Ok(t.trace)
 }
 
@@ -512,6 +544,7 @@ mod tests {
             initial_full: 2,
             fidelity_levels: 3,
             max_evaluations: 150,
+            final_evaluations: 2,
             step: StepConfig {
                 samples: 3,
                 rff_features: 200,
@@ -538,6 +571,25 @@ mod tests {
             let before_last = trace[trace.len() - 1].cumulative_cost - trace[trace.len() - 1].cost;
             assert!(before_last < 6.0, "{method} overspent");
         }
+    }
+
+    #[test]
+    fn a_model_based_run_ends_with_its_predicted_front_at_full_fidelity() {
+        let p = BraninCurrin::new();
+        let without = BenchConfig {
+            final_evaluations: 0,
+            ..quick()
+        };
+        let searched = run(&p, Method::CfMesmo, &without, 3, 8.0).unwrap();
+        let finished = run(&p, Method::CfMesmo, &quick(), 3, 8.0).unwrap();
+        assert_ne!(searched, finished, "the search left room for the final evaluations");
+        let last = finished.last().unwrap();
+        assert_eq!(last.z, 1.0, "{finished:?}");
+        // At most one step's overshoot beyond the budget, as without the final phase.
+        assert!(last.cumulative_cost <= 8.0 + p.expected_cost(0.0, 1.0), "{last:?}");
+        // NSGA-II and random search recommend nothing and keep their whole budget.
+        let nsga = run(&p, Method::Nsga2, &quick(), 3, 8.0).unwrap();
+        assert_eq!(nsga, run(&p, Method::Nsga2, &without, 3, 8.0).unwrap());
     }
 
     #[test]
