@@ -271,13 +271,7 @@ fn inverse_from_cholesky(l: &[f64], n: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn points(n: usize, d: usize, seed: u64) -> Vec<Vec<f64>> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        (0..n)
-            .map(|_| (0..d).map(|_| rng.random::<f64>()).collect())
-            .collect()
-    }
+    use crate::gp::tests::points;
 
     fn standardise(y: &[f64]) -> Vec<f64> {
         let n = y.len() as f64;
