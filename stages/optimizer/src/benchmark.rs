@@ -582,11 +582,17 @@ mod tests {
         };
         let searched = run(&p, Method::CfMesmo, &without, 3, 8.0).unwrap();
         let finished = run(&p, Method::CfMesmo, &quick(), 3, 8.0).unwrap();
-        assert_ne!(searched, finished, "the search left room for the final evaluations");
+        assert_ne!(
+            searched, finished,
+            "the search left room for the final evaluations"
+        );
         let last = finished.last().unwrap();
         assert_eq!(last.z, 1.0, "{finished:?}");
         // At most one step's overshoot beyond the budget, as without the final phase.
-        assert!(last.cumulative_cost <= 8.0 + p.expected_cost(0.0, 1.0), "{last:?}");
+        assert!(
+            last.cumulative_cost <= 8.0 + p.expected_cost(0.0, 1.0),
+            "{last:?}"
+        );
         // NSGA-II and random search recommend nothing and keep their whole budget.
         let nsga = run(&p, Method::Nsga2, &quick(), 3, 8.0).unwrap();
         assert_eq!(nsga, run(&p, Method::Nsga2, &without, 3, 8.0).unwrap());
