@@ -612,7 +612,7 @@ fn tally_sentence(t: &Tally) -> String {
 
 /// The study's training against its controls on each Pareto design: the gain over each
 /// control with its standard error over the paired noise draws, and how many designs
-/// gain beyond two standard errors.
+/// gain beyond two standard errors; a table and an error-bar plot.
 fn controls_section(
     cfg: &StudyConfig,
     pareto: &[&EvaluationRow],
@@ -620,6 +620,53 @@ fn controls_section(
     page: &mut Page,
 ) -> Result<()> {
     let strategy = cfg.training.strategy.as_str();
+    let intro = controls_intro(cfg, designs);
+    // Markdown's `code` spans as HTML's.
+    let intro_html: String = html_escape(&intro)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| match i % 2 {
+            1 => format!("<code>{part}</code>"),
+            _ => part.to_string(),
+        })
+        .collect();
+    writeln!(
+        page.html,
+        "<h2>{strategy} against its controls</h2><p>{intro_html}</p>"
+    )?;
+    writeln!(page.md, "## {strategy} against its controls\n\n{intro}\n")?;
+    controls_table(cfg, pareto, designs, page)?;
+    let rows: Vec<(String, Vec<Estimate>)> = pareto
+        .iter()
+        .zip(designs)
+        .map(|(r, d)| {
+            let estimates = d
+                .controls
+                .iter()
+                .enumerate()
+                .filter_map(|(colour, (strategy, c))| {
+                    c.as_ref().map(|c| Estimate {
+                        label: format!("over {}", control_title(*strategy)),
+                        colour,
+                        value: 100.0 * c.gain.gain,
+                        half_width: 200.0 * c.gain.standard_error,
+                    })
+                })
+                .collect();
+            (r.label(), estimates)
+        })
+        .collect();
+    let title = format!("gain of {strategy} on the Pareto designs (+- two standard errors)");
+    writeln!(
+        page.html,
+        "{}",
+        error_bar_svg(&title, "gain (points)", &rows)?
+    )?;
+    Ok(())
+}
+
+/// The controls' paragraph: what the gains mean and each control's tally.
+fn controls_intro(cfg: &StudyConfig, designs: &[DesignControls]) -> String {
     let mut sentences: Vec<String> = controls::tally(designs)
         .iter()
         .map(tally_sentence)
@@ -632,21 +679,23 @@ fn controls_section(
         );
     }
     let draws = designs.first().map_or(0, |c| c.ours.draws.len());
-    let intro = format!(
+    format!(
         "Gain in points, +- the standard error of the mean difference over the {draws} \
          paired noise draws (both models read the same noise streams); * marks a gain \
          beyond two standard errors. {}.",
         sentences.join("; ")
-    );
-    // Markdown's `code` spans as HTML's.
-    let intro_html: String = html_escape(&intro)
-        .split('`')
-        .enumerate()
-        .map(|(i, part)| match i % 2 {
-            1 => format!("<code>{part}</code>"),
-            _ => part.to_string(),
-        })
-        .collect();
+    )
+}
+
+/// The controls' table: per Pareto design, the study's accuracy, then each control's
+/// accuracy and the gain over it.
+fn controls_table(
+    cfg: &StudyConfig,
+    pareto: &[&EvaluationRow],
+    designs: &[DesignControls],
+    page: &mut Page,
+) -> Result<()> {
+    let strategy = cfg.training.strategy.as_str();
     let titles: Vec<&str> = controls::strategies(cfg)
         .into_iter()
         .map(control_title)
@@ -661,12 +710,11 @@ fn controls_section(
         .collect();
     writeln!(
         page.html,
-        "<h2>{strategy} against its controls</h2><p>{intro_html}</p><table><tr><th>design</th>\
-         <th>{strategy} (%)</th>{html_heads}</tr>"
+        "<table><tr><th>design</th><th>{strategy} (%)</th>{html_heads}</tr>"
     )?;
     writeln!(
         page.md,
-        "## {strategy} against its controls\n\n{intro}\n\n| design | {strategy} (%) |{md_heads}\n|---|---|{}",
+        "| design | {strategy} (%) |{md_heads}\n|---|---|{}",
         "---|---|".repeat(titles.len())
     )?;
     for (r, d) in pareto.iter().zip(designs) {
@@ -695,32 +743,6 @@ fn controls_section(
     }
     writeln!(page.html, "</table>")?;
     writeln!(page.md)?;
-    let rows: Vec<(String, Vec<Estimate>)> = pareto
-        .iter()
-        .zip(designs)
-        .map(|(r, d)| {
-            let estimates = d
-                .controls
-                .iter()
-                .enumerate()
-                .filter_map(|(colour, (strategy, c))| {
-                    c.as_ref().map(|c| Estimate {
-                        label: format!("over {}", control_title(*strategy)),
-                        colour,
-                        value: 100.0 * c.gain.gain,
-                        half_width: 200.0 * c.gain.standard_error,
-                    })
-                })
-                .collect();
-            (r.label(), estimates)
-        })
-        .collect();
-    let title = format!("gain of {strategy} on the Pareto designs (+- two standard errors)");
-    writeln!(
-        page.html,
-        "{}",
-        error_bar_svg(&title, "gain (points)", &rows)?
-    )?;
     Ok(())
 }
 
