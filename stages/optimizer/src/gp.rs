@@ -629,13 +629,13 @@ fn merge_duplicates(x: &[Vec<f64>], y: &[f64]) -> (Vec<Vec<f64>>, Vec<f64>) {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
     /// `n` uniform points in `[0, 1]^d` from a fixed seed.
-    pub(crate) fn points(n: usize, d: usize, seed: u64) -> Vec<Vec<f64>> {
+    fn points(n: usize, d: usize, seed: u64) -> Vec<Vec<f64>> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         (0..n)
             .map(|_| (0..d).map(|_| rng.random::<f64>()).collect())

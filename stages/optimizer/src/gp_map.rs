@@ -271,7 +271,12 @@ fn inverse_from_cholesky(l: &[f64], n: usize) -> Vec<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gp::tests::points;
+    use crate::sampling::latin_hypercube;
+
+    /// `n` points of a Latin hypercube in `[0, 1]^d` from a fixed seed.
+    fn points(n: usize, d: usize, seed: u64) -> Vec<Vec<f64>> {
+        latin_hypercube(n, d, &mut ChaCha8Rng::seed_from_u64(seed))
+    }
 
     fn standardise(y: &[f64]) -> Vec<f64> {
         let n = y.len() as f64;
