@@ -162,6 +162,16 @@ struct Page {
     md: String,
 }
 
+impl Page {
+    /// One table row of `cells`, in both forms.
+    fn row(&mut self, cells: &[String]) -> Result<()> {
+        let html: String = cells.iter().map(|c| format!("<td>{c}</td>")).collect();
+        writeln!(self.html, "<tr>{html}</tr>")?;
+        writeln!(self.md, "| {} |", cells.join(" | "))?;
+        Ok(())
+    }
+}
+
 /// What every section reads: the studies (the reported one first), and the reported
 /// study's full-fidelity rows and Pareto rows.
 struct Studies<'r> {
@@ -335,12 +345,12 @@ fn summary_section(s: &Studies, page: &mut Page) -> Result<()> {
         "| fidelity (epochs) | evaluations | strategy steps | cost (s) |\n|---|---|---|---|"
     )?;
     for f in by_fidelity(rows) {
-        let (e, n, k, c) = (f.epochs, f.evaluations, f.steps, f.cost_s);
-        writeln!(
-            page.html,
-            "<tr><td>{e}</td><td>{n}</td><td>{k}</td><td>{c:.1}</td></tr>"
-        )?;
-        writeln!(page.md, "| {e} | {n} | {k} | {c:.1} |")?;
+        page.row(&[
+            f.epochs.to_string(),
+            f.evaluations.to_string(),
+            f.steps.to_string(),
+            format!("{:.1}", f.cost_s),
+        ])?;
     }
     writeln!(page.html, "</table>")?;
     writeln!(page.md)?;
@@ -718,28 +728,17 @@ fn controls_table(
         "---|---|".repeat(titles.len())
     )?;
     for (r, d) in pareto.iter().zip(designs) {
-        let cells: Vec<(String, String)> = d
-            .controls
-            .iter()
-            .map(|(_, c)| match c {
-                Some(c) => (
+        let mut cells = vec![r.label(), format!("{:.2}", 100.0 * d.ours.accuracy_mean)];
+        for (_, c) in &d.controls {
+            match c {
+                Some(c) => cells.extend([
                     format!("{:.2}", 100.0 * c.eval.accuracy_mean),
                     c.gain.points_text(),
-                ),
-                None => ("-".to_string(), "-".to_string()),
-            })
-            .collect();
-        let (label, ours) = (r.label(), 100.0 * d.ours.accuracy_mean);
-        let html_cells: String = cells
-            .iter()
-            .map(|(a, g)| format!("<td>{a}</td><td>{g}</td>"))
-            .collect();
-        let md_cells: String = cells.iter().map(|(a, g)| format!(" {a} | {g} |")).collect();
-        writeln!(
-            page.html,
-            "<tr><td>{label}</td><td>{ours:.2}</td>{html_cells}</tr>"
-        )?;
-        writeln!(page.md, "| {label} | {ours:.2} |{md_cells}")?;
+                ]),
+                None => cells.extend(["-".to_string(), "-".to_string()]),
+            }
+        }
+        page.row(&cells)?;
     }
     writeln!(page.html, "</table>")?;
     writeln!(page.md)?;
@@ -954,11 +953,7 @@ fn provenance_section(
          | stage | cached | computed |\n|---|---|---|"
     )?;
     for (stage, (c, n)) in hits {
-        writeln!(
-            page.html,
-            "<tr><td>{stage}</td><td>{c}</td><td>{n}</td></tr>"
-        )?;
-        writeln!(page.md, "| {stage} | {c} | {n} |")?;
+        page.row(&[stage.to_string(), c.to_string(), n.to_string()])?;
     }
     let toml = toml::to_string(cfg).unwrap_or_default();
     writeln!(
