@@ -97,7 +97,7 @@ const ALL_ROWS: [Row; 6] = [
 /// One strategy at one corner.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Cell {
-    strategy: String,
+    strategy: NoiseStrategy,
     majority_vote: bool,
     accuracy_mean: f64,
     accuracy_std: f64,
@@ -109,11 +109,9 @@ struct Cell {
 }
 
 impl Cell {
-    fn row_name(&self) -> String {
-        match self.majority_vote {
-            true => format!("{}+vote", self.strategy),
-            false => self.strategy.clone(),
-        }
+    /// The row the cell is in.
+    fn row(&self) -> Row {
+        Row::of(self.strategy, self.majority_vote)
     }
 }
 
@@ -125,8 +123,8 @@ struct Corner {
 }
 
 impl Corner {
-    fn cell(&self, row: &str) -> Option<&Cell> {
-        self.cells.iter().find(|c| c.row_name() == row)
+    fn cell(&self, row: Row) -> Option<&Cell> {
+        self.cells.iter().find(|c| c.row() == row)
     }
 }
 
@@ -247,7 +245,7 @@ fn run(a: &StrategiesArgs) -> Result<Figures> {
             let planned = graph.plan(design, fidelity)?;
             let e = graph.evaluate(&planned, &bar)?;
             cells.push(Cell {
-                strategy: strategy.as_str().to_string(),
+                strategy,
                 majority_vote: vote,
                 accuracy_mean: e.eval.accuracy_mean,
                 accuracy_std: e.eval.accuracy_std,
@@ -313,15 +311,16 @@ fn corner_head(d: &Design) -> String {
 /// control (the noise-free fine-tuning first) where both ran.
 fn markdown(figures: &Figures) -> String {
     let table = &figures.corners;
-    let reference = ALL_ROWS[0].name();
+    let reference = ALL_ROWS[0];
     let mut md = String::new();
     let _ = writeln!(
         md,
         "# Noise-aware training against its baselines\n\n{}\n\nGain = the mean over the \
-         noise draws of the paired difference from `{reference}` (draw d of every row \
+         noise draws of the paired difference from `{}` (draw d of every row \
          reads the same noise stream), +- its standard error; * marks a gain beyond two \
          standard errors.\n",
-        figures.settings
+        figures.settings,
+        reference.name()
     );
     let mut header = "| strategy |".to_string();
     let mut rule = "|---|".to_string();
@@ -332,13 +331,13 @@ fn markdown(figures: &Figures) -> String {
     let _ = writeln!(md, "{header}\n{rule}");
     let _ = write!(md, "| clean (quantised baseline, no stochastic noise) |");
     for c in table {
-        let clean = c.cell(&reference).map_or(f64::NAN, |r| r.accuracy_clean);
+        let clean = c.cell(reference).map_or(f64::NAN, |r| r.accuracy_clean);
         let _ = write!(md, " {:.2} | |", 100.0 * clean);
     }
     let _ = writeln!(md);
     let present: Vec<Row> = ALL_ROWS
         .into_iter()
-        .filter(|r| table.iter().any(|c| c.cell(&r.name()).is_some()))
+        .filter(|&r| table.iter().any(|c| c.cell(r).is_some()))
         .collect();
     for row in &present {
         let name = match row.majority_vote {
@@ -347,11 +346,11 @@ fn markdown(figures: &Figures) -> String {
         };
         let _ = write!(md, "| {name} |");
         for c in table {
-            let Some(cell) = c.cell(&row.name()) else {
+            let Some(cell) = c.cell(*row) else {
                 let _ = write!(md, " - | |");
                 continue;
             };
-            let gain = match (row.name() == reference, c.cell(&reference)) {
+            let gain = match (*row == reference, c.cell(reference)) {
                 (false, Some(base)) => PairedGain::of(&cell.draws, &base.draws).points_text(),
                 _ => String::new(),
             };
@@ -364,7 +363,7 @@ fn markdown(figures: &Figures) -> String {
         }
         let _ = writeln!(md);
     }
-    let ours = Row::of(NoiseStrategy::Resna, false).name();
+    let ours = Row::of(NoiseStrategy::Resna, false);
     let controls = [
         (
             NoiseStrategy::NoiseFree,
@@ -381,13 +380,14 @@ fn markdown(figures: &Figures) -> String {
             .iter()
             .map(|c| format!(" {} |", corner_head(&c.design)))
             .collect::<String>(),
-        "---|".repeat(table.len())
+        "---|".repeat(table.len()),
+        ours = ours.name()
     );
     for (control, what) in controls {
-        let name = Row::of(control, false).name();
-        let _ = write!(md, "| {name} ({what}) |");
+        let row = Row::of(control, false);
+        let _ = write!(md, "| {} ({what}) |", row.name());
         for c in table {
-            let text = match (c.cell(&ours), c.cell(&name)) {
+            let text = match (c.cell(ours), c.cell(row)) {
                 (Some(a), Some(b)) => PairedGain::of(&a.draws, &b.draws).points_text(),
                 _ => "not run".to_string(),
             };

@@ -253,28 +253,22 @@ impl Surrogate {
         if xs.len() < 2 {
             return Err(GpError::TooFewPoints { got: xs.len() });
         }
-        let n = ys.len() as f64;
-        let mean = ys.iter().sum::<f64>() / n;
-        let sd = (ys.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-        let flat = sd == 0.0 || !sd.is_finite();
-        let (noise, nugget_of) = match config.fit_noise {
-            true => (gp_map::Noise::Fitted, None),
-            false => (gp_map::Noise::Fixed(INTERPOLATING_NUGGET), Some(0.0)),
-        };
-        if flat {
+        if is_flat(&ys) {
             // Constant outputs carry no information on the kernel: the flat surrogate.
-            return Surrogate::fit_inner(
-                x,
-                y,
-                config,
-                Tuning::Start(None),
-                nugget_of.unwrap_or(NUGGETS[0]),
-            );
+            let nugget = if config.fit_noise { NUGGETS[0] } else { 0.0 };
+            return Surrogate::fit_inner(x, y, config, Tuning::Start(None), nugget);
         }
+        let (mean, sd) = output_scale(&ys);
         let standard: Vec<f64> = ys.iter().map(|v| (v - mean) / sd).collect();
-        let map = gp_map::fit(&xs, &standard, noise, config.n_start, None);
+        let noise = match config.fit_noise {
+            true => gp_map::Noise::Fitted,
+            false => gp_map::Noise::Fixed(INTERPOLATING_NUGGET),
+        };
+        let map = gp_map::fit(&xs, &standard, noise, config.n_start);
+        // An interpolating GP is fitted with nugget 0: its duplicates merged, egobox's own
+        // regularising nugget added.
+        let nugget = if config.fit_noise { map.noise } else { 0.0 };
         let theta: Vec<f64> = map.length_scales.iter().map(|l| 0.5 / (l * l)).collect();
-        let nugget = nugget_of.unwrap_or(map.noise);
         Surrogate::fit_inner(x, y, config, Tuning::Fixed(&theta), nugget)
     }
 
@@ -343,14 +337,8 @@ impl Surrogate {
         };
         let n = xs.len();
 
-        let flat = ys.iter().all(|v| *v == ys[0]);
-        let y_mean = if flat {
-            ys[0]
-        } else {
-            ys.iter().sum::<f64>() / n as f64
-        };
-        let var = ys.iter().map(|v| (v - y_mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-        let y_std = if !flat && var > 0.0 { var.sqrt() } else { 1.0 };
+        let flat = is_flat(&ys);
+        let (y_mean, y_std) = output_scale(&ys);
         let y_scaled: Vec<f64> = ys.iter().map(|v| (v - y_mean) / y_std).collect();
 
         let x_arr = Array2::from_shape_vec((n, dim), xs.concat())
@@ -547,6 +535,24 @@ impl Surrogate {
         }
         arr
     }
+}
+
+/// Whether the outputs are all one value (a flat surrogate: no information on the kernel).
+fn is_flat(ys: &[f64]) -> bool {
+    ys.iter().all(|v| *v == ys[0])
+}
+
+/// The mean and sample standard deviation (`ddof = 1`) the outputs are standardised
+/// with: for constant outputs the value itself and 1, and 1 wherever the deviation
+/// vanishes.
+fn output_scale(ys: &[f64]) -> (f64, f64) {
+    if is_flat(ys) {
+        return (ys[0], 1.0);
+    }
+    let n = ys.len() as f64;
+    let mean = ys.iter().sum::<f64>() / n;
+    let var = ys.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    (mean, if var > 0.0 { var.sqrt() } else { 1.0 })
 }
 
 /// Checks the training data and returns the input dimension.

@@ -62,16 +62,9 @@ pub struct MapFit {
 }
 
 /// The MAP hyperparameters for the rows `x` (in `[0, 1]^d`) and standardised outputs
-/// `y`: L-BFGS from the priors' medians, from `warm` (length scales of an earlier fit)
-/// when given, and from `extra_starts` draws of the priors (a fixed seed, so the fit is
-/// deterministic); the best end.
-pub fn fit(
-    x: &[Vec<f64>],
-    y: &[f64],
-    noise: Noise,
-    extra_starts: usize,
-    warm: Option<&[f64]>,
-) -> MapFit {
+/// `y`: L-BFGS from the priors' medians and from `extra_starts` draws of the priors (a
+/// fixed seed, so the fit is deterministic); the best end.
+pub fn fit(x: &[Vec<f64>], y: &[f64], noise: Noise, extra_starts: usize) -> MapFit {
     let dim = x[0].len();
     let (mu_l, sigma_l) = length_scale_prior(dim);
     let posterior = Posterior {
@@ -93,13 +86,6 @@ pub fn fit(
         p
     };
     let mut starts = vec![median(fitted_noise)];
-    if let Some(w) = warm {
-        let mut p: Vec<f64> = w.iter().map(|l| l.ln()).collect();
-        if fitted_noise {
-            p.push(NOISE_PRIOR.0);
-        }
-        starts.push(p);
-    }
     // A fixed seed: the same data give the same fit.
     let mut rng = ChaCha8Rng::seed_from_u64(0x006d_6170_5f66_6974);
     for _ in 0..extra_starts {
@@ -357,16 +343,13 @@ mod tests {
             .iter()
             .map(|p| (6.0 * p[0]).sin() + 0.3 * p[1] + 0.2 * rng.sample::<f64, _>(StandardNormal))
             .collect();
-        let fit = fit(&x, &standardise(&y), Noise::Fitted, 4, None);
+        let fit = fit(&x, &standardise(&y), Noise::Fitted, 4);
         let l = &fit.length_scales;
         assert!(l[0] < l[1] && l[1] < l[2], "{l:?}");
         assert!(l[0] < 0.5, "{l:?}");
         assert!(fit.noise > 1e-3 && fit.noise < 0.3, "{fit:?}");
         // Deterministic.
-        assert_eq!(
-            fit,
-            super::fit(&x, &standardise(&y), Noise::Fitted, 4, None)
-        );
+        assert_eq!(fit, super::fit(&x, &standardise(&y), Noise::Fitted, 4));
     }
 
     #[test]
@@ -375,7 +358,7 @@ mod tests {
         // bounds; under the prior they stay interior.
         let x = points(8, 7, 4);
         let y = standardise(&x.iter().map(|p| p.iter().sum::<f64>()).collect::<Vec<_>>());
-        let fit = fit(&x, &y, Noise::Fitted, 4, None);
+        let fit = fit(&x, &y, Noise::Fitted, 4);
         let (lo, hi) = LENGTH_SCALE_RANGE;
         for l in &fit.length_scales {
             assert!(*l > 1.01 * lo && *l < 0.99 * hi, "{fit:?}");
