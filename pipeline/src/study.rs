@@ -600,6 +600,8 @@ impl StudyProblem {
             fidelities,
             cost: &*self.cost,
             known: Some(&*self.known),
+            reference: None,
+            allowance: None,
         }
     }
 

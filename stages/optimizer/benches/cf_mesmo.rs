@@ -1,38 +1,58 @@
-//! Benchmark of one CF-MESMO step at the size the issue sets: 100 observations of the
-//! 4-objective crossbar-like problem at mixed fidelities, S = 10 front samples.
+//! Benchmark of one CF-MESMO step at the sizes the issues set: 100 and 1,000 observations
+//! of the 4-objective crossbar-like problem at mixed fidelities, S = 10 front samples,
+//! with the front-conditioned gain, MESMO's and our hypervolume gain.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use optimizer::cf_mesmo::{fit_surrogates, propose, propose_from, Gain, StepConfig};
-use optimizer::problem::{MultiFidelityProblem, Observation, StepProblem};
+use optimizer::problem::{
+    KnownObjectives, MultiFidelityProblem, ObjectiveKind, Observation, StepProblem,
+};
 use optimizer::sampling::latin_hypercube;
 use optimizer::synthetic::CrossbarLike;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-fn step_100_observations(c: &mut Criterion) {
-    let problem = CrossbarLike::new();
-    let levels = [0.2, 0.4, 0.6, 0.8, 1.0];
+const LEVELS: [f64; 5] = [0.2, 0.4, 0.6, 0.8, 1.0];
+
+/// `n` space-filling observations of the crossbar-like problem, the fidelities in turn.
+fn observations(problem: &CrossbarLike, n: usize) -> Vec<Observation> {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let observations: Vec<Observation> = latin_hypercube(100, 4, &mut rng)
+    latin_hypercube(n, 4, &mut rng)
         .into_iter()
         .enumerate()
         .map(|(i, x)| {
-            let z = levels[i % levels.len()];
+            let z = LEVELS[i % LEVELS.len()];
             let y = problem.evaluate(&x, z);
             Observation { x, z, y }
         })
-        .collect();
+        .collect()
+}
+
+/// The crossbar-like problem's step: accuracy modelled, PPA known, five fidelities.
+fn step_problem<'a>(
+    kinds: &'a [ObjectiveKind],
+    known: KnownObjectives<'a>,
+    cost: &'a (dyn Fn(f64, f64) -> f64 + Sync),
+) -> StepProblem<'a> {
+    StepProblem {
+        dim: 4,
+        objectives: kinds,
+        levels: &[],
+        fidelities: &LEVELS,
+        cost,
+        known: Some(known),
+        reference: None,
+        allowance: None,
+    }
+}
+
+fn step_100_observations(c: &mut Criterion) {
+    let problem = CrossbarLike::new();
+    let observations = observations(&problem, 100);
     let kinds = problem.objective_kinds();
     let known = |x: &[f64]| problem.evaluate(x, 1.0)[1..].to_vec();
     let cost = |_: f64, z: f64| problem.cost(z);
-    let step_problem = StepProblem {
-        dim: 4,
-        objectives: &kinds,
-        levels: &[],
-        fidelities: &levels,
-        cost: &cost,
-        known: Some(&known),
-    };
+    let step_problem = step_problem(&kinds, &known, &cost);
     let config = StepConfig::default();
     let mut group = c.benchmark_group("cf_mesmo");
     group.sample_size(10);
@@ -73,8 +93,45 @@ fn step_100_observations(c: &mut Criterion) {
     group.bench_function("step with 4 modelled objectives, MESMO gain", |b| {
         b.iter(|| propose(&observations, &step_problem, &mesmo, 7).expect("step"))
     });
+    let hypervolume = StepConfig {
+        gain: Gain::Hypervolume,
+        ..StepConfig::default()
+    };
+    group.bench_function("step with the hypervolume gain", |b| {
+        b.iter(|| propose(&observations, &step_problem, &hypervolume, 7).expect("step"))
+    });
+    let hypervolume_modelled = StepConfig {
+        known_objectives: false,
+        ..hypervolume.clone()
+    };
+    group.bench_function("step with 4 modelled objectives, hypervolume gain", |b| {
+        b.iter(|| propose(&observations, &step_problem, &hypervolume_modelled, 7).expect("step"))
+    });
     group.finish();
 }
 
-criterion_group!(benches, step_100_observations);
+/// A Slurm study with many workers reaches a thousand evaluations: one step there, the
+/// GPs fitted and the step taken, with the default gain and with the hypervolume gain.
+fn step_1000_observations(c: &mut Criterion) {
+    let problem = CrossbarLike::new();
+    let observations = observations(&problem, 1000);
+    let kinds = problem.objective_kinds();
+    let known = |x: &[f64]| problem.evaluate(x, 1.0)[1..].to_vec();
+    let cost = |_: f64, z: f64| problem.cost(z);
+    let step_problem = step_problem(&kinds, &known, &cost);
+    let mut group = c.benchmark_group("cf_mesmo 1000 observations");
+    group.sample_size(10);
+    for gain in [Gain::ParetoFront, Gain::Hypervolume] {
+        let config = StepConfig {
+            gain,
+            ..StepConfig::default()
+        };
+        group.bench_function(format!("step 1000 obs 4 objectives, {gain:?} gain"), |b| {
+            b.iter(|| propose(&observations, &step_problem, &config, 7).expect("step"))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, step_100_observations, step_1000_observations);
 criterion_main!(benches);

@@ -2,7 +2,7 @@
 //! MESMO, NSGA-II and random search under one interface, each traced as the hypervolume of
 //! its evaluated full-fidelity front against cumulative cost.
 
-use crate::problem::{MultiFidelityProblem, ObjectiveKind, Observation, StepProblem};
+use crate::problem::{Allowance, MultiFidelityProblem, ObjectiveKind, Observation, StepProblem};
 use std::fmt;
 
 use rand::SeedableRng;
@@ -37,6 +37,15 @@ pub enum Method {
     /// CF-MESMO with the space-filling pool alone: without our candidates from the
     /// sampled Pareto sets (an ablation).
     CfMesmoSobolPool,
+    /// Ours: the hypervolume gain ([`Gain::Hypervolume`]) at every fidelity, evaluations
+    /// priced by what the budget and the cap leave.
+    CfHypervolume,
+    /// The hypervolume gain without the evaluations' price, each candidate's cost alone
+    /// (an ablation of our rule).
+    CfHypervolumeUnpriced,
+    /// The hypervolume gain at full fidelity only: expected hypervolume improvement,
+    /// what the fidelities add to it.
+    HypervolumeFull,
     /// CF-MESMO with its GPs fitted by maximum likelihood (egobox's COBYLA over a grid of
     /// nuggets), the fit before the MAP one (an ablation).
     CfMesmoLikelihoodGp,
@@ -52,7 +61,10 @@ pub enum Method {
 
 impl Method {
     /// Every method, baselines last.
-    pub const ALL: [Method; 9] = [
+    pub const ALL: [Method; 12] = [
+        Method::CfHypervolume,
+        Method::CfHypervolumeUnpriced,
+        Method::HypervolumeFull,
         Method::CfMesmo,
         Method::CfMesmoAuthors,
         Method::CfMesmoRefined,
@@ -68,6 +80,9 @@ impl Method {
     pub fn as_str(self) -> &'static str {
         match self {
             Method::CfMesmo => "cf_mesmo",
+            Method::CfHypervolume => "cf_hypervolume",
+            Method::CfHypervolumeUnpriced => "cf_hypervolume_unpriced",
+            Method::HypervolumeFull => "hypervolume_full",
             Method::CfMesmoAuthors => "cf_mesmo_authors",
             Method::CfMesmoRefined => "cf_mesmo_refined",
             Method::CfMesmoSobolPool => "cf_mesmo_sobol_pool",
@@ -93,11 +108,15 @@ impl Method {
     pub fn kind(self) -> StrategyKind {
         match self {
             Method::CfMesmo
+            | Method::CfHypervolume
+            | Method::CfHypervolumeUnpriced
             | Method::CfMesmoAuthors
             | Method::CfMesmoRefined
             | Method::CfMesmoSobolPool
             | Method::CfMesmoLikelihoodGp => StrategyKind::CfMesmo,
-            Method::Mesmo | Method::ParetoFrontFull => StrategyKind::Mesmo,
+            Method::Mesmo | Method::ParetoFrontFull | Method::HypervolumeFull => {
+                StrategyKind::Mesmo
+            }
             Method::Nsga2 => StrategyKind::Nsga2,
             Method::Random => StrategyKind::Random,
         }
@@ -123,18 +142,33 @@ impl Method {
                 exhausted_gain: 0.01,
                 ..authors
             },
+            Method::CfHypervolume | Method::HypervolumeFull => StepConfig {
+                gain: Gain::Hypervolume,
+                ..base.clone()
+            },
+            Method::CfHypervolumeUnpriced => StepConfig {
+                gain: Gain::Hypervolume,
+                price_evaluations: false,
+                ..base.clone()
+            },
             Method::CfMesmoSobolPool => StepConfig {
+                gain: Gain::ParetoFront,
                 candidates_from_fronts: false,
                 ..base.clone()
             },
             Method::CfMesmoLikelihoodGp => StepConfig {
+                gain: Gain::ParetoFront,
                 gp: GpConfig {
                     fit: GpFit::Likelihood,
                     ..base.gp.clone()
                 },
                 ..base.clone()
             },
-            _ => base.clone(),
+            Method::CfMesmo | Method::ParetoFrontFull => StepConfig {
+                gain: Gain::ParetoFront,
+                ..base.clone()
+            },
+            Method::Nsga2 | Method::Random => base.clone(),
         }
     }
 }
@@ -466,6 +500,14 @@ pub fn run(
     };
     let cost = |from: f64, z: f64| problem.expected_cost(from, z);
     let grids = problem.levels();
+    // The scoring reference point, maximised, as BoTorch's tutorials hand theirs to
+    // qLogNEHVI; and what the search may spend: the budget and the cap, less the final
+    // phase's reserve.
+    let maximised_reference: Vec<f64> = reference.iter().map(|v| -v).collect();
+    let allowance = Allowance {
+        budget: (budget - t.reserve.0).max(0.0),
+        evaluations: t.cap.saturating_sub(t.reserve.1),
+    };
     let spec = StrategySpec {
         kind: method.kind(),
         problem: StepProblem {
@@ -475,6 +517,8 @@ pub fn run(
             fidelities: &levels,
             cost: &cost,
             known: Some(&known),
+            reference: Some(&maximised_reference),
+            allowance: Some(allowance),
         },
         step: method.step_config(&config.step),
         nsga2: Nsga2Config {

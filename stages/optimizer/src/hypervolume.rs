@@ -143,6 +143,28 @@ pub fn hypervolume<P: AsRef<[f64]>>(
     Ok(hso(non_dominated(inside), reference))
 }
 
+/// The hypervolume (minimisation, bounded by `reference`) that `point` adds to `front`:
+/// its own box less the part of it the front already dominates, which is the
+/// hypervolume of the front's points clipped to the box.
+pub fn hypervolume_improvement(point: &[f64], front: &[Vec<f64>], reference: &[f64]) -> f64 {
+    if !point.iter().zip(reference).all(|(p, r)| p < r) {
+        return 0.0;
+    }
+    if front
+        .iter()
+        .any(|f| f.iter().zip(point).all(|(a, b)| a <= b))
+    {
+        return 0.0;
+    }
+    let own: f64 = point.iter().zip(reference).map(|(p, r)| r - p).product();
+    let clipped: Vec<Vec<f64>> = front
+        .iter()
+        .map(|f| f.iter().zip(point).map(|(a, b)| a.max(*b)).collect())
+        .collect();
+    let covered = hypervolume(&clipped, reference).expect("finite points and reference");
+    (own - covered).max(0.0)
+}
+
 /// The non-dominated subset of `points`, duplicates removed.
 fn non_dominated(points: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
     let keep = pareto_front_indices(&points);
@@ -421,5 +443,20 @@ mod tests {
             (hv - p).abs() < 5.0 * se,
             "hv = {hv}, Monte Carlo {p} +- {se}"
         );
+    }
+
+    #[test]
+    fn hypervolume_improvement_by_hand() {
+        let front = vec![vec![1.0, 3.0], vec![3.0, 1.0]];
+        let r = [4.0, 4.0];
+        // The box [2, 4]^2 (4) less the part [1, 3]-[3, 1] already cover (3).
+        assert!((hypervolume_improvement(&[2.0, 2.0], &front, &r) - 1.0).abs() < 1e-12);
+        assert_eq!(hypervolume_improvement(&[3.0, 3.0], &front, &r), 0.0);
+        assert_eq!(hypervolume_improvement(&[1.0, 3.0], &front, &r), 0.0);
+        assert_eq!(hypervolume_improvement(&[0.0, 5.0], &front, &r), 0.0);
+        assert!((hypervolume_improvement(&[2.0, 2.0], &[], &r) - 4.0).abs() < 1e-12);
+        // Three objectives: [0, 0, 0] against the single point [1, 1, 1] in [.., 2]^3.
+        let cube = hypervolume_improvement(&[0.0; 3], &[vec![1.0; 3]], &[2.0; 3]);
+        assert!((cube - 7.0).abs() < 1e-12);
     }
 }

@@ -11,6 +11,7 @@ pub mod cf_mesmo;
 pub mod cost;
 pub mod gp;
 pub mod gp_map;
+pub mod hv_gain;
 pub mod hypervolume;
 pub mod lbfgs;
 pub mod normal;

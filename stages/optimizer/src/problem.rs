@@ -75,6 +75,23 @@ pub struct StepProblem<'a> {
     pub cost: &'a (dyn Fn(f64, f64) -> f64 + Sync),
     /// The known objectives, required if any objective is [`ObjectiveKind::Known`].
     pub known: Option<KnownObjectives<'a>>,
+    /// The hypervolume's reference point, maximised form, where the problem has one
+    /// (a published problem's); without it the hypervolume gain infers one from the
+    /// observations, as BoTorch does.
+    pub reference: Option<&'a [f64]>,
+    /// What the whole run may spend, where the driver knows it: the hypervolume gain
+    /// prices the evaluations it has left.
+    pub allowance: Option<Allowance>,
+}
+
+/// What a run may spend: cost and a number of evaluations, both counted from its first
+/// evaluation, the initial design's included.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Allowance {
+    /// The cost budget, in the problem's cost units.
+    pub budget: f64,
+    /// The most evaluations.
+    pub evaluations: usize,
 }
 
 impl StepProblem<'_> {
@@ -92,6 +109,26 @@ impl StepProblem<'_> {
             .map(|o| o.z)
             .fold(0.0, f64::max);
         (self.cost)(from, z)
+    }
+
+    /// What `observations` cost, each priced by the cost model after the ones before it
+    /// (failed ones not counted).
+    pub fn spent(&self, observations: &[Observation]) -> f64 {
+        (0..observations.len())
+            .map(|i| self.cost_after(&observations[..i], &observations[i].x, observations[i].z))
+            .sum()
+    }
+
+    /// The price of taking one of the evaluations left, in cost units: what is left of the
+    /// budget spread over the evaluations left after `observations`, so that where the cap
+    /// binds before the budget a cheap evaluation is not nearly free (our rule); `0`
+    /// without an allowance.
+    pub fn evaluation_price(&self, observations: &[Observation]) -> f64 {
+        let Some(a) = self.allowance else {
+            return 0.0;
+        };
+        let left = a.evaluations.saturating_sub(observations.len()).max(1);
+        (a.budget - self.spent(observations)).max(0.0) / left as f64
     }
 }
 

@@ -652,6 +652,8 @@ mod tests {
                 fidelities,
                 cost,
                 known: None,
+                reference: None,
+                allowance: None,
             },
             step: step(),
             nsga2: Nsga2Config {

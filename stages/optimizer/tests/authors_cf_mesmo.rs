@@ -73,6 +73,8 @@ fn the_authors_cf_mesmo_decides_as_committed() {
             fidelities: &fidelities,
             cost: &cost,
             known: None,
+            reference: None,
+            allowance: None,
         },
         step: method.step_config(&config.step),
         nsga2: Nsga2Config::default(),
