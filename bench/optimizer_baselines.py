@@ -333,8 +333,7 @@ def botorch_mf_hvkg(f, spec, specs, seed):
         model = tutorial_models(torch.tensor(xs), torch.tensor(ys))
         value_function = _get_hv_value_function(
             model=model, ref_point=ref,
-            sampler=SobolQMCNormalSampler(sample_shape=torch.Size([32]), resample=False,
-                                          collapse_batch_dims=True),
+            sampler=SobolQMCNormalSampler(sample_shape=torch.Size([32])),
             use_posterior_mean=True)
         _, current = optimize_acqf(
             FixedFeatureAcquisitionFunction(value_function, d=d + 1, columns=[d], values=[1.0]),
