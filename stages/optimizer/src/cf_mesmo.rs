@@ -167,6 +167,7 @@ impl StepConfig {
             ("refine_steps", self.refine_steps, 0, 10_000),
             ("hypervolume_samples", self.hypervolume_samples, 1, 100_000),
             ("gp.n_start", self.gp.n_start, 0, 1_000),
+            ("gp.fit_points", self.gp.fit_points, 2, 1_000_000),
         ];
         for (key, value, lo, hi) in ranges {
             if !(lo..=hi).contains(&value) {

@@ -25,6 +25,8 @@ use egobox_gp::mean_models::ConstantMean;
 use egobox_gp::{GaussianProcess, ThetaTuning};
 use linfa::prelude::{Dataset, Fit};
 use ndarray::{Array1, Array2, Axis};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -96,6 +98,11 @@ pub struct GpConfig {
     pub n_start: usize,
     /// Whether a noise term is fitted (default), or the GP interpolates the data.
     pub fit_noise: bool,
+    /// The `map` fit tunes the hyperparameters on a seeded random subset of at most this
+    /// many training points where there are more (the subset-of-data approximation), and
+    /// the GP is then conditioned on all of them: a fit's cost grows with the cube of its
+    /// points, and a study with many workers reaches a thousand evaluations. Default 256.
+    pub fit_points: usize,
 }
 
 impl Default for GpConfig {
@@ -104,6 +111,7 @@ impl Default for GpConfig {
             fit: GpFit::Map,
             n_start: 10,
             fit_noise: true,
+            fit_points: 256,
         }
     }
 }
@@ -264,7 +272,8 @@ impl Surrogate {
             true => gp_map::Noise::Fitted,
             false => gp_map::Noise::Fixed(INTERPOLATING_NUGGET),
         };
-        let map = gp_map::fit(&xs, &standard, noise, config.n_start);
+        let (fit_x, fit_y) = fitting_subset(&xs, &standard, config.fit_points);
+        let map = gp_map::fit(&fit_x, &fit_y, noise, config.n_start);
         // An interpolating GP is fitted with nugget 0: its duplicates merged, egobox's own
         // regularising nugget added.
         let nugget = if config.fit_noise { map.noise } else { 0.0 };
@@ -284,6 +293,7 @@ impl Surrogate {
             fit: GpFit::Likelihood,
             n_start: 0,
             fit_noise: kernel.nugget > 0.0,
+            ..GpConfig::default()
         };
         Surrogate::fit_inner(x, y, &config, Tuning::Fixed(&kernel.theta), kernel.nugget)
     }
@@ -553,6 +563,22 @@ fn output_scale(ys: &[f64]) -> (f64, f64) {
     let mean = ys.iter().sum::<f64>() / n;
     let var = ys.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
     (mean, if var > 0.0 { var.sqrt() } else { 1.0 })
+}
+
+/// The training points the hyperparameters are tuned on: all of them up to `limit`, else
+/// `limit` of them drawn without replacement by a fixed-seed generator (so that the same
+/// data always give the same fit), in their original order.
+fn fitting_subset(x: &[Vec<f64>], y: &[f64], limit: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
+    if x.len() <= limit.max(2) {
+        return (x.to_vec(), y.to_vec());
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(0x005e_ed0f_da7a);
+    let mut chosen = rand::seq::index::sample(&mut rng, x.len(), limit.max(2)).into_vec();
+    chosen.sort_unstable();
+    (
+        chosen.iter().map(|&i| x[i].clone()).collect(),
+        chosen.iter().map(|&i| y[i]).collect(),
+    )
 }
 
 /// Checks the training data and returns the input dimension.
@@ -1049,5 +1075,25 @@ mod tests {
         let y: Vec<f64> = x.iter().map(|p| smooth(p)).collect();
         assert!(fit(&x, &y).predict(&[]).is_empty());
         assert_eq!(GpConfig::default().n_start, 10);
+    }
+
+    /// Beyond `fit_points` the hyperparameters are tuned on a fixed-seed subset, in the
+    /// data's order; below it on everything.
+    #[test]
+    fn large_data_tunes_on_a_reproducible_subset() {
+        let x: Vec<Vec<f64>> = (0..40).map(|i| vec![i as f64 / 40.0]).collect();
+        let y: Vec<f64> = (0..40).map(|i| (i as f64).sin()).collect();
+        assert_eq!(fitting_subset(&x, &y, 40), (x.clone(), y.clone()));
+        let (sx, sy) = fitting_subset(&x, &y, 10);
+        assert_eq!((sx.len(), sy.len()), (10, 10));
+        assert!(
+            sx.windows(2).all(|w| w[0][0] < w[1][0]),
+            "in order, distinct"
+        );
+        for (u, v) in sx.iter().zip(&sy) {
+            let i = x.iter().position(|w| w == u).unwrap();
+            assert_eq!(y[i], *v);
+        }
+        assert_eq!(fitting_subset(&x, &y, 10), (sx, sy));
     }
 }
