@@ -1,7 +1,8 @@
 //! xbar-opt's optimiser, a crate of its own that knows nothing of crossbars or DNNs:
 //! surrogate GPs, posterior samples, the CF-MESMO step, its baselines and
 //! the math under them (normal-distribution functions, hypervolume and Pareto filtering,
-//! NSGA-II, the MESMO / CF-MESMO acquisition, space-filling samplers), plus synthetic
+//! NSGA-II, the MESMO / CF-MESMO acquisition, our hypervolume gain, space-filling
+//! samplers), plus synthetic
 //! multi-fidelity benchmark problems.
 
 pub mod acquisition;
