@@ -29,7 +29,7 @@
 //!    gains). Every candidate is scored at the design it would run (snapped onto the
 //!    grids).
 //! 5. Our heuristic, off by default: if no candidate gains more than
-//!    [`StepConfig::exhausted_gain`] nats, the step refines the front
+//!    [`StepConfig::exhausted_gain`], the step refines the front
 //!    ([`Rule::FrontRefinement`]): among the samples' Pareto sets and the pool, the design
 //!    whose posterior mean at full fidelity adds the most hypervolume to the observed
 //!    full-fidelity front, evaluated at full fidelity. It patched MESMO's gain, which is
@@ -114,9 +114,9 @@ pub struct StepConfig {
     pub refine_top: usize,
     /// Steps of local refinement per candidate.
     pub refine_steps: usize,
-    /// Our heuristic: the information gain (nats) below which the step refines the front
-    /// instead ([`Rule::FrontRefinement`]). `0` (the default) keeps to the information
-    /// gain.
+    /// Our heuristic: the gain (nats for the information gains, hypervolume for
+    /// [`Gain::Hypervolume`]) below which the step refines the front instead
+    /// ([`Rule::FrontRefinement`]). `0` (the default) keeps to the gain.
     pub exhausted_gain: f64,
     /// Quasi-Monte Carlo samples of the hypervolume gain's expectation where two or more
     /// objectives are modelled (BoTorch's qLogNEHVI draws 128).
@@ -590,7 +590,8 @@ impl Posterior<'_> {
             let sd = self.fitted.interleave(zeros, p.sd.iter().copied());
             return improvement.expected(&mean, &sd);
         }
-        let learned = p.sd.iter().zip(&p.rho).map(|(s, r)| s * r.clamp(0.0, 1.0));
+        // A negative correlation tells as much as a positive one.
+        let learned = p.sd.iter().zip(&p.rho).map(|(s, r)| s * r.abs().min(1.0));
         let sd = self.fitted.interleave(zeros, learned);
         (improvement.expected(&mean, &sd) - improvement.improvement(&mean)).max(0.0)
     }
@@ -695,7 +696,7 @@ pub fn propose_from(
             .then(|| front_improvement(fitted, problem, config, seed)),
         price: match config.gain {
             Gain::Hypervolume if config.price_evaluations => {
-                problem.evaluation_price(&fitted.usable)
+                problem.evaluation_price(&fitted.usable, fitted.skipped)
             }
             _ => 0.0,
         },
@@ -1271,8 +1272,13 @@ mod tests {
         };
         // Five evaluations at 0.5 (0.525 each) and five at 1: 7.625 spent, two left.
         assert!((limited.spent(&obs) - 7.625).abs() < 1e-12);
-        let price = limited.evaluation_price(&obs);
+        let price = limited.evaluation_price(&obs, 0);
         assert!((price - (20.0 - 7.625) / 2.0).abs() < 1e-12);
+        // A failed evaluation takes one of the two left; a repeat costs nothing.
+        assert!((limited.evaluation_price(&obs, 1) - (20.0 - 7.625)).abs() < 1e-12);
+        let mut repeated = obs.clone();
+        repeated.push(obs[3].clone());
+        assert!((limited.spent(&repeated) - 7.625).abs() < 1e-12);
         let b = propose(&obs, &limited, &config, 1).unwrap();
         assert!((b.acquisition - b.information_gain / (b.cost + price)).abs() < 1e-12);
         let unpriced = StepConfig {

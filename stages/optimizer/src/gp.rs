@@ -272,7 +272,11 @@ impl Surrogate {
             true => gp_map::Noise::Fitted,
             false => gp_map::Noise::Fixed(INTERPOLATING_NUGGET),
         };
-        let (fit_x, fit_y) = fitting_subset(&xs, &standard, config.fit_points);
+        let (mut fit_x, mut fit_y) = fitting_subset(&xs, &standard, config.fit_points);
+        if is_flat(&fit_y) {
+            // A subset that happens to be flat tells nothing: tune on everything.
+            (fit_x, fit_y) = (xs.clone(), standard.clone());
+        }
         let map = gp_map::fit(&fit_x, &fit_y, noise, config.n_start);
         // An interpolating GP is fitted with nugget 0: its duplicates merged, egobox's own
         // regularising nugget added.

@@ -22,9 +22,9 @@
 //! piecewise-linear function of that objective whose slope steps at the front's values,
 //! integrated against the Gaussian in closed form ([`FrontImprovement::expected`]). With
 //! more uncertain objectives it is the average over fixed quasi-Monte Carlo normal samples
-//! (scrambled Sobol points through Box-Muller, as BoTorch's `SobolQMCNormalSampler`), the
-//! same for every candidate, so that the estimate is deterministic and continuous in the
-//! candidate's posterior.
+//! (digitally shifted Sobol points through Box-Muller; BoTorch's `SobolQMCNormalSampler`
+//! scrambles its Sobol points and uses the inverse CDF), the same for every candidate, so
+//! that the estimate is deterministic and continuous in the candidate's posterior.
 //!
 //! Everything here is in the **maximised** form of the objectives.
 
@@ -59,10 +59,11 @@ pub struct FrontImprovement {
 impl FrontImprovement {
     /// The improvement over `front` clipped at `reference` (maximised objectives), with
     /// `samples` quasi-Monte Carlo samples (at least one) for the expectations over two
-    /// or more uncertain objectives, scrambled with `rng`.
+    /// or more uncertain objectives, their Sobol points shifted with `rng`.
     ///
     /// # Panics
-    /// If a point's length differs from the reference point's, or anything is not finite.
+    /// If a point's length differs from the reference point's. The values must be finite
+    /// (a non-finite one panics in [`FrontImprovement::improvement`]).
     pub fn new<R: Rng + ?Sized>(
         front: &[Vec<f64>],
         reference: &[f64],
@@ -211,11 +212,18 @@ pub fn integrated_cdf(u: f64) -> f64 {
 
 /// `n` quasi-Monte Carlo standard normal vectors of dimension `m`: scrambled Sobol points
 /// through the Box-Muller transform, pairs of uniform coordinates to pairs of normals.
+/// Beyond [`crate::sampling::SOBOL_MAX_DIM`] coordinates the uniform pairs are pseudo-random draws of
+/// `rng`.
 fn normal_samples<R: Rng + ?Sized>(m: usize, n: usize, rng: &mut R) -> Vec<Vec<f64>> {
     let pairs = m.div_ceil(2).max(1);
-    let sobol = Sobol::with_digital_shift(2 * pairs, rng).expect("a few objectives");
-    sobol
-        .take(n)
+    let uniforms: Vec<Vec<f64>> = match Sobol::with_digital_shift(2 * pairs, rng) {
+        Ok(sobol) => sobol.take(n).collect(),
+        Err(_) => (0..n)
+            .map(|_| (0..2 * pairs).map(|_| rng.random()).collect())
+            .collect(),
+    };
+    uniforms
+        .into_iter()
         .map(|u| {
             let mut z = Vec::with_capacity(2 * pairs);
             for pair in u.chunks(2) {

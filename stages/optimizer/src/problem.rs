@@ -111,23 +111,35 @@ impl StepProblem<'_> {
         (self.cost)(from, z)
     }
 
-    /// What `observations` cost, each priced by the cost model after the ones before it
-    /// (failed ones not counted).
+    /// What `observations` cost, each priced by the cost model after the ones before it;
+    /// a design evaluated again at the same fidelity costs nothing, as a ledger or a
+    /// table answers it.
     pub fn spent(&self, observations: &[Observation]) -> f64 {
         (0..observations.len())
-            .map(|i| self.cost_after(&observations[..i], &observations[i].x, observations[i].z))
+            .map(|i| {
+                let (before, o) = (&observations[..i], &observations[i]);
+                let repeat = before
+                    .iter()
+                    .any(|b| (b.z - o.z).abs() < SAME_DESIGN && same_design(&b.x, &o.x));
+                match repeat {
+                    true => 0.0,
+                    false => self.cost_after(before, &o.x, o.z),
+                }
+            })
             .sum()
     }
 
     /// The price of taking one of the evaluations left, in cost units: what is left of the
-    /// budget spread over the evaluations left after `observations`, so that where the cap
-    /// binds before the budget a cheap evaluation is not nearly free (our rule); `0`
+    /// budget spread over the evaluations left after `observations` and `failed` further
+    /// ones (which count against the cap; their cost is not known here), so that where the
+    /// cap binds before the budget a cheap evaluation is not nearly free (our rule); `0`
     /// without an allowance.
-    pub fn evaluation_price(&self, observations: &[Observation]) -> f64 {
+    pub fn evaluation_price(&self, observations: &[Observation], failed: usize) -> f64 {
         let Some(a) = self.allowance else {
             return 0.0;
         };
-        let left = a.evaluations.saturating_sub(observations.len()).max(1);
+        let used = observations.len() + failed;
+        let left = a.evaluations.saturating_sub(used).max(1);
         (a.budget - self.spent(observations)).max(0.0) / left as f64
     }
 }
