@@ -613,8 +613,9 @@ fn tally_sentence(t: &Tally) -> String {
     match t.strategy == NoiseStrategy::NoiseFree && 2 * beyond <= n {
         true => format!(
             "{base}, so at this scale the study does not show that noise awareness, rather \
-             than the extra epochs, brings the gain (the paper-scale comparison is \
-             `pipeline strategies`, `reports/paper-table.md`)"
+             than the extra epochs, brings the gain (the paper-scale comparison, ResNet20 \
+             with the same control, is `pipeline strategies`, \
+             `reports/paper-table-controls.md`)"
         ),
         false => base,
     }
