@@ -298,7 +298,13 @@ fn quartiles(values: &[f64]) -> (f64, f64, f64) {
         }
         let pos = q * (v.len() - 1) as f64;
         let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-        v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+        // A regret of -inf (the maximum reached) bounds the interpolation, not NaN.
+        match (v[lo], v[hi]) {
+            (a, b) if a == b || lo == hi => a,
+            (f64::NEG_INFINITY, _) => f64::NEG_INFINITY,
+            (_, f64::INFINITY) => f64::INFINITY,
+            (a, b) => a + (b - a) * (pos - lo as f64),
+        }
     };
     (at(0.25), at(0.5), at(0.75))
 }
@@ -337,4 +343,19 @@ fn traces_table(rows: &[(String, Method, u64, TracePoint)]) -> Result<(Arc<Schem
         ],
     )?;
     Ok((schema, batch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::quartiles;
+
+    #[test]
+    fn quartiles_interpolate_and_keep_an_infinite_regret() {
+        assert_eq!(quartiles(&[3.0, 1.0, 2.0, 4.0, 5.0]), (2.0, 3.0, 4.0));
+        assert_eq!(quartiles(&[1.0, 2.0]), (1.25, 1.5, 1.75));
+        let (q1, q2, q3) = quartiles(&[-4.155, f64::NEG_INFINITY, -4.603]);
+        assert_eq!((q1, q2), (f64::NEG_INFINITY, -4.603));
+        assert!((q3 - (-4.603 + 0.5 * (4.603 - 4.155))).abs() < 1e-12);
+        assert!(quartiles(&[]).0.is_nan());
+    }
 }

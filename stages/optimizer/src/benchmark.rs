@@ -37,12 +37,12 @@ pub enum Method {
     /// CF-MESMO with the space-filling pool alone: without our candidates from the
     /// sampled Pareto sets (an ablation).
     CfMesmoSobolPool,
-    /// Ours: the hypervolume gain ([`Gain::Hypervolume`]) at every fidelity, evaluations
-    /// priced by what the budget and the cap leave.
+    /// Ours: the hypervolume gain ([`Gain::Hypervolume`]) at every fidelity, each
+    /// candidate divided by its own cost.
     CfHypervolume,
-    /// The hypervolume gain without the evaluations' price, each candidate's cost alone
-    /// (an ablation of our rule).
-    CfHypervolumeUnpriced,
+    /// The hypervolume gain with our rule that prices each evaluation by what the budget
+    /// and the cap leave ([`StepConfig::price_evaluations`]; an ablation, off by default).
+    CfHypervolumePriced,
     /// The hypervolume gain at full fidelity only: expected hypervolume improvement,
     /// what the fidelities add to it.
     HypervolumeFull,
@@ -63,7 +63,7 @@ impl Method {
     /// Every method, baselines last.
     pub const ALL: [Method; 12] = [
         Method::CfHypervolume,
-        Method::CfHypervolumeUnpriced,
+        Method::CfHypervolumePriced,
         Method::HypervolumeFull,
         Method::CfMesmo,
         Method::CfMesmoAuthors,
@@ -81,7 +81,7 @@ impl Method {
         match self {
             Method::CfMesmo => "cf_mesmo",
             Method::CfHypervolume => "cf_hypervolume",
-            Method::CfHypervolumeUnpriced => "cf_hypervolume_unpriced",
+            Method::CfHypervolumePriced => "cf_hypervolume_priced",
             Method::HypervolumeFull => "hypervolume_full",
             Method::CfMesmoAuthors => "cf_mesmo_authors",
             Method::CfMesmoRefined => "cf_mesmo_refined",
@@ -109,7 +109,7 @@ impl Method {
         match self {
             Method::CfMesmo
             | Method::CfHypervolume
-            | Method::CfHypervolumeUnpriced
+            | Method::CfHypervolumePriced
             | Method::CfMesmoAuthors
             | Method::CfMesmoRefined
             | Method::CfMesmoSobolPool
@@ -146,9 +146,9 @@ impl Method {
                 gain: Gain::Hypervolume,
                 ..base.clone()
             },
-            Method::CfHypervolumeUnpriced => StepConfig {
+            Method::CfHypervolumePriced => StepConfig {
                 gain: Gain::Hypervolume,
-                price_evaluations: false,
+                price_evaluations: true,
                 ..base.clone()
             },
             Method::CfMesmoSobolPool => StepConfig {
