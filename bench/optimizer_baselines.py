@@ -176,16 +176,23 @@ def pymoo_nsga2(f, spec, specs, seed):
     return problem.history
 
 
-def fitted_models(train_x, train_y):
-    """One SingleTaskGP per column of `train_y` (BoTorch's defaults), fitted together."""
+def fitted_list(models):
+    """The independent GPs `models` as one ModelListGP, fitted together."""
     from botorch.fit import fit_gpytorch_mll
-    from botorch.models import ModelListGP, SingleTaskGP
+    from botorch.models import ModelListGP
     from gpytorch.mlls import SumMarginalLogLikelihood
 
-    model = ModelListGP(*[SingleTaskGP(train_x, train_y[:, j : j + 1])
-                          for j in range(train_y.shape[1])])
+    model = ModelListGP(*models)
     fit_gpytorch_mll(SumMarginalLogLikelihood(model.likelihood, model))
     return model
+
+
+def fitted_models(train_x, train_y):
+    """One SingleTaskGP per column of `train_y` (BoTorch's defaults), fitted together."""
+    from botorch.models import SingleTaskGP
+
+    return fitted_list([SingleTaskGP(train_x, train_y[:, j : j + 1])
+                        for j in range(train_y.shape[1])])
 
 
 def botorch_qlognehvi(f, spec, specs, seed):
@@ -276,11 +283,9 @@ def botorch_momf(f, spec, specs, seed):
 def tutorial_models(train_x, train_y):
     """The MF-HVKG tutorial's models: one SingleTaskGP per output over the design and the
     fidelity, Matern 5/2 with its Gamma priors, a fixed noise of 1e-6, standardised."""
-    from botorch.fit import fit_gpytorch_mll
-    from botorch.models import ModelListGP, SingleTaskGP
+    from botorch.models import SingleTaskGP
     from botorch.models.transforms.outcome import Standardize
     from gpytorch.kernels import MaternKernel, ScaleKernel
-    from gpytorch.mlls import SumMarginalLogLikelihood
     from gpytorch.priors import GammaPrior
 
     models = []
@@ -291,9 +296,7 @@ def tutorial_models(train_x, train_y):
                              outputscale_prior=GammaPrior(2.0, 0.15))
         models.append(SingleTaskGP(train_x, y, train_Yvar=torch.full_like(y, 1e-6),
                                    outcome_transform=Standardize(m=1), covar_module=kernel))
-    model = ModelListGP(*models)
-    fit_gpytorch_mll(SumMarginalLogLikelihood(model.likelihood, model))
-    return model
+    return fitted_list(models)
 
 
 def botorch_mf_hvkg(f, spec, specs, seed):

@@ -13,8 +13,9 @@
 //!    The default gain ([`Gain::Hypervolume`], ours, [`crate::hv_gain`]) is the hypervolume
 //!    the evaluation is expected to add to the evaluated full-fidelity front: the expected
 //!    improvement at full fidelity, a lookahead on the candidate's posterior mean below
-//!    it, with each evaluation also charged what the run's budget left spreads over the
-//!    evaluations it has left. The information gains average over the samples,
+//!    it (with [`StepConfig::price_evaluations`], off by default, each evaluation is also
+//!    charged what the run's budget left spreads over the evaluations it has left). The
+//!    information gains average over the samples,
 //!    `G = (1/S) sum_s IG^s(x, z)`: [`Gain::ParetoFront`] is conditioned on the sampled
 //!    front itself ([`pareto_gain`]): the candidate's predictive distribution truncated to
 //!    the region the front dominates, given its known objectives, through the posterior
