@@ -163,6 +163,24 @@ def trace(history, reference):
     return out
 
 
+class Run:
+    """One method's run: its `history` of `(y, z, cost)` (minimised objectives, fidelity,
+    cost with full fidelity 1) and its `recommended` designs' minimised objectives at full
+    fidelity, evaluated after the run and not charged (empty where the method recommends
+    its evaluated front, as qLogNEHVI and NSGA-II do on noiseless problems)."""
+
+    def __init__(self, history, recommended):
+        self.history = history
+        self.recommended = recommended
+
+
+def recommended_hypervolume(run, reference):
+    """The hypervolume of the front of the run's full-fidelity evaluations and its
+    recommended set."""
+    points = [y for y, z, _ in run.history if is_full(z)] + list(run.recommended)
+    return trace([(y, 1.0, 1.0) for y in points], reference)[-1] if points else 0.0
+
+
 def at_full_fidelity(ys):
     """A history of full-fidelity evaluations of maximised values `ys`."""
     return [([-v for v in y], 1.0, 1.0) for y in ys]
@@ -173,7 +191,7 @@ def pymoo_nsga2(f, spec, specs, seed):
     algorithm = NSGA2(pop_size=specs["nsga2_population"])
     minimize(problem, algorithm, ("n_gen", specs["nsga2_generations"] + 1),
              seed=int(seed) + 1, verbose=False)
-    return problem.history
+    return Run(problem.history, [])
 
 
 def fitted_list(models):
@@ -219,7 +237,7 @@ def botorch_qlognehvi(f, spec, specs, seed):
         x = candidate[0].clamp(0.0, 1.0).tolist()
         xs.append(x)
         ys.extend(f([x], 1.0))
-    return at_full_fidelity(ys)
+    return Run(at_full_fidelity(ys), [])
 
 
 MOMF_COST_RATE = 4.8
@@ -277,7 +295,10 @@ def botorch_momf(f, spec, specs, seed):
         xs.append(x)
         ys.append(f([x[:-1]], x[-1])[0])
         spent += momf_cost(x[-1])
-    return [([-v for v in y], x[-1], momf_cost(x[-1])) for x, y in zip(xs, ys)]
+    model = fitted_models(torch.tensor(xs), torch.tensor(ys))
+    designs, _ = recommended_set(model, torch.tensor([-r for r in spec["reference_point"]]), d)
+    return Run([([-v for v in y], x[-1], momf_cost(x[-1])) for x, y in zip(xs, ys)],
+               evaluated_recommendation(f, designs))
 
 
 def tutorial_models(train_x, train_y):
@@ -299,6 +320,35 @@ def tutorial_models(train_x, train_y):
     return fitted_list(models)
 
 
+def recommended_set(model, ref, d, k=10):
+    """The model's recommended Pareto set at full fidelity, as the MF-HVKG tutorial makes
+    it: the `k` designs whose posterior means at full fidelity have the largest hypervolume
+    (the fidelity the last of the model's `d + 1` inputs)."""
+    from botorch.acquisition.fixed_feature import FixedFeatureAcquisitionFunction
+    from botorch.acquisition.multi_objective.hypervolume_knowledge_gradient import (
+        _get_hv_value_function,
+    )
+    from botorch.optim import optimize_acqf
+    from botorch.sampling import SobolQMCNormalSampler
+
+    value_function = _get_hv_value_function(
+        model=model, ref_point=ref,
+        sampler=SobolQMCNormalSampler(sample_shape=torch.Size([32])),
+        use_posterior_mean=True)
+    bounds = torch.stack([torch.zeros(d), torch.ones(d)])
+    designs, value = optimize_acqf(
+        FixedFeatureAcquisitionFunction(value_function, d=d + 1, columns=[d], values=[1.0]),
+        bounds=bounds, q=k, num_restarts=1, raw_samples=1024, return_best_only=True,
+        options={"nonnegative": True})
+    return designs.clamp(0.0, 1.0).tolist(), value
+
+
+def evaluated_recommendation(f, designs):
+    """The recommended `designs` evaluated at full fidelity, minimised: what the
+    recommended set's regret scores (its cost is not charged)."""
+    return [[-v for v in y] for y in f(designs, 1.0)]
+
+
 def botorch_mf_hvkg(f, spec, specs, seed):
     """BoTorch's multi-fidelity hypervolume knowledge gradient (Daulton et al. 2023) with
     its tutorial's settings: the tutorial's models, 8 fantasies, Pareto sets of 10 designs,
@@ -309,15 +359,12 @@ def botorch_mf_hvkg(f, spec, specs, seed):
     the evaluation cap is spent; its traces count what it evaluates at full fidelity (its
     recommended set is not evaluated)."""
     from botorch.acquisition.cost_aware import InverseCostWeightedUtility
-    from botorch.acquisition.fixed_feature import FixedFeatureAcquisitionFunction
     from botorch.acquisition.multi_objective.hypervolume_knowledge_gradient import (
-        _get_hv_value_function,
         qMultiFidelityHypervolumeKnowledgeGradient,
     )
     from botorch.acquisition.utils import project_to_target_fidelity
     from botorch.models.deterministic import GenericDeterministicModel
     from botorch.optim import optimize_acqf
-    from botorch.sampling import SobolQMCNormalSampler
 
     torch.manual_seed(int(seed))
     d = spec["dim"]
@@ -334,14 +381,7 @@ def botorch_mf_hvkg(f, spec, specs, seed):
     spent = sum(momf_cost(x[-1]) for x in xs)
     while spent < float(specs["budget"]) and len(xs) < int(specs["max_evaluations"]):
         model = tutorial_models(torch.tensor(xs), torch.tensor(ys))
-        value_function = _get_hv_value_function(
-            model=model, ref_point=ref,
-            sampler=SobolQMCNormalSampler(sample_shape=torch.Size([32])),
-            use_posterior_mean=True)
-        _, current = optimize_acqf(
-            FixedFeatureAcquisitionFunction(value_function, d=d + 1, columns=[d], values=[1.0]),
-            bounds=bounds[:, :d], q=10, num_restarts=1, raw_samples=1024,
-            return_best_only=True, options={"nonnegative": True})
+        _, current = recommended_set(model, ref, d)
         acqf = qMultiFidelityHypervolumeKnowledgeGradient(
             model=model, ref_point=ref, num_fantasies=8, num_pareto=10, current_value=current,
             cost_aware_utility=utility, target_fidelities=target, project=project)
@@ -353,7 +393,9 @@ def botorch_mf_hvkg(f, spec, specs, seed):
         xs.append(x)
         ys.append(f([x[:-1]], x[-1])[0])
         spent += momf_cost(x[-1])
-    return [([-v for v in y], x[-1], momf_cost(x[-1])) for x, y in zip(xs, ys)]
+    designs, _ = recommended_set(tutorial_models(torch.tensor(xs), torch.tensor(ys)), ref, d)
+    return Run([([-v for v in y], x[-1], momf_cost(x[-1])) for x, y in zip(xs, ys)],
+               evaluated_recommendation(f, designs))
 
 
 METHODS = {"pymoo_nsga2": pymoo_nsga2, "botorch_qlognehvi": botorch_qlognehvi,
@@ -375,15 +417,51 @@ def hypervolume_at(hvs, costs, budget):
     return within[-1] if within else 0.0
 
 
+def provenance():
+    """The command and package versions that make a trace, stored with it."""
+    import platform
+    from importlib.metadata import version
+
+    packages = ["numpy", "polars", "pymoo"] + (["torch", "gpytorch", "botorch"] if torch else [])
+    versions = ", ".join(f"{p} {version(p)}" for p in packages)
+    return " ".join(["python3"] + sys.argv), f"python {platform.python_version()}, {versions}"
+
+
+def store(path, rows):
+    """Adds `rows` (one run's trace) to the stored traces at `path`, replacing any earlier
+    run of the same problem, method and seed; written atomically."""
+    new = pl.DataFrame(rows)
+    key = new.select("problem", "method", "seed").unique()
+    if path.exists():
+        old = pl.read_parquet(path).join(key, on=["problem", "method", "seed"], how="anti")
+        new = pl.concat([old, new], how="vertical_relaxed")
+    new = new.sort("problem", "method", "seed", "evaluation")
+    temporary = path.with_name(path.name + ".tmp")
+    new.write_parquet(temporary)
+    temporary.replace(path)
+
+
+def log10_regret(spec, hypervolume):
+    """The log10 hypervolume regret (-inf at the maximum)."""
+    gap = spec["max_hypervolume"] - hypervolume
+    return math.log10(gap) if gap > 0.0 else -math.inf
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("out", nargs="?", default="bench-results")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--problems", default=None)
     parser.add_argument("--seeds", type=int, default=None)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="skip the seeds before this one (to add seeds to stored traces)")
     parser.add_argument("--traces", default="baseline-traces.parquet",
                         help="the file (in OUT) to write the traces to, so that runs of "
                              "different methods can go on side by side")
+    parser.add_argument("--store", default=None,
+                        help="also add each run's trace, with the command and package "
+                             "versions that made it, to this file (e.g. "
+                             "bench/baseline-traces.parquet), replacing the same run")
     args = parser.parse_args()
     out = Path(args.out)
     methods = [m.strip() for m in args.methods.split(",")]
@@ -395,6 +473,7 @@ def main():
     specs = json.loads((out / "problems.json").read_text())
     traces = pl.read_parquet(out / "optimizer-traces.parquet")
     wanted = args.problems.split(",") if args.problems else None
+    command, versions = provenance()
     rows, table = [], []
     nsga_cost = specs["nsga2_population"] * (specs["nsga2_generations"] + 1)
     by_name = {spec["name"]: spec for spec in specs["problems"]}
@@ -406,34 +485,46 @@ def main():
         check_definitions(spec, f)
         print(f"{name}: the Python definition agrees with Rust's to 1e-12", file=sys.stderr)
         ours = traces.filter((pl.col("problem") == name) & (pl.col("method") == "nsga2"))
-        seeds = sorted(ours["seed"].unique().to_list())[: args.seeds]
+        seeds = sorted(ours["seed"].unique().to_list())
+        seeds = [s for s in seeds if s >= args.first_seed][: args.seeds]
         for method in methods:
             if method in MULTI_FIDELITY_ONLY and not spec["multi_fidelity"]:
                 continue
-            ratios, regrets, shares = [], [], []
+            ratios, regrets, recommended, shares = [], [], [], []
             for seed in seeds:
                 target = ours.filter(pl.col("seed") == seed).sort("evaluation")["hypervolume"][-1]
                 started = time.time()
-                history = METHODS[method](f, spec, specs, seed)
-                hvs = trace(history, spec["reference_point"])
-                costs = list(np.cumsum([cost for _, _, cost in history]))
+                run = METHODS[method](f, spec, specs, seed)
+                seconds = time.time() - started
+                hvs = trace(run.history, spec["reference_point"])
+                costs = list(np.cumsum([cost for _, _, cost in run.history]))
                 ratios.append(cost_to_reach(hvs, costs, target) / nsga_cost)
-                gap = spec["max_hypervolume"] - hypervolume_at(hvs, costs, specs["budget"])
-                regrets.append(math.log10(gap) if gap > 0.0 else -math.inf)
-                full = sum(c for _, z, c in history if is_full(z)) / costs[-1]
+                regrets.append(log10_regret(spec, hypervolume_at(hvs, costs, specs["budget"])))
+                recommended.append(log10_regret(
+                    spec, recommended_hypervolume(run, spec["reference_point"])))
+                full = sum(c for _, z, c in run.history if is_full(z)) / costs[-1]
                 shares.append(full)
                 print(f"{name} seed {seed} {method}: {len(hvs)} evaluations, ratio "
-                      f"{ratios[-1]:.4f}, log10 regret {regrets[-1]:.3f}, "
-                      f"{100 * full:.0f} % of the cost at full fidelity, "
-                      f"{time.time() - started:.0f} s", file=sys.stderr)
-                rows.extend({"problem": name, "method": method, "seed": int(seed),
+                      f"{ratios[-1]:.4f}, log10 regret {regrets[-1]:.3f} (recommended set "
+                      f"{recommended[-1]:.3f}), {100 * full:.0f} % of the cost at full "
+                      f"fidelity, {seconds:.0f} s", file=sys.stderr)
+                run_rows = [{"problem": name, "method": method, "seed": int(seed),
                              "evaluation": i + 1, "fidelity_z": float(z), "cost": float(c),
-                             "cumulative_cost": float(cum), "hypervolume": hv}
-                            for i, ((_, z, c), cum, hv) in enumerate(zip(history, costs, hvs)))
+                             "cumulative_cost": float(cum), "hypervolume": hv,
+                             "recommended_hypervolume": recommended_hypervolume(
+                                 run, spec["reference_point"]),
+                             "seconds": seconds, "command": command, "versions": versions}
+                            for i, ((_, z, c), cum, hv)
+                            in enumerate(zip(run.history, costs, hvs))]
+                rows.extend(run_rows)
                 pl.DataFrame(rows).write_parquet(out / args.traces)
+                if args.store:
+                    store(Path(args.store), run_rows)
             q1, q2, q3 = np.quantile(regrets, [0.25, 0.5, 0.75])
+            r1, r2, r3 = np.quantile(recommended, [0.25, 0.5, 0.75])
             table.append(f"| {name} | {method} | {np.median(ratios):.3f} | - | "
-                         f"{q2:.3f} [{q1:.3f}, {q3:.3f}] | {100 * np.median(shares):.0f} % |")
+                         f"{q2:.3f} [{q1:.3f}, {q3:.3f}] | {r2:.3f} [{r1:.3f}, {r3:.3f}] | "
+                         f"{100 * np.median(shares):.0f} % | {len(seeds)} |")
             print(table[-1], file=sys.stderr)
     print("\n".join(table))
 

@@ -22,6 +22,7 @@ mod runner;
 mod session;
 mod setup;
 mod slurm;
+mod stored_baselines;
 mod study;
 mod tables;
 mod worker;

@@ -15,6 +15,7 @@ use optimizer::benchmark::{
 };
 
 use crate::plot::{line_chart, Series};
+use crate::stored_baselines::StoredBaselines;
 
 /// The supplementary criterion: within this relative distance of NSGA-II's final
 /// hypervolume. Near the optimum, hypervolumes measured against a reference point beyond
@@ -35,6 +36,9 @@ struct MethodScores {
     near: Vec<f64>,
     /// log10 of (maximum hypervolume - hypervolume) at the model-based budget.
     log_regret: Vec<f64>,
+    /// The same for the front of the evaluations and the recommended set (our methods'
+    /// final phase evaluates theirs within the budget, so for them it is `log_regret`).
+    recommended_regret: Vec<f64>,
     /// Share of the cost spent at full fidelity.
     full_share: Vec<f64>,
     /// Per share of [`SHARES`], per seed: the cost to reach that share of the maximum
@@ -43,6 +47,68 @@ struct MethodScores {
     share_ratio: [Vec<f64>; 4],
     /// Per share, the seeds on which the method reaches it.
     share_reached: [usize; 4],
+}
+
+/// What one seed's NSGA-II run sets for every method on that seed.
+struct Unit {
+    /// NSGA-II's final hypervolume.
+    target: f64,
+    /// NSGA-II's cost, the unit of the ratios.
+    nsga_cost: f64,
+    /// The model-based methods' budget.
+    budget: f64,
+    /// The problem's maximum hypervolume.
+    max_hv: f64,
+    /// NSGA-II's cost to reach each of [`SHARES`] of the maximum hypervolume.
+    nsga_share_costs: [Option<f64>; 4],
+}
+
+/// The cost at which `trace` first reaches each of [`SHARES`] of `max_hv`.
+fn share_costs(trace: &[TracePoint], max_hv: f64) -> [Option<f64>; 4] {
+    SHARES.map(|share| cost_to_reach(trace, share * max_hv))
+}
+
+/// log10 of the gap to the maximum hypervolume (`-inf` at it).
+fn log_regret(max_hv: f64, hypervolume: f64) -> f64 {
+    (max_hv - hypervolume).max(0.0).log10()
+}
+
+impl MethodScores {
+    /// Scores one seed's `trace` against that seed's NSGA-II `unit`; `recommended` is the
+    /// hypervolume with the recommended set where the method recommends more than it
+    /// evaluated within the budget.
+    fn add(&mut self, trace: &[TracePoint], recommended: Option<f64>, unit: &Unit) {
+        let ratio_at =
+            |t: f64| cost_to_reach(trace, t).map_or(f64::INFINITY, |c| c / unit.nsga_cost);
+        self.ratio.push(ratio_at(unit.target));
+        self.near.push(ratio_at(unit.target * (1.0 - NEAR)));
+        let at_budget = hypervolume_at(trace, unit.budget);
+        self.log_regret.push(log_regret(unit.max_hv, at_budget));
+        self.recommended_regret.push(log_regret(
+            unit.max_hv,
+            recommended.map_or(at_budget, |r| r.max(at_budget)),
+        ));
+        // Folded from +0 (an empty f64 sum is -0, printed "-0 %").
+        let spent = trace.iter().fold(0.0, |a, t| a + t.cost);
+        let full = trace
+            .iter()
+            .filter(|t| t.z >= 1.0)
+            .fold(0.0, |a, t| a + t.cost);
+        self.full_share.push(full / spent);
+        for (k, (ours, theirs)) in share_costs(trace, unit.max_hv)
+            .into_iter()
+            .zip(unit.nsga_share_costs)
+            .enumerate()
+        {
+            self.share_reached[k] += usize::from(ours.is_some());
+            self.share_ratio[k].push(match (ours, theirs) {
+                (Some(a), Some(b)) => a / b,
+                (Some(_), None) => 0.0,
+                (None, Some(_)) => f64::INFINITY,
+                (None, None) => f64::NAN,
+            });
+        }
+    }
 }
 
 /// Refuses a seed count or budget fraction that is not positive.
@@ -69,6 +135,8 @@ pub(crate) struct Race<'a> {
     pub seeds: u64,
     /// The model-based methods' budget, as a fraction of NSGA-II's cost.
     pub budget_fraction: f64,
+    /// The peers' stored runs scored beside the methods, where there are any.
+    pub stored: Option<&'a StoredBaselines>,
 }
 
 /// What the races so far measured: every trace point, the per-method summary lines and
@@ -89,10 +157,10 @@ impl Default for RaceResults {
             summary: Vec::new(),
             table: vec![
                 "| problem | method | cost to NSGA-II's final HV (median, x NSGA-II's cost) \
-                 | within 0.1 % | log10 HV regret at the budget, median [q1, q3] | cost at \
-                 full fidelity |"
+                 | within 0.1 % | log10 HV regret at the budget, median [q1, q3] | with the \
+                 recommended set | cost at full fidelity | seeds |"
                     .to_string(),
-                "|---|---|---|---|---|---|".to_string(),
+                "|---|---|---|---|---|---|---|---|".to_string(),
             ],
             share_table: vec![
                 format!(
@@ -120,77 +188,76 @@ impl RaceResults {
         let name = race.name;
         let problem = race.problem;
         let config = race.config;
-        let mut scores: Vec<(Method, MethodScores)> = race
+        let stored = |seed| race.stored.map_or(&[][..], |s| s.runs(name, seed));
+        let mut scores: Vec<(String, MethodScores)> = race
             .methods
             .iter()
-            .map(|m| (*m, MethodScores::default()))
+            .map(|m| m.to_string())
+            .chain(
+                race.stored
+                    .map_or(Vec::new(), |s| s.methods(name, race.seeds)),
+            )
+            .map(|m| (m, MethodScores::default()))
             .collect();
         let mut series = Vec::new();
         for seed in 0..race.seeds {
             let nsga = benchmark::run(problem, Method::Nsga2, config, seed, config.nsga2_cost())?;
             let last = nsga.last();
-            let target = last.map_or(0.0, |t| t.hypervolume);
             let nsga_cost = last.map_or(0.0, |t| t.cumulative_cost);
-            let budget = race.budget_fraction * nsga_cost;
-            let share_costs = |trace: &[TracePoint]| {
-                SHARES.map(|share| cost_to_reach(trace, share * race.max_hv))
+            let unit = Unit {
+                target: last.map_or(0.0, |t| t.hypervolume),
+                nsga_cost,
+                budget: race.budget_fraction * nsga_cost,
+                max_hv: race.max_hv,
+                nsga_share_costs: share_costs(&nsga, race.max_hv),
             };
-            let nsga_share_costs = share_costs(&nsga);
-            for (i, (method, score)) in scores.iter_mut().enumerate() {
-                let trace = match method {
-                    Method::Nsga2 => nsga.clone(),
-                    Method::Random => benchmark::run(problem, *method, config, seed, nsga_cost)?,
-                    _ => benchmark::run(problem, *method, config, seed, budget)?,
+            for (i, (label, score)) in scores.iter_mut().enumerate() {
+                let (trace, recommended) = match race.methods.iter().find(|m| m.as_str() == label) {
+                    Some(method) => {
+                        let trace = match method {
+                            Method::Nsga2 => nsga.clone(),
+                            Method::Random => {
+                                benchmark::run(problem, *method, config, seed, nsga_cost)?
+                            }
+                            _ => benchmark::run(problem, *method, config, seed, unit.budget)?,
+                        };
+                        (trace, None)
+                    }
+                    None => match stored(seed).iter().find(|r| &r.method == label) {
+                        Some(run) => (run.trace.clone(), Some(run.recommended_hypervolume)),
+                        None => continue,
+                    },
                 };
-                let ratio_at =
-                    |t: f64| cost_to_reach(&trace, t).map_or(f64::INFINITY, |c| c / nsga_cost);
-                let (ratio, near) = (ratio_at(target), ratio_at(target * (1.0 - NEAR)));
-                let regret = (race.max_hv - hypervolume_at(&trace, budget))
-                    .max(0.0)
-                    .log10();
-                // Folded from +0 (an empty f64 sum is -0, printed "-0 %").
-                let spent = trace.iter().fold(0.0, |a, t| a + t.cost);
-                let full = trace
-                    .iter()
-                    .filter(|t| t.z >= 1.0)
-                    .fold(0.0, |a, t| a + t.cost);
+                score.add(&trace, recommended, &unit);
                 eprintln!(
-                    "{name} seed {seed} {method}: {} evaluations, ratio {ratio:.4} \
-                     (within 0.1 %: {near:.4}), log10 regret {regret:.3}, {:.0} % of the cost \
-                     at full fidelity",
+                    "{name} seed {seed} {label}{}: {} evaluations, ratio {:.4} (within 0.1 %: \
+                     {:.4}), log10 regret {:.3}, {:.0} % of the cost at full fidelity",
+                    if recommended.is_some() {
+                        " (stored)"
+                    } else {
+                        ""
+                    },
                     trace.len(),
-                    100.0 * full / spent
+                    score.ratio.last().expect("added"),
+                    score.near.last().expect("added"),
+                    score.log_regret.last().expect("added"),
+                    100.0 * score.full_share.last().expect("added")
                 );
-                score.ratio.push(ratio);
-                score.near.push(near);
-                score.log_regret.push(regret);
-                score.full_share.push(full / spent);
-                for (k, (ours, theirs)) in share_costs(&trace)
-                    .into_iter()
-                    .zip(nsga_share_costs)
-                    .enumerate()
-                {
-                    score.share_reached[k] += usize::from(ours.is_some());
-                    score.share_ratio[k].push(match (ours, theirs) {
-                        (Some(a), Some(b)) => a / b,
-                        (Some(_), None) => 0.0,
-                        (None, Some(_)) => f64::INFINITY,
-                        (None, None) => f64::NAN,
-                    });
-                }
                 series.push(Series {
-                    label: method.to_string(),
+                    label: label.clone(),
                     colour: i,
                     points: trace
                         .iter()
                         .map(|t| (t.cumulative_cost, t.hypervolume))
                         .collect(),
                 });
-                self.rows.extend(
-                    trace
-                        .into_iter()
-                        .map(|t| (name.to_string(), *method, seed, t)),
-                );
+                if let Some(method) = race.methods.iter().find(|m| m.as_str() == label) {
+                    self.rows.extend(
+                        trace
+                            .into_iter()
+                            .map(|t| (name.to_string(), *method, seed, t)),
+                    );
+                }
             }
         }
         std::fs::create_dir_all(out)?;
@@ -210,9 +277,12 @@ impl RaceResults {
                 "cost_ratio_vs_nsga2_within_0.1pct {name} {method}: {}",
                 median(&score.near)
             ));
+            let seeds = score.log_regret.len();
             let (q1, q2, q3) = quartiles(&score.log_regret);
+            let (r1, r2, r3) = quartiles(&score.recommended_regret);
             self.table.push(format!(
-                "| {name} | {method} | {:.3} | {:.3} | {q2:.3} [{q1:.3}, {q3:.3}] | {:.0} % |",
+                "| {name} | {method} | {:.3} | {:.3} | {q2:.3} [{q1:.3}, {q3:.3}] | \
+                 {r2:.3} [{r1:.3}, {r3:.3}] | {:.0} % | {seeds} |",
                 median(&score.ratio),
                 median(&score.near),
                 100.0 * median(&score.full_share)
@@ -232,9 +302,9 @@ impl RaceResults {
                         "cost_ratio_to_{:.0}pct_of_max_hv {name} {method}: {m} ({} of {} seeds reach it)",
                         100.0 * share,
                         score.share_reached[k],
-                        race.seeds
+                        seeds
                     ));
-                    format!(" {m:.3} ({}/{}) |", score.share_reached[k], race.seeds)
+                    format!(" {m:.3} ({}/{seeds}) |", score.share_reached[k])
                 })
                 .collect();
             self.share_table

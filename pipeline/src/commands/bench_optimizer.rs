@@ -1,7 +1,7 @@
 //! `pipeline bench optimizer`: CF-MESMO, its ablations, MESMO, NSGA-II and random search
 //! on the synthetic multi-fidelity problems and the published ones
 //! ([`optimizer::published`]), over several seeds, through the strategies the study
-//! runs.
+//! runs, scored beside the peers' stored runs (`--baselines`).
 
 use optimizer::problem::MultiFidelityProblem;
 use std::path::PathBuf;
@@ -13,6 +13,7 @@ use optimizer::benchmark::{self, BenchConfig, Method, TracePoint};
 use optimizer::sampling::Sobol;
 
 use crate::race::{check_race_args, selected_methods, write_traces, Race, RaceResults};
+use crate::stored_baselines::StoredBaselines;
 
 /// `pipeline bench optimizer` options.
 #[derive(Args, Debug)]
@@ -32,6 +33,11 @@ pub struct OptimizerBenchArgs {
     /// The methods to run, comma-separated (e.g. `cf_mesmo,mesmo,nsga2`); all when absent.
     #[arg(long)]
     methods: Option<String>,
+    /// The peers' stored runs to score beside the methods (`bench/baseline-traces.parquet`,
+    /// BoTorch's and pymoo's, written by `bench/optimizer_baselines.py --store`), on the
+    /// seeds below `--seeds` that they hold.
+    #[arg(long)]
+    baselines: Option<PathBuf>,
     /// Where to write `optimizer-traces.parquet` and one SVG per problem.
     #[arg(long, default_value = "bench-results")]
     out: PathBuf,
@@ -55,6 +61,11 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
     };
     check_race_args(args.seeds, args.budget_fraction)?;
     let methods = selected_methods(args.methods.as_deref())?;
+    let stored = args
+        .baselines
+        .as_deref()
+        .map(|path| StoredBaselines::read(path, "--baselines"))
+        .transpose()?;
     let config = BenchConfig::default();
     let budget = args.budget_fraction * config.nsga2_cost();
     let mut results = RaceResults::default();
@@ -86,6 +97,7 @@ pub fn optimizer(args: &OptimizerBenchArgs) -> Result<()> {
             config: &config,
             seeds: args.seeds,
             budget_fraction: args.budget_fraction,
+            stored: stored.as_ref(),
         };
         results.add(&race, &args.out)?;
         write_results(args, &config, budget, &specs, &results.rows)?;

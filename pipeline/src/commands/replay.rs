@@ -129,6 +129,7 @@ pub fn replay(args: &ReplayArgs) -> Result<()> {
             config: &config,
             seeds: args.seeds,
             budget_fraction: args.budget_fraction,
+            stored: None,
         };
         results.add(&race, &args.out)?;
         write_traces(&args.out.join("replay-traces.parquet"), &results.rows)?;

@@ -33,7 +33,7 @@ use crate::tables;
 /// The GP fit stage's name.
 pub const GP_FIT_STAGE: &str = "gp_fit";
 /// Bumped whenever a change changes the GP fit's output.
-const GP_FIT_CODE_VERSION: u32 = 2;
+const GP_FIT_CODE_VERSION: u32 = 3;
 /// The evaluation node's name in keys (it stores nothing: its key is the ledger row's).
 const EVALUATION_STAGE: &str = "evaluation";
 

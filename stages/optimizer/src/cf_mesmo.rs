@@ -529,18 +529,24 @@ impl Posterior<'_> {
             .collect();
         for (m, (&j, gp)) in self.modelled.iter().zip(&self.fitted.gps).enumerate() {
             let full: Vec<Vec<f64>> = xs.iter().map(|x| self.fitted.input(j, x, 1.0)).collect();
-            for (i, (mu, sigma)) in gp.predict(&full).into_iter().enumerate() {
-                // What an observation at (x, z), noise included, says about f(x).
-                let observed = if self.fitted.kinds[j].fidelity_dependent() {
-                    with_z(&xs[i], z)
-                } else {
-                    full[i].clone()
-                };
-                let rho = if observed == full[i] && self.nugget[m] == 0.0 {
-                    1.0
-                } else {
-                    gp.observation_correlation(&observed, &full[i])
-                };
+            // What an observation at (x, z), noise included, says about f(x): exactly f(x)
+            // where it is f(x) itself, noise-free.
+            let observed: Vec<Option<Vec<f64>>> = xs
+                .iter()
+                .zip(&full)
+                .map(|(x, f)| {
+                    let at = match self.fitted.kinds[j].fidelity_dependent() {
+                        true => with_z(x, z),
+                        false => f.clone(),
+                    };
+                    (at != *f || self.nugget[m] != 0.0).then_some(at)
+                })
+                .collect();
+            for (i, (mu, sigma, rho)) in gp
+                .predict_observed(&full, &observed)
+                .into_iter()
+                .enumerate()
+            {
                 out[i].mean.push(mu);
                 out[i].sd.push(sigma);
                 out[i].rho.push(rho);
@@ -964,17 +970,30 @@ fn refine_by_gradient(
         }
         x
     };
-    let value = |u: &[f64]| posterior.score(std::slice::from_ref(&design(u)), z)[0].0 / alpha;
+    // The point and its 2 d neighbours scored together: one batch of GP predictions.
     let mut objective = |u: &[f64]| -> (f64, Vec<f64>) {
-        let gradient = (0..u.len())
+        let steps: Vec<(Vec<f64>, Vec<f64>)> = (0..u.len())
             .map(|k| {
                 let (mut lo, mut hi) = (u.to_vec(), u.to_vec());
                 lo[k] = (u[k] - STEP).max(0.0);
                 hi[k] = (u[k] + STEP).min(1.0);
-                -(value(&hi) - value(&lo)) / (hi[k] - lo[k])
+                (lo, hi)
             })
             .collect();
-        (-value(u), gradient)
+        let points: Vec<Vec<f64>> = std::iter::once(design(u))
+            .chain(steps.iter().flat_map(|(lo, hi)| [design(lo), design(hi)]))
+            .collect();
+        let values: Vec<f64> = posterior
+            .score(&points, z)
+            .into_iter()
+            .map(|(a, _)| a / alpha)
+            .collect();
+        let gradient = steps
+            .iter()
+            .enumerate()
+            .map(|(k, (lo, hi))| -(values[2 * k + 2] - values[2 * k + 1]) / (hi[k] - lo[k]))
+            .collect();
+        (-values[0], gradient)
     };
     let u0: Vec<f64> = free.iter().map(|&i| x0[i]).collect();
     let config = LbfgsConfig {

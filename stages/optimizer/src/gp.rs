@@ -23,6 +23,8 @@ use crate::rff::{RffModel, RffSample};
 use egobox_gp::correlation_models::SquaredExponentialCorr;
 use egobox_gp::mean_models::ConstantMean;
 use egobox_gp::{GaussianProcess, ThetaTuning};
+
+use crate::kriging::{KrigingPosterior, Paired};
 use linfa::prelude::{Dataset, Fit};
 use ndarray::{Array1, Array2, Axis};
 use rand::SeedableRng;
@@ -202,6 +204,10 @@ enum Tuning<'a> {
 pub struct Surrogate {
     /// The fitted model, on standardised outputs.
     gp: Kriging,
+    /// Its posterior computed here ([`crate::kriging`], far faster than egobox-gp's);
+    /// `None` where this factorisation of the correlation matrix fails (egobox-gp's then
+    /// predicts).
+    posterior: Option<KrigingPosterior>,
     /// Input dimension.
     dim: usize,
     /// Distinct training inputs.
@@ -413,6 +419,17 @@ impl Surrogate {
             .collect();
         let length_scales: Vec<f64> = theta.iter().map(|t| 1.0 / (2.0 * t).sqrt()).collect();
         let process_variance = gp.variance();
+        let posterior = KrigingPosterior::new(
+            &xs,
+            &y_scaled,
+            &theta,
+            if nugget > 0.0 {
+                nugget
+            } else {
+                INTERPOLATING_NUGGET
+            },
+            process_variance,
+        );
         let far = Array2::from_elem((1, dim), FAR_AWAY);
         let constant_scaled = gp.predict(&far).map_err(|e| GpError::Fit(e.to_string()))?[0];
         let hyper = GpHyperparameters {
@@ -436,6 +453,7 @@ impl Surrogate {
         Ok(Surrogate {
             likelihood: gp.likelihood(),
             gp,
+            posterior,
             dim,
             x: xs,
             y: y_scaled,
@@ -448,18 +466,9 @@ impl Surrogate {
     /// # Panics
     /// If a point does not have [`Surrogate::dim`] coordinates.
     pub fn predict(&self, x: &[Vec<f64>]) -> Vec<(f64, f64)> {
-        if x.is_empty() {
-            return Vec::new();
-        }
-        let arr = self.to_array(x);
-        let (mean, var) = self
-            .gp
-            .predict_valvar(&arr)
-            .expect("egobox-gp prediction does not fail on a fitted model");
-        let (m, s) = (self.hyper.y_mean, self.hyper.y_std);
-        mean.iter()
-            .zip(&var)
-            .map(|(mu, v)| (m + s * mu, s * v.max(0.0).sqrt()))
+        self.predict_observed(x, &vec![None; x.len()])
+            .into_iter()
+            .map(|(mean, sd, _)| (mean, sd))
             .collect()
     }
 
@@ -474,7 +483,7 @@ impl Surrogate {
     /// # Panics
     /// If `a` or `b` does not have [`Surrogate::dim`] coordinates.
     pub fn posterior_correlation(&self, a: &[f64], b: &[f64]) -> f64 {
-        self.correlation(a, b, 0.0)
+        self.paired(&[b.to_vec()], &[Some(a.to_vec())], 0.0)[0].2
     }
 
     /// The correlation between a noisy observation at `a` and the noise-free function at
@@ -482,22 +491,104 @@ impl Surrogate {
     /// variance at `a` (at `a = b`, `sqrt(v / (v + noise))`). What an evaluation at `a`
     /// tells about `f(b)`; as `posterior_correlation` where the variances are negligible.
     pub fn observation_correlation(&self, a: &[f64], b: &[f64]) -> f64 {
-        self.correlation(a, b, self.hyper.nugget * self.hyper.process_variance)
+        self.predict_observed(&[b.to_vec()], &[Some(a.to_vec())])[0].2
     }
 
-    /// The posterior correlation with `noise` (egobox's units) added to the variance at `a`.
-    fn correlation(&self, a: &[f64], b: &[f64], noise: f64) -> f64 {
-        let arr = self.to_array(&[a.to_vec(), b.to_vec()]);
-        let cov = self
-            .gp
-            .predict_covariance(&arr)
-            .expect("egobox-gp covariance does not fail on a fitted model");
-        let floor = NEGLIGIBLE_VARIANCE * self.hyper.process_variance;
-        let (vaa, vbb) = (cov[[0, 0]], cov[[1, 1]]);
-        if !(vaa > floor && vbb > floor) {
-            return if a == b { 1.0 } else { 0.0 };
+    /// Per point `x[i]`: the posterior mean and standard deviation (as
+    /// [`Surrogate::predict`]), and the correlation of an observation at `observed[i]`
+    /// with `f(x[i])` ([`Surrogate::observation_correlation`]; `1` where `observed[i]` is
+    /// `None`: the observation is of `f(x[i])` itself, without noise). Each point's
+    /// triangular solve is done once, and for all points together.
+    ///
+    /// # Panics
+    /// If a point does not have [`Surrogate::dim`] coordinates, or the slices differ in
+    /// length.
+    pub fn predict_observed(
+        &self,
+        x: &[Vec<f64>],
+        observed: &[Option<Vec<f64>>],
+    ) -> Vec<(f64, f64, f64)> {
+        self.paired(x, observed, self.hyper.nugget * self.hyper.process_variance)
+    }
+
+    /// [`Surrogate::predict_observed`] with `noise` (egobox's units) added to the
+    /// variance at each `observed[i]`.
+    fn paired(
+        &self,
+        x: &[Vec<f64>],
+        observed: &[Option<Vec<f64>>],
+        noise: f64,
+    ) -> Vec<(f64, f64, f64)> {
+        for p in x.iter().chain(observed.iter().flatten()) {
+            assert_eq!(
+                p.len(),
+                self.dim,
+                "Surrogate: point has {} coordinates, expected {}",
+                p.len(),
+                self.dim
+            );
         }
-        (cov[[0, 1]] / ((vaa + noise) * vbb).sqrt()).clamp(-1.0, 1.0)
+        let paired: Vec<Paired> = match &self.posterior {
+            Some(posterior) => posterior.paired(observed, x),
+            None => self.paired_by_egobox(observed, x),
+        };
+        let floor = NEGLIGIBLE_VARIANCE * self.hyper.process_variance;
+        let (m, s) = (self.hyper.y_mean, self.hyper.y_std);
+        paired
+            .into_iter()
+            .zip(x.iter().zip(observed))
+            .map(|(p, (b, a))| {
+                let rho = match (a, p.with) {
+                    (Some(a), Some((vaa, vab))) => {
+                        let vbb = p.variance;
+                        if !(vaa > floor && vbb > floor) {
+                            if a == b {
+                                1.0
+                            } else {
+                                0.0
+                            }
+                        } else {
+                            (vab / ((vaa + noise) * vbb).sqrt()).clamp(-1.0, 1.0)
+                        }
+                    }
+                    _ => 1.0,
+                };
+                (m + s * p.mean, s * p.variance.max(0.0).sqrt(), rho)
+            })
+            .collect()
+    }
+
+    /// [`KrigingPosterior::paired`] by egobox-gp, where this crate's factorisation failed:
+    /// one covariance matrix per block of pairs.
+    fn paired_by_egobox(&self, a: &[Option<Vec<f64>>], b: &[Vec<f64>]) -> Vec<Paired> {
+        const BLOCK: usize = 32;
+        a.chunks(BLOCK)
+            .zip(b.chunks(BLOCK))
+            .flat_map(|(a, b)| {
+                let m = b.len();
+                let given: Vec<Vec<f64>> = a.iter().flatten().cloned().collect();
+                let both: Vec<Vec<f64>> = b.iter().chain(&given).cloned().collect();
+                let (mean, _) = self
+                    .gp
+                    .predict_valvar(&self.to_array(b))
+                    .expect("egobox-gp prediction does not fail on a fitted model");
+                let cov = self
+                    .gp
+                    .predict_covariance(&self.to_array(&both))
+                    .expect("egobox-gp covariance does not fail on a fitted model");
+                let mut k = m;
+                (0..m)
+                    .map(|i| Paired {
+                        mean: mean[i],
+                        variance: cov[[i, i]],
+                        with: a[i].as_ref().map(|_| {
+                            k += 1;
+                            (cov[[k - 1, k - 1]], cov[[i, k - 1]])
+                        }),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     /// The fitted observation noise variance, in the original units of y (`0` for an

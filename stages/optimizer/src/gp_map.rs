@@ -23,6 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::lbfgs::{minimise, LbfgsConfig};
+use crate::linalg::{cholesky_in_place, dot};
 
 /// Length scales searched, in units of the `[0, 1]` inputs (BoTorch's lower bound 0.025).
 pub const LENGTH_SCALE_RANGE: (f64, f64) = (0.025, 100.0);
@@ -208,45 +209,36 @@ impl Posterior<'_> {
 /// The lower Cholesky factor of the symmetric `n x n` matrix `a` (row-major), or `None`
 /// where it is not positive definite.
 fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; n * n];
-    for j in 0..n {
-        let mut d = a[j * n + j];
-        for k in 0..j {
-            d -= l[j * n + k] * l[j * n + k];
-        }
-        if !(d > 0.0 && d.is_finite()) {
-            return None;
-        }
-        let d = d.sqrt();
-        l[j * n + j] = d;
-        for i in j + 1..n {
-            let mut s = a[i * n + j];
-            for k in 0..j {
-                s -= l[i * n + k] * l[j * n + k];
-            }
-            l[i * n + j] = s / d;
-        }
+    let mut l = a.to_vec();
+    if !cholesky_in_place(&mut l, n) {
+        return None;
+    }
+    for i in 0..n {
+        l[i * n + i + 1..(i + 1) * n].fill(0.0);
     }
     Some(l)
 }
 
-/// `A^-1` from the lower Cholesky factor `l` of `A`: `L^-T L^-1`.
+/// `A^-1` from the lower Cholesky factor `l` of `A`: `L^-T L^-1`, from the columns of
+/// `L^-1` (each by forward substitution from its diagonal down), stored as rows so that
+/// every product is over contiguous memory.
 fn inverse_from_cholesky(l: &[f64], n: usize) -> Vec<f64> {
-    // L^-1, lower triangular, by forward substitution column by column.
-    let mut li = vec![0.0; n * n];
-    for col in 0..n {
-        for i in col..n {
-            let mut s = if i == col { 1.0 } else { 0.0 };
-            for k in col..i {
-                s -= l[i * n + k] * li[k * n + col];
-            }
-            li[i * n + col] = s / l[i * n + i];
+    // Row `c` of `columns` is column `c` of L^-1 (zero above the diagonal).
+    let mut columns = vec![0.0; n * n];
+    for (c, column) in columns.chunks_exact_mut(n).enumerate() {
+        for i in c..n {
+            let start = if i == c { 1.0 } else { 0.0 };
+            column[i] = (start - dot(&l[i * n + c..i * n + i], &column[c..i])) / l[i * n + i];
         }
     }
     let mut inv = vec![0.0; n * n];
     for i in 0..n {
         for j in 0..=i {
-            let s: f64 = (i..n).map(|k| li[k * n + i] * li[k * n + j]).sum();
+            // Column j of L^-1 is zero above j <= i.
+            let s = dot(
+                &columns[i * n + i..(i + 1) * n],
+                &columns[j * n + i..(j + 1) * n],
+            );
             inv[i * n + j] = s;
             inv[j * n + i] = s;
         }

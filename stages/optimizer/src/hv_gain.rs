@@ -31,8 +31,9 @@
 use rand::Rng;
 use std::f64::consts::{PI, SQRT_2};
 
-use crate::hypervolume::{hypervolume, hypervolume_improvement, pareto_front_indices};
+use crate::hypervolume::{hypervolume, pareto_front_indices};
 use crate::normal::{cdf, erfcx, pdf};
+use crate::pareto_gain::{dominated_cells, Cell};
 use crate::sampling::Sobol;
 
 /// `1 / sqrt(2 pi)`.
@@ -54,6 +55,10 @@ pub struct FrontImprovement {
     /// Per objective, the largest normal among the samples: no sample's point is better
     /// than the mean plus this many standard deviations.
     largest: Vec<f64>,
+    /// The part of the reference box the front dominates, as disjoint boxes (maximised
+    /// form, clipped at the reference point), so that a point's improvement is its own
+    /// box less its overlap with them: no hypervolume to recompute per point.
+    cells: Vec<Cell>,
 }
 
 impl FrontImprovement {
@@ -92,18 +97,64 @@ impl FrontImprovement {
                     .fold(f64::NEG_INFINITY, f64::max)
             })
             .collect();
+        // The front's points inside the box, maximised, cut into cells at the reference.
+        let inside: Vec<Vec<f64>> = front
+            .iter()
+            .filter(|p| p.iter().zip(reference).all(|(v, r)| *v < -r))
+            .map(|p| p.iter().map(|v| -v).collect())
+            .collect();
+        let cells = dominated_cells(&inside)
+            .into_iter()
+            .map(|mut cell| {
+                for (l, r) in cell.lower.iter_mut().zip(reference) {
+                    *l = l.max(*r);
+                }
+                cell
+            })
+            .filter(|cell| cell.lower.iter().zip(&cell.upper).all(|(l, u)| l < u))
+            .collect();
         FrontImprovement {
             front,
             reference: reference.iter().map(|v| -v).collect(),
             normals,
             largest,
+            cells,
         }
     }
 
     /// The hypervolume point `y` adds to the front.
+    ///
+    /// # Panics
+    /// If `y` is not finite.
     pub fn improvement(&self, y: &[f64]) -> f64 {
-        let p: Vec<f64> = y.iter().map(|v| -v).collect();
-        hypervolume_improvement(&p, &self.front, &self.reference)
+        assert!(y.iter().all(|v| v.is_finite()), "a non-finite point: {y:?}");
+        // Minimisation form: the point is -y, the reference `r`; its box is [-y, r].
+        let r = &self.reference;
+        if !y.iter().zip(r).all(|(v, r)| -v < *r)
+            || self
+                .front
+                .iter()
+                .any(|f| f.iter().zip(y).all(|(a, v)| *a <= -v))
+        {
+            return 0.0;
+        }
+        let own: f64 = y.iter().zip(r).map(|(v, r)| v + r).product();
+        let covered: f64 = self
+            .cells
+            .iter()
+            .map(|cell| {
+                let mut volume = 1.0;
+                for ((l, u), v) in cell.lower.iter().zip(&cell.upper).zip(y) {
+                    let side = u.min(*v) - l;
+                    if side <= 0.0 {
+                        return 0.0;
+                    }
+                    volume *= side;
+                }
+                volume
+            })
+            .sum();
+        (own - covered).max(0.0)
     }
 
     /// The expected hypervolume a point adds whose objective `j` is Gaussian with mean
@@ -375,6 +426,44 @@ mod tests {
         assert_eq!(g.expected(&[0.1, 0.1], &[0.01, 0.01]), 0.0);
         // Deterministic: the same samples every time.
         assert_eq!(qmc, g.expected(&[2.0, 2.0], &[0.5, 0.5]));
+    }
+
+    #[test]
+    fn the_improvement_by_cells_is_the_hypervolume_s_improvement() {
+        use crate::hypervolume::hypervolume_improvement;
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        for m in 2..=4 {
+            // A front on the sphere's positive orthant, a reference below part of it.
+            let front: Vec<Vec<f64>> = (0..12)
+                .map(|_| {
+                    let v: Vec<f64> = (0..m)
+                        .map(|_| StandardNormal.sample(&mut rng))
+                        .map(|x: f64| x.abs())
+                        .collect();
+                    let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+                    v.iter().map(|x| x / norm).collect()
+                })
+                .collect();
+            let reference = vec![0.1; m];
+            let g = gain(&front, &reference, 1);
+            let minimised: Vec<Vec<f64>> = front
+                .iter()
+                .map(|p| p.iter().map(|v| -v).collect())
+                .collect();
+            let r_min: Vec<f64> = reference.iter().map(|v| -v).collect();
+            for _ in 0..200 {
+                let y: Vec<f64> = (0..m)
+                    .map(|_| rand::Rng::random_range(&mut rng, 0.0..1.1))
+                    .collect();
+                let p: Vec<f64> = y.iter().map(|v| -v).collect();
+                let want = hypervolume_improvement(&p, &minimised, &r_min);
+                let got = g.improvement(&y);
+                assert!(
+                    (got - want).abs() < 1e-12,
+                    "{m} objectives at {y:?}: {got} vs {want}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@
 //! `n x n` matrix `K` instead of the `M x M` matrix `A` costs `O(n^2 M + n^3)`
 //! per sample instead of `O(n M^2 + M^3)`, which is much cheaper while `n < M`.
 
+use crate::linalg::{cholesky_in_place, cholesky_solve, dot};
 use rand::Rng;
 use rand_distr::StandardNormal;
 use std::f64::consts::TAU;
@@ -291,25 +292,6 @@ impl RffSample {
     }
 }
 
-/// Dot product of two equally long slices, with four independent accumulators so
-/// that the loop vectorises.
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0; 4];
-    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = a4
-        .remainder()
-        .iter()
-        .zip(b4.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a4.zip(b4) {
-        for k in 0..4 {
-            acc[k] += x[k] * y[k];
-        }
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
-}
-
 /// High part of `pi`: its 25 leading significant bits, so that `k * PI_HI` is exact
 /// for `|k| < 2^28`.
 const PI_HI: f64 = f64::from_bits(std::f64::consts::PI.to_bits() & !0x0FFF_FFFF);
@@ -358,75 +340,11 @@ fn fast_cos(x: f64) -> f64 {
     f64::from_bits(p.to_bits() ^ (shifted.to_bits() << 63))
 }
 
-/// Cholesky factorisation `A = L L^T` of the symmetric `n x n` row-major matrix
-/// whose lower triangle is stored in `a`; `L` overwrites the lower triangle (the
-/// strict upper triangle is left untouched and never read). Returns `false` if `A`
-/// is not numerically positive definite.
-fn cholesky_in_place(a: &mut [f64], n: usize) -> bool {
-    for j in 0..n {
-        // `done` holds rows 0..=j, whose first j columns are final; `below` the rest.
-        let (done, below) = a.split_at_mut((j + 1) * n);
-        let row_j = &mut done[j * n..];
-        let d = row_j[j] - dot(&row_j[..j], &row_j[..j]);
-        if !(d > 0.0 && d.is_finite()) {
-            return false;
-        }
-        let ljj = d.sqrt();
-        row_j[j] = ljj;
-        let lj = &row_j[..j];
-        for row_i in below.chunks_exact_mut(n) {
-            row_i[j] = (row_i[j] - dot(&row_i[..j], lj)) / ljj;
-        }
-    }
-    true
-}
-
-/// Solves `L L^T x = b` given the row-major lower Cholesky factor `l` (`n x n`).
-fn cholesky_solve(l: &[f64], n: usize, mut b: Vec<f64>) -> Vec<f64> {
-    // Forward: L y = b.
-    for i in 0..n {
-        let row = &l[i * n..i * n + i];
-        b[i] = (b[i] - dot(row, &b[..i])) / l[i * n + i];
-    }
-    // Backward: L^T x = y.
-    for i in (0..n).rev() {
-        let bi = b[i] / l[i * n + i];
-        b[i] = bi;
-        for k in 0..i {
-            b[k] -= l[i * n + k] * bi;
-        }
-    }
-    b
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
-
-    #[test]
-    fn cholesky_solves_spd_system() {
-        // A = B B^T + I for a fixed B; check A x = b after solving.
-        let n = 6;
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let b_mat: Vec<f64> = (0..n * n).map(|_| rng.sample(StandardNormal)).collect();
-        let mut a = vec![0.0; n * n];
-        for r in 0..n {
-            for c in 0..n {
-                a[r * n + c] = dot(&b_mat[r * n..(r + 1) * n], &b_mat[c * n..(c + 1) * n])
-                    + if r == c { 1.0 } else { 0.0 };
-            }
-        }
-        let rhs: Vec<f64> = (0..n).map(|i| i as f64 - 2.5).collect();
-        let mut l = a.clone();
-        assert!(cholesky_in_place(&mut l, n));
-        let x = cholesky_solve(&l, n, rhs.clone());
-        for r in 0..n {
-            let ax = dot(&a[r * n..(r + 1) * n], &x);
-            assert!((ax - rhs[r]).abs() < 1e-10, "row {r}: {ax} vs {}", rhs[r]);
-        }
-    }
 
     #[test]
     fn fast_cos_matches_std_cos() {
@@ -450,12 +368,6 @@ mod tests {
         assert!(worst > 0.0);
         assert!(fast_cos(f64::NAN).is_nan());
         assert_eq!(fast_cos(0.0), 1.0);
-    }
-
-    #[test]
-    fn cholesky_rejects_indefinite_matrix() {
-        let mut a = vec![1.0, 0.0, 2.0, 1.0]; // lower triangle of [[1, 2], [2, 1]]
-        assert!(!cholesky_in_place(&mut a, 2));
     }
 
     #[test]
