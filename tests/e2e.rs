@@ -1108,3 +1108,76 @@ fn the_strategies_table_pairs_every_gain_and_renders_again_from_its_figures() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).starts_with(&md), "{}", stdout(&out));
 }
+
+/// `bench optimizer --baselines` scores a peer's stored runs beside its own methods, on
+/// the seeds they hold (here a copy of NSGA-II's trace under another name, made by
+/// `pipeline query`); a file that is not a Parquet table is refused, naming the flag.
+#[test]
+fn bench_optimizer_scores_a_peer_s_stored_runs() {
+    let s = Scratch::new(&tiny_config());
+    let pipeline = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pipeline"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let bench = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "bench",
+            "optimizer",
+            "--problem",
+            "momf_park",
+            "--seeds",
+            "2",
+            "--methods",
+            "nsga2",
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        pipeline(&args)
+    };
+    let first = s.path("first");
+    assert!(bench(first.to_str().unwrap(), &[]).status.success());
+    let stored = s.path("stored.parquet");
+    let copy = pipeline(&[
+        "query",
+        "--table",
+        first.join("optimizer-traces.parquet").to_str().unwrap(),
+        "select problem, 'peer' as method, seed, evaluation, fidelity_z, cost, \
+         cumulative_cost, hypervolume from evaluations where seed = 1",
+        "--out",
+        stored.to_str().unwrap(),
+    ]);
+    assert!(copy.status.success(), "{}", stderr(&copy));
+    let second = s.path("second");
+    let out = bench(
+        second.to_str().unwrap(),
+        &["--baselines", stored.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let row = |method: &str| -> Vec<String> {
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("| momf_park | {method} | ")))
+            .unwrap_or_else(|| panic!("no {method} row in {text}"));
+        line.split('|').map(|c| c.trim().to_string()).collect()
+    };
+    // The peer holds seed 1 only; its regret is NSGA-II's on that seed, both at the
+    // budget and with its (evaluated) recommendation.
+    let (ours, peer) = (row("nsga2"), row("peer"));
+    assert_eq!(ours[8], "2");
+    assert_eq!(peer[8], "1");
+    assert_eq!(peer[5], peer[6]);
+    assert!(stderr(&out).contains("momf_park seed 1 peer (stored)"));
+    assert!(!stderr(&out).contains("seed 0 peer"));
+    std::fs::write(s.path("bad.parquet"), "not parquet").unwrap();
+    let bad = bench(
+        s.path("third").to_str().unwrap(),
+        &["--baselines", s.path("bad.parquet").to_str().unwrap()],
+    );
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("--baselines"), "{}", stderr(&bad));
+    assert!(!s.path("third").exists());
+}

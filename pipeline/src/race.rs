@@ -212,19 +212,19 @@ impl RaceResults {
                 nsga_share_costs: share_costs(&nsga, race.max_hv),
             };
             for (i, (label, score)) in scores.iter_mut().enumerate() {
-                let (trace, recommended) = match race.methods.iter().find(|m| m.as_str() == label) {
-                    Some(method) => {
-                        let trace = match method {
-                            Method::Nsga2 => nsga.clone(),
-                            Method::Random => {
-                                benchmark::run(problem, *method, config, seed, nsga_cost)?
-                            }
-                            _ => benchmark::run(problem, *method, config, seed, unit.budget)?,
-                        };
-                        (trace, None)
-                    }
+                let ours = race.methods.iter().find(|m| m.as_str() == label).copied();
+                let (trace, recommended) = match ours {
+                    Some(Method::Nsga2) => (nsga.clone(), None),
+                    Some(Method::Random) => (
+                        benchmark::run(problem, Method::Random, config, seed, nsga_cost)?,
+                        None,
+                    ),
+                    Some(method) => (
+                        benchmark::run(problem, method, config, seed, unit.budget)?,
+                        None,
+                    ),
                     None => match stored(seed).iter().find(|r| &r.method == label) {
-                        Some(run) => (run.trace.clone(), Some(run.recommended_hypervolume)),
+                        Some(run) => (run.trace.clone(), run.recommended_hypervolume),
                         None => continue,
                     },
                 };
@@ -232,11 +232,7 @@ impl RaceResults {
                 eprintln!(
                     "{name} seed {seed} {label}{}: {} evaluations, ratio {:.4} (within 0.1 %: \
                      {:.4}), log10 regret {:.3}, {:.0} % of the cost at full fidelity",
-                    if recommended.is_some() {
-                        " (stored)"
-                    } else {
-                        ""
-                    },
+                    if ours.is_some() { "" } else { " (stored)" },
                     trace.len(),
                     score.ratio.last().expect("added"),
                     score.near.last().expect("added"),
@@ -251,11 +247,11 @@ impl RaceResults {
                         .map(|t| (t.cumulative_cost, t.hypervolume))
                         .collect(),
                 });
-                if let Some(method) = race.methods.iter().find(|m| m.as_str() == label) {
+                if let Some(method) = ours {
                     self.rows.extend(
                         trace
                             .into_iter()
-                            .map(|t| (name.to_string(), *method, seed, t)),
+                            .map(|t| (name.to_string(), method, seed, t)),
                     );
                 }
             }

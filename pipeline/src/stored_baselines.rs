@@ -21,8 +21,9 @@ pub(crate) struct StoredRun {
     /// Its trace, in the order it evaluated.
     pub trace: Vec<TracePoint>,
     /// The hypervolume of the front of its full-fidelity evaluations and its recommended
-    /// set (the designs its model recommends, evaluated after the run and not charged).
-    pub recommended_hypervolume: f64,
+    /// set (the designs its model recommends, evaluated after the run and not charged);
+    /// `None` where the file does not say (its evaluated front is the recommendation).
+    pub recommended_hypervolume: Option<f64>,
 }
 
 /// Every stored run, by problem and seed.
@@ -68,7 +69,7 @@ impl StoredBaselines {
         let (z, cost, cumulative, hypervolume) = (z?, cost?, cumulative?, hypervolume?);
         let (z, cost, cumulative, hypervolume) =
             (z.f64()?, cost.f64()?, cumulative.f64()?, hypervolume.f64()?);
-        // Older stores have no recommended set: the evaluated front is the recommendation.
+        // A store without the column recommends the evaluated front.
         let recommended = frame
             .column("recommended_hypervolume")
             .ok()
@@ -95,13 +96,12 @@ impl StoredBaselines {
                 .or_insert_with(|| StoredRun {
                     method: m.to_string(),
                     trace: Vec::new(),
-                    recommended_hypervolume: f64::NEG_INFINITY,
+                    recommended_hypervolume: None,
                 });
-            run.recommended_hypervolume = run.recommended_hypervolume.max(
-                recommended
-                    .and_then(|r| r.get(i))
-                    .unwrap_or(point.hypervolume),
-            );
+            if let Some(r) = recommended.and_then(|r| r.get(i)) {
+                run.recommended_hypervolume =
+                    Some(run.recommended_hypervolume.map_or(r, |v| v.max(r)));
+            }
             run.trace.push(point);
         }
         let mut stored = StoredBaselines::default();
@@ -156,7 +156,7 @@ mod tests {
     }
 
     #[test]
-    fn stored_runs_are_grouped_ordered_and_recommend_their_front() {
+    fn stored_runs_are_grouped_and_ordered() {
         let stored = StoredBaselines::from_frame(&frame(&["a", "a", "b"])).unwrap();
         let runs = stored.runs("p", 0);
         assert_eq!(runs.len(), 2);
@@ -164,7 +164,7 @@ mod tests {
         // Sorted by evaluation: the file's rows were in reverse.
         let evaluations: Vec<usize> = runs[0].trace.iter().map(|t| t.evaluation).collect();
         assert_eq!(evaluations, [2, 3]);
-        assert_eq!(runs[0].recommended_hypervolume, 1.0);
+        assert_eq!(runs[0].recommended_hypervolume, None);
         assert_eq!(stored.methods("p", 1), ["a", "b"]);
         assert!(stored.methods("p", 0).is_empty() && stored.runs("q", 0).is_empty());
     }
