@@ -55,6 +55,8 @@ pub struct FrontImprovement {
     /// Per objective, the largest normal among the samples: no sample's point is better
     /// than the mean plus this many standard deviations.
     largest: Vec<f64>,
+    /// Per objective, the smallest: none is worse than the mean plus this many.
+    smallest: Vec<f64>,
     /// The part of the reference box the front dominates, as disjoint boxes (maximised
     /// form, clipped at the reference point), so that a point's improvement is its own
     /// box less its overlap with them: no hypervolume to recompute per point.
@@ -89,14 +91,15 @@ impl FrontImprovement {
             .map(|i| negated[i].clone())
             .collect();
         let normals = normal_samples(m, samples.max(1), rng);
-        let largest = (0..m)
-            .map(|j| {
-                normals
-                    .iter()
-                    .map(|n| n[j])
-                    .fold(f64::NEG_INFINITY, f64::max)
-            })
-            .collect();
+        let extreme = |pick: fn(f64, f64) -> f64, start: f64| -> Vec<f64> {
+            (0..m)
+                .map(|j| normals.iter().map(|n| n[j]).fold(start, pick))
+                .collect()
+        };
+        let (largest, smallest) = (
+            extreme(f64::max, f64::NEG_INFINITY),
+            extreme(f64::min, f64::INFINITY),
+        );
         // The front's points inside the box, maximised, cut into cells at the reference.
         let inside: Vec<Vec<f64>> = front
             .iter()
@@ -118,6 +121,7 @@ impl FrontImprovement {
             reference: reference.iter().map(|v| -v).collect(),
             normals,
             largest,
+            smallest,
             cells,
         }
     }
@@ -127,21 +131,35 @@ impl FrontImprovement {
     /// # Panics
     /// If `y` is not finite.
     pub fn improvement(&self, y: &[f64]) -> f64 {
+        self.improvement_over(y, 0.0, &self.cells)
+    }
+
+    /// Whether `y` adds any hypervolume: it is inside the reference box and no point of
+    /// the front dominates it.
+    fn adds(&self, y: &[f64]) -> bool {
         assert!(y.iter().all(|v| v.is_finite()), "a non-finite point: {y:?}");
         // Minimisation form: the point is -y, the reference `r`; its box is [-y, r].
-        let r = &self.reference;
-        if !y.iter().zip(r).all(|(v, r)| -v < *r)
-            || self
+        y.iter().zip(&self.reference).all(|(v, r)| -v < *r)
+            && !self
                 .front
                 .iter()
                 .any(|f| f.iter().zip(y).all(|(a, v)| *a <= -v))
-        {
+    }
+
+    /// The hypervolume `y` adds, where the cells `y` covers whole have volume `whole` and
+    /// `partial` holds every other cell it may overlap.
+    fn improvement_over<'a>(
+        &self,
+        y: &[f64],
+        whole: f64,
+        partial: impl IntoIterator<Item = &'a Cell>,
+    ) -> f64 {
+        if !self.adds(y) {
             return 0.0;
         }
-        let own: f64 = y.iter().zip(r).map(|(v, r)| v + r).product();
-        let covered: f64 = self
-            .cells
-            .iter()
+        let own: f64 = y.iter().zip(&self.reference).map(|(v, r)| v + r).product();
+        let covered: f64 = partial
+            .into_iter()
             .map(|cell| {
                 let mut volume = 1.0;
                 for ((l, u), v) in cell.lower.iter().zip(&cell.upper).zip(y) {
@@ -154,7 +172,7 @@ impl FrontImprovement {
                 volume
             })
             .sum();
-        (own - covered).max(0.0)
+        (own - whole - covered).max(0.0)
     }
 
     /// The expected hypervolume a point adds whose objective `j` is Gaussian with mean
@@ -215,18 +233,43 @@ impl FrontImprovement {
 
     /// The quasi-Monte Carlo average, after checking the best point any sample can reach.
     fn expected_sampled(&self, mean: &[f64], sd: &[f64]) -> f64 {
-        let best: Vec<f64> = (0..mean.len())
-            .map(|j| mean[j] + sd[j] * self.largest[j].max(0.0))
-            .collect();
-        if self.improvement(&best) == 0.0 {
+        let bound = |normal: &[f64], pick: fn(f64, f64) -> f64| -> Vec<f64> {
+            (0..mean.len())
+                .map(|j| mean[j] + sd[j] * pick(normal[j], 0.0))
+                .collect()
+        };
+        let (best, worst) = (
+            bound(&self.largest, f64::max),
+            bound(&self.smallest, f64::min),
+        );
+        if !self.adds(&best) {
             return 0.0;
+        }
+        // Cells no sample reaches are left out; those every sample covers whole are
+        // summed once.
+        let mut whole = 0.0;
+        let mut partial = Vec::new();
+        for cell in &self.cells {
+            if cell.lower.iter().zip(&best).any(|(l, b)| l >= b) {
+                continue;
+            }
+            if cell.upper.iter().zip(&worst).all(|(u, w)| u <= w) {
+                whole += cell
+                    .lower
+                    .iter()
+                    .zip(&cell.upper)
+                    .map(|(l, u)| u - l)
+                    .product::<f64>();
+            } else {
+                partial.push(cell);
+            }
         }
         let total: f64 = self
             .normals
             .iter()
             .map(|n| {
                 let y: Vec<f64> = (0..mean.len()).map(|j| mean[j] + sd[j] * n[j]).collect();
-                self.improvement(&y)
+                self.improvement_over(&y, whole, partial.iter().copied())
             })
             .sum();
         total / self.normals.len() as f64
