@@ -793,6 +793,41 @@ mod tests {
     }
 
     #[test]
+    fn the_posterior_computed_here_is_egobox_s() {
+        let x = points(40, 3, 11);
+        let y: Vec<f64> = x.iter().map(|p| smooth(p)).collect();
+        let noisy: Vec<f64> = y
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v + 0.3 * ((i * 7) % 5) as f64)
+            .collect();
+        let probes = points(25, 3, 12);
+        let observed: Vec<Option<Vec<f64>>> = probes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i % 2 == 0).then(|| p.iter().map(|v| (v + 0.1) % 1.0).collect()))
+            .collect();
+        for gp in [fit(&x, &y), fit_noisy(&x, &noisy)] {
+            assert!(gp.posterior.is_some());
+            let by_egobox = Surrogate {
+                posterior: None,
+                ..gp.clone()
+            };
+            let ours = gp.predict_observed(&probes, &observed);
+            let theirs = by_egobox.predict_observed(&probes, &observed);
+            for (a, b) in ours.iter().zip(&theirs) {
+                // To rounding, which the interpolating GP's ill-conditioned correlation
+                // matrix (nugget 2e-14) amplifies to about 1e-9.
+                let close = |u: f64, v: f64| (u - v).abs() <= 1e-8 * (1.0 + v.abs());
+                assert!(
+                    close(a.0, b.0) && close(a.1, b.1) && close(a.2, b.2),
+                    "{a:?} vs {b:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn interpolates_training_points_with_low_variance() {
         for (n, d) in [(20, 2), (30, 5)] {
             let x = points(n, d, 42 + d as u64);
