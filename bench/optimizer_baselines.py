@@ -174,11 +174,17 @@ class Run:
         self.recommended = recommended
 
 
-def recommended_hypervolume(run, reference):
-    """The hypervolume of the front of the run's full-fidelity evaluations and its
-    recommended set."""
-    points = [y for y, z, _ in run.history if is_full(z)] + list(run.recommended)
-    return trace([(y, 1.0, 1.0) for y in points], reference)[-1] if points else 0.0
+def recommended_hypervolume(run, reference, budget):
+    """The hypervolume of the front of the run's full-fidelity evaluations within `budget`
+    and its recommended set; None where it recommends nothing beyond what it evaluated."""
+    if not run.recommended:
+        return None
+    spent, points = 0.0, list(run.recommended)
+    for y, z, cost in run.history:
+        spent += cost
+        if spent <= budget * (1.0 + 1e-12) and is_full(z):
+            points.append(y)
+    return trace([(y, 1.0, 1.0) for y in points], reference)[-1]
 
 
 def at_full_fidelity(ys):
@@ -499,9 +505,11 @@ def main():
                 hvs = trace(run.history, spec["reference_point"])
                 costs = list(np.cumsum([cost for _, _, cost in run.history]))
                 ratios.append(cost_to_reach(hvs, costs, target) / nsga_cost)
-                regrets.append(log10_regret(spec, hypervolume_at(hvs, costs, specs["budget"])))
+                at_budget = hypervolume_at(hvs, costs, specs["budget"])
+                with_set = recommended_hypervolume(run, spec["reference_point"], specs["budget"])
+                regrets.append(log10_regret(spec, at_budget))
                 recommended.append(log10_regret(
-                    spec, recommended_hypervolume(run, spec["reference_point"])))
+                    spec, at_budget if with_set is None else max(with_set, at_budget)))
                 full = sum(c for _, z, c in run.history if is_full(z)) / costs[-1]
                 shares.append(full)
                 print(f"{name} seed {seed} {method}: {len(hvs)} evaluations, ratio "
@@ -511,8 +519,7 @@ def main():
                 run_rows = [{"problem": name, "method": method, "seed": int(seed),
                              "evaluation": i + 1, "fidelity_z": float(z), "cost": float(c),
                              "cumulative_cost": float(cum), "hypervolume": hv,
-                             "recommended_hypervolume": recommended_hypervolume(
-                                 run, spec["reference_point"]),
+                             "recommended_hypervolume": with_set,
                              "seconds": seconds, "command": command, "versions": versions}
                             for i, ((_, z, c), cum, hv)
                             in enumerate(zip(run.history, costs, hvs))]
