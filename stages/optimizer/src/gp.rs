@@ -568,11 +568,11 @@ impl Surrogate {
             .zip(b.chunks(BLOCK))
             .flat_map(|(a, b)| {
                 let m = b.len();
-                let given: Vec<Vec<f64>> = a.iter().flatten().cloned().collect();
-                let both: Vec<Vec<f64>> = b.iter().chain(&given).cloned().collect();
-                let (mean, _) = self
+                let both: Vec<Vec<f64>> = b.iter().chain(a.iter().flatten()).cloned().collect();
+                // The covariance matrix holds the variances: the mean alone is predicted.
+                let mean = self
                     .gp
-                    .predict_valvar(&self.to_array(b))
+                    .predict(&self.to_array(b))
                     .expect("egobox-gp prediction does not fail on a fitted model");
                 let cov = self
                     .gp
