@@ -111,7 +111,8 @@ fn step_100_observations(c: &mut Criterion) {
 }
 
 /// A Slurm study with many workers reaches a thousand evaluations: one step there, the
-/// GPs fitted and the step taken, with the default gain and with the hypervolume gain.
+/// GPs fitted and the step taken, with the front-conditioned and the hypervolume gain, and
+/// with every objective modelled.
 fn step_1000_observations(c: &mut Criterion) {
     let problem = CrossbarLike::new();
     let observations = observations(&problem, 1000);
@@ -130,6 +131,15 @@ fn step_1000_observations(c: &mut Criterion) {
             b.iter(|| propose(&observations, &step_problem, &config, 7).expect("step"))
         });
     }
+    // The worst case the issue sizes: every objective modelled, the hypervolume gain.
+    let modelled = StepConfig {
+        known_objectives: false,
+        ..StepConfig::default()
+    };
+    group.bench_function(
+        "step 1000 obs 4 modelled objectives, Hypervolume gain",
+        |b| b.iter(|| propose(&observations, &step_problem, &modelled, 7).expect("step")),
+    );
     group.finish();
 }
 

@@ -436,27 +436,33 @@ pub fn fit_surrogates(
         });
     }
     let mut fitted = FittedSurrogates {
-        gps: Vec::with_capacity(modelled.len()),
+        gps: Vec::new(),
         kinds,
         usable,
         skipped,
     };
-    for (m, &j) in modelled.iter().enumerate() {
-        let xs: Vec<Vec<f64>> = fitted
-            .usable
-            .iter()
-            .map(|o| fitted.input(j, &o.x, o.z))
-            .collect();
-        let ys: Vec<f64> = fitted.usable.iter().map(|o| o.y[j]).collect();
-        let gp = match cached {
-            Some(t) => Surrogate::fit_with_kernel(&xs, &ys, &t[m]),
-            None => Surrogate::fit(&xs, &ys, &config.gp),
-        };
-        fitted.gps.push(gp.map_err(|source| StepError::Gp {
-            objective: j,
-            source,
-        })?);
-    }
+    // The objectives' GPs are independent fits: in parallel, in the objectives' order.
+    let gps: Vec<Result<Surrogate, StepError>> = modelled
+        .par_iter()
+        .enumerate()
+        .map(|(m, &j)| {
+            let xs: Vec<Vec<f64>> = fitted
+                .usable
+                .iter()
+                .map(|o| fitted.input(j, &o.x, o.z))
+                .collect();
+            let ys: Vec<f64> = fitted.usable.iter().map(|o| o.y[j]).collect();
+            let gp = match cached {
+                Some(t) => Surrogate::fit_with_kernel(&xs, &ys, &t[m]),
+                None => Surrogate::fit(&xs, &ys, &config.gp),
+            };
+            gp.map_err(|source| StepError::Gp {
+                objective: j,
+                source,
+            })
+        })
+        .collect();
+    fitted.gps = gps.into_iter().collect::<Result<_, _>>()?;
     Ok(fitted)
 }
 
@@ -509,74 +515,100 @@ impl Posterior<'_> {
     /// `alpha` and the information gain of each (snapped) `x` at fidelity `z`, scored in
     /// parallel chunks (every point's score is independent of the others).
     fn score(&self, xs: &[Vec<f64>], z: f64) -> Vec<(f64, f64)> {
+        self.score_levels(xs, &[z]).pop().expect("one level")
+    }
+
+    /// [`Posterior::score`] at each fidelity of `zs` (one answer per level, in order), each
+    /// point's full-fidelity posterior solved once for all of them.
+    fn score_levels(&self, xs: &[Vec<f64>], zs: &[f64]) -> Vec<Vec<(f64, f64)>> {
         const CHUNK: usize = 32;
         if xs.len() <= CHUNK {
-            return self.score_chunk(xs, z);
+            return self.score_chunk(xs, zs);
         }
-        xs.par_chunks(CHUNK)
-            .flat_map_iter(|chunk| self.score_chunk(chunk, z))
+        let chunks: Vec<Vec<Vec<(f64, f64)>>> = xs
+            .par_chunks(CHUNK)
+            .map(|chunk| self.score_chunk(chunk, zs))
+            .collect();
+        (0..zs.len())
+            .map(|l| chunks.iter().flat_map(|c| c[l].iter().copied()).collect())
             .collect()
     }
 
-    fn predictive(&self, xs: &[Vec<f64>], z: f64) -> Vec<Predictive> {
-        let mut out: Vec<Predictive> = xs
+    /// Each point's predictive at full fidelity, with the correlation of an observation at
+    /// each fidelity of `zs` (one answer per level).
+    fn predictive(&self, xs: &[Vec<f64>], zs: &[f64]) -> Vec<Vec<Predictive>> {
+        let mut out: Vec<Vec<Predictive>> = zs
             .iter()
-            .map(|_| Predictive {
-                mean: Vec::new(),
-                sd: Vec::new(),
-                rho: Vec::new(),
+            .map(|_| {
+                xs.iter()
+                    .map(|_| Predictive {
+                        mean: Vec::new(),
+                        sd: Vec::new(),
+                        rho: Vec::new(),
+                    })
+                    .collect()
             })
             .collect();
         for (m, (&j, gp)) in self.modelled.iter().zip(&self.fitted.gps).enumerate() {
             let full: Vec<Vec<f64>> = xs.iter().map(|x| self.fitted.input(j, x, 1.0)).collect();
             // What an observation at (x, z), noise included, says about f(x): exactly f(x)
             // where it is f(x) itself, noise-free.
-            let observed: Vec<Option<Vec<f64>>> = xs
+            let observed: Vec<Vec<Option<Vec<f64>>>> = zs
                 .iter()
-                .zip(&full)
-                .map(|(x, f)| {
-                    let at = match self.fitted.kinds[j].fidelity_dependent() {
-                        true => with_z(x, z),
-                        false => f.clone(),
-                    };
-                    (at != *f || self.nugget[m] != 0.0).then_some(at)
+                .map(|&z| {
+                    xs.iter()
+                        .zip(&full)
+                        .map(|(x, f)| {
+                            let at = match self.fitted.kinds[j].fidelity_dependent() {
+                                true => with_z(x, z),
+                                false => f.clone(),
+                            };
+                            (at != *f || self.nugget[m] != 0.0).then_some(at)
+                        })
+                        .collect()
                 })
                 .collect();
-            for (i, (mu, sigma, rho)) in gp
-                .predict_observed(&full, &observed)
-                .into_iter()
-                .enumerate()
-            {
-                out[i].mean.push(mu);
-                out[i].sd.push(sigma);
-                out[i].rho.push(rho);
+            let levels = gp.predict_observed_levels(&full, &observed);
+            for (level, predicted) in out.iter_mut().zip(levels) {
+                for (p, (mu, sigma, rho)) in level.iter_mut().zip(predicted) {
+                    p.mean.push(mu);
+                    p.sd.push(sigma);
+                    p.rho.push(rho);
+                }
             }
         }
         out
     }
 
-    fn score_chunk(&self, xs: &[Vec<f64>], z: f64) -> Vec<(f64, f64)> {
+    fn score_chunk(&self, xs: &[Vec<f64>], zs: &[f64]) -> Vec<Vec<(f64, f64)>> {
         let s = self.samples.len() as f64;
-        self.predictive(xs, z)
+        self.predictive(xs, zs)
             .into_iter()
-            .zip(xs)
-            .map(|(p, x)| {
-                let gain = match self.config.gain {
-                    Gain::Mesmo => self.mesmo_gain(&p),
-                    Gain::Hypervolume => self.hypervolume_gain(&p, x, z),
-                    Gain::ParetoFront => {
-                        let known = self.fitted.known_values(self.problem, x);
-                        self.samples
-                            .iter()
-                            .map(|sample| self.front_gain(sample, &p, x, &known))
-                            .sum::<f64>()
-                            / s
-                    }
-                };
-                (
-                    gain / (self.problem.cost_after(&self.fitted.usable, x, z) + self.price),
-                    gain,
-                )
+            .zip(zs)
+            .map(|(level, &z)| {
+                level
+                    .into_iter()
+                    .zip(xs)
+                    .map(|(p, x)| {
+                        let gain = match self.config.gain {
+                            Gain::Mesmo => self.mesmo_gain(&p),
+                            Gain::Hypervolume => self.hypervolume_gain(&p, x, z),
+                            Gain::ParetoFront => {
+                                let known = self.fitted.known_values(self.problem, x);
+                                self.samples
+                                    .iter()
+                                    .map(|sample| self.front_gain(sample, &p, x, &known))
+                                    .sum::<f64>()
+                                    / s
+                            }
+                        };
+                        (
+                            gain / (self.problem.cost_after(&self.fitted.usable, x, z)
+                                + self.price),
+                            gain,
+                        )
+                    })
+                    .collect()
             })
             .collect()
     }
@@ -721,8 +753,9 @@ pub fn propose_from(
         }
     }
     let mut scored: Vec<(f64, f64, Vec<f64>, f64)> = Vec::new();
-    for &z in problem.fidelities {
-        for ((alpha, gain), x) in posterior.score(&pool, z).into_iter().zip(&pool) {
+    let levels = posterior.score_levels(&pool, problem.fidelities);
+    for (level, &z) in levels.into_iter().zip(problem.fidelities) {
+        for ((alpha, gain), x) in level.into_iter().zip(&pool) {
             scored.push((alpha, gain, x.clone(), z));
         }
     }

@@ -513,6 +513,21 @@ impl Surrogate {
         self.paired(x, observed, self.hyper.nugget * self.hyper.process_variance)
     }
 
+    /// [`Surrogate::predict_observed`] for several sets of observed points `observed[l]`
+    /// (one per fidelity level) of the same points `x`: each `x[i]` is solved once for all
+    /// of them. One answer per level, as `predict_observed` gives it.
+    ///
+    /// # Panics
+    /// If a point does not have [`Surrogate::dim`] coordinates, or an `observed[l]` and `x`
+    /// differ in length.
+    pub fn predict_observed_levels(
+        &self,
+        x: &[Vec<f64>],
+        observed: &[Vec<Option<Vec<f64>>>],
+    ) -> Vec<Vec<(f64, f64, f64)>> {
+        self.paired_levels(x, observed, self.hyper.nugget * self.hyper.process_variance)
+    }
+
     /// [`Surrogate::predict_observed`] with `noise` (egobox's units) added to the
     /// variance at each `observed[i]`.
     fn paired(
@@ -521,7 +536,23 @@ impl Surrogate {
         observed: &[Option<Vec<f64>>],
         noise: f64,
     ) -> Vec<(f64, f64, f64)> {
-        for p in x.iter().chain(observed.iter().flatten()) {
+        self.paired_levels(x, std::slice::from_ref(&observed.to_vec()), noise)
+            .pop()
+            .expect("one level")
+    }
+
+    /// [`Surrogate::paired`] for several sets of observed points.
+    fn paired_levels(
+        &self,
+        x: &[Vec<f64>],
+        observed: &[Vec<Option<Vec<f64>>>],
+        noise: f64,
+    ) -> Vec<Vec<(f64, f64, f64)>> {
+        assert!(
+            observed.iter().all(|o| o.len() == x.len()),
+            "Surrogate: unpaired points"
+        );
+        for p in x.iter().chain(observed.iter().flatten().flatten()) {
             assert_eq!(
                 p.len(),
                 self.dim,
@@ -530,37 +561,46 @@ impl Surrogate {
                 self.dim
             );
         }
-        let paired: Vec<Paired> = match &self.posterior {
-            Some(posterior) => posterior.paired(observed, x),
-            None => self.paired_by_egobox(observed, x),
+        let levels: Vec<Vec<Paired>> = match &self.posterior {
+            Some(posterior) => posterior.paired_levels(observed, x),
+            None => observed
+                .iter()
+                .map(|o| self.paired_by_egobox(o, x))
+                .collect(),
         };
         let floor = NEGLIGIBLE_VARIANCE * self.hyper.process_variance;
         let (m, s) = (self.hyper.y_mean, self.hyper.y_std);
-        paired
+        levels
             .into_iter()
-            .zip(x.iter().zip(observed))
-            .map(|(p, (b, a))| {
-                let rho = match (a, p.with) {
-                    (Some(a), Some((vaa, vab))) => {
-                        let vbb = p.variance;
-                        if !(vaa > floor && vbb > floor) {
-                            if a == b {
-                                1.0
-                            } else {
-                                0.0
+            .zip(observed)
+            .map(|(paired, observed)| {
+                paired
+                    .into_iter()
+                    .zip(x.iter().zip(observed))
+                    .map(|(p, (b, a))| {
+                        let rho = match (a, p.with) {
+                            (Some(a), Some((vaa, vab))) => {
+                                let vbb = p.variance;
+                                if !(vaa > floor && vbb > floor) {
+                                    if a == b {
+                                        1.0
+                                    } else {
+                                        0.0
+                                    }
+                                } else {
+                                    (vab / ((vaa + noise) * vbb).sqrt()).clamp(-1.0, 1.0)
+                                }
                             }
-                        } else {
-                            (vab / ((vaa + noise) * vbb).sqrt()).clamp(-1.0, 1.0)
-                        }
-                    }
-                    _ => 1.0,
-                };
-                (m + s * p.mean, s * p.variance.max(0.0).sqrt(), rho)
+                            _ => 1.0,
+                        };
+                        (m + s * p.mean, s * p.variance.max(0.0).sqrt(), rho)
+                    })
+                    .collect()
             })
             .collect()
     }
 
-    /// [`KrigingPosterior::paired`] by egobox-gp, where this crate's factorisation failed:
+    /// [`KrigingPosterior::paired_levels`] (one level) by egobox-gp, where this crate's factorisation failed:
     /// one covariance matrix per block of pairs.
     fn paired_by_egobox(&self, a: &[Option<Vec<f64>>], b: &[Vec<f64>]) -> Vec<Paired> {
         const BLOCK: usize = 32;

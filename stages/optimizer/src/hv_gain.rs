@@ -131,7 +131,25 @@ impl FrontImprovement {
     /// # Panics
     /// If `y` is not finite.
     pub fn improvement(&self, y: &[f64]) -> f64 {
-        self.improvement_over(y, 0.0, &self.cells)
+        if !self.adds(y) {
+            return 0.0;
+        }
+        let covered: f64 = self
+            .cells
+            .iter()
+            .map(|cell| {
+                let mut volume = 1.0;
+                for ((l, u), v) in cell.lower.iter().zip(&cell.upper).zip(y) {
+                    let side = u.min(*v) - l;
+                    if side <= 0.0 {
+                        return 0.0;
+                    }
+                    volume *= side;
+                }
+                volume
+            })
+            .sum();
+        self.beyond(y, 0.0, covered)
     }
 
     /// Whether `y` adds any hypervolume: it is inside the reference box and no point of
@@ -146,32 +164,10 @@ impl FrontImprovement {
                 .any(|f| f.iter().zip(y).all(|(a, v)| *a <= -v))
     }
 
-    /// The hypervolume `y` adds, where the cells `y` covers whole have volume `whole` and
-    /// `partial` holds every other cell it may overlap.
-    fn improvement_over<'a>(
-        &self,
-        y: &[f64],
-        whole: f64,
-        partial: impl IntoIterator<Item = &'a Cell>,
-    ) -> f64 {
-        if !self.adds(y) {
-            return 0.0;
-        }
+    /// The hypervolume `y` adds, where the front covers `whole + covered` of its box (the
+    /// cells inside the box whole, and the parts of the others).
+    fn beyond(&self, y: &[f64], whole: f64, covered: f64) -> f64 {
         let own: f64 = y.iter().zip(&self.reference).map(|(v, r)| v + r).product();
-        let covered: f64 = partial
-            .into_iter()
-            .map(|cell| {
-                let mut volume = 1.0;
-                for ((l, u), v) in cell.lower.iter().zip(&cell.upper).zip(y) {
-                    let side = u.min(*v) - l;
-                    if side <= 0.0 {
-                        return 0.0;
-                    }
-                    volume *= side;
-                }
-                volume
-            })
-            .sum();
         (own - whole - covered).max(0.0)
     }
 
@@ -264,15 +260,45 @@ impl FrontImprovement {
                 partial.push(cell);
             }
         }
-        let total: f64 = self
+        // The samples' points that add anything, objective by objective, so that each cell
+        // meets all of them in one branch-free loop: the part of the cell inside each point's
+        // box, summed in the order `improvement` sums it.
+        let m = mean.len();
+        let adding: Vec<Vec<f64>> = self
             .normals
             .iter()
-            .map(|n| {
-                let y: Vec<f64> = (0..mean.len()).map(|j| mean[j] + sd[j] * n[j]).collect();
-                self.improvement_over(&y, whole, partial.iter().copied())
-            })
+            .map(|n| (0..m).map(|j| mean[j] + sd[j] * n[j]).collect::<Vec<f64>>())
+            .filter(|y| self.adds(y))
+            .collect();
+        let count = adding.len();
+        let mut points = vec![0.0; m * count];
+        for (s, y) in adding.iter().enumerate() {
+            for (j, v) in y.iter().enumerate() {
+                points[j * count + s] = *v;
+            }
+        }
+        let mut covered = vec![0.0; count];
+        let mut volume = vec![0.0; count];
+        for cell in partial {
+            volume.fill(1.0);
+            for (j, (l, u)) in cell.lower.iter().zip(&cell.upper).enumerate() {
+                let ys = &points[j * count..(j + 1) * count];
+                for (v, y) in volume.iter_mut().zip(ys) {
+                    *v *= (u.min(*y) - l).max(0.0);
+                }
+            }
+            for (c, v) in covered.iter_mut().zip(&volume) {
+                *c += v;
+            }
+        }
+        // The samples that add nothing count as zeros, which leave the sum as it is.
+        let total: f64 = adding
+            .iter()
+            .zip(&covered)
+            .map(|(y, covered)| self.beyond(y, whole, *covered))
             .sum();
-        total / self.normals.len() as f64
+        let samples = self.normals.len();
+        total / samples as f64
     }
 }
 

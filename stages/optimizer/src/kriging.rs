@@ -14,7 +14,9 @@
 //! covariance of two points `s2 (c(a, b) - rt_a^T rt_b + u_a u_b)` (`s2` the process
 //! variance, the `u` terms the mean's own uncertainty).
 
-use crate::linalg::{backward_substitute, cholesky_in_place, dot, forward_substitute};
+use crate::linalg::{
+    backward_substitute, cholesky_in_place, dot, dot_interleaved, forward_substitute,
+};
 
 /// A fitted GP's posterior, ready to predict.
 #[derive(Debug, Clone)]
@@ -89,35 +91,53 @@ impl KrigingPosterior {
         })
     }
 
-    /// Each point's posterior mean (in the units of the outputs), `rt = L^-1 r` and `u`;
-    /// the triangular solves a block of points at a time, so that each row of `L` is read
-    /// once per block.
+    /// Each point's posterior mean (in the units of the outputs), `rt = L^-1 r` and `u`.
+    /// The triangular solves take the points in blocks, four at a time interleaved
+    /// ([`dot_interleaved`]: the same sums as one point alone), so that each row of `L` is
+    /// read from memory once per block rather than once per point.
     fn solve(&self, points: &[Vec<f64>]) -> Vec<Solved> {
-        const BLOCK: usize = 8;
+        const LANES: usize = 4;
+        const GROUPS: usize = 8;
         let n = self.x.len();
-        let mut out: Vec<Solved> = points
-            .iter()
-            .map(|p| {
-                let rt: Vec<f64> = self
-                    .x
-                    .iter()
-                    .map(|t| correlation(&self.theta, p, t))
-                    .collect();
-                let mean = (self.beta + dot(&rt, &self.gamma)) * self.y_std + self.y_mean;
-                Solved { mean, rt, u: 0.0 }
-            })
-            .collect();
-        for block in out.chunks_mut(BLOCK) {
+        let mut out = Vec::with_capacity(points.len());
+        let mut groups = vec![vec![0.0; n * LANES]; GROUPS];
+        for block in points.chunks(LANES * GROUPS) {
+            let correlations: Vec<Vec<f64>> = block
+                .iter()
+                .map(|p| {
+                    self.x
+                        .iter()
+                        .map(|t| correlation(&self.theta, p, t))
+                        .collect()
+                })
+                .collect();
+            let used = block.len().div_ceil(LANES);
+            for (g, group) in groups.iter_mut().enumerate().take(used) {
+                group.fill(0.0);
+                for (s, r) in correlations.iter().skip(g * LANES).take(LANES).enumerate() {
+                    for (k, v) in r.iter().enumerate() {
+                        group[k * LANES + s] = *v;
+                    }
+                }
+            }
             for i in 0..n {
                 let row = &self.chol[i * n..i * n + i];
                 let diagonal = self.chol[i * n + i];
-                for s in block.iter_mut() {
-                    s.rt[i] = (s.rt[i] - dot(row, &s.rt[..i])) / diagonal;
+                for group in groups.iter_mut().take(used) {
+                    let sums = dot_interleaved::<LANES>(row, &group[..i * LANES]);
+                    for (s, sum) in sums.iter().enumerate() {
+                        let v = &mut group[i * LANES + s];
+                        *v = (*v - sum) / diagonal;
+                    }
                 }
             }
-        }
-        for s in &mut out {
-            s.u = (dot(&self.f, &s.rt) - 1.0) / self.f_norm;
+            for (p, r) in correlations.iter().enumerate() {
+                let (group, s) = (&groups[p / LANES], p % LANES);
+                let mean = (self.beta + dot(r, &self.gamma)) * self.y_std + self.y_mean;
+                let rt: Vec<f64> = (0..n).map(|k| group[k * LANES + s]).collect();
+                let u = (dot(&self.f, &rt) - 1.0) / self.f_norm;
+                out.push(Solved { mean, rt, u });
+            }
         }
         out
     }
@@ -127,33 +147,41 @@ impl KrigingPosterior {
         self.process_variance * (1.0 - dot(&s.rt, &s.rt) + s.u * s.u)
     }
 
-    /// Per point `b[i]`: its posterior mean and variance, and where `a[i]` is given, the
-    /// posterior variance at `a[i]` and the covariance of the two (each point solved once).
+    /// Per point `b[i]`: its posterior mean and variance, and where `a[l][i]` is given, the
+    /// posterior variance at `a[l][i]` and the covariance of the two; one answer per set of
+    /// partners `a[l]` (one per fidelity level). Each point is solved once, each `b[i]`
+    /// once for all the levels.
     ///
     /// # Panics
-    /// If `a` and `b` differ in length.
-    pub fn paired(&self, a: &[Option<Vec<f64>>], b: &[Vec<f64>]) -> Vec<Paired> {
-        assert_eq!(a.len(), b.len(), "KrigingPosterior: unpaired points");
-        let given: Vec<Vec<f64>> = a.iter().flatten().cloned().collect();
-        let mut solved_a = self.solve(&given).into_iter();
+    /// If an `a[l]` and `b` differ in length.
+    pub fn paired_levels(&self, a: &[Vec<Option<Vec<f64>>>], b: &[Vec<f64>]) -> Vec<Vec<Paired>> {
+        let solved_b = self.solve(b);
         a.iter()
-            .zip(b)
-            .zip(self.solve(b))
-            .map(|((a, b), sb)| Paired {
-                mean: sb.mean,
-                variance: self.variance(&sb),
-                with: a.as_ref().map(|a| {
-                    let sa = solved_a.next().expect("one solve per given point");
-                    let covariance = self.process_variance
-                        * (correlation(&self.theta, a, b) - dot(&sa.rt, &sb.rt) + sa.u * sb.u);
-                    (self.variance(&sa), covariance)
-                }),
+            .map(|a| {
+                assert_eq!(a.len(), b.len(), "KrigingPosterior: unpaired points");
+                let given: Vec<Vec<f64>> = a.iter().flatten().cloned().collect();
+                let mut solved_a = self.solve(&given).into_iter();
+                a.iter()
+                    .zip(b)
+                    .zip(&solved_b)
+                    .map(|((a, b), sb)| Paired {
+                        mean: sb.mean,
+                        variance: self.variance(sb),
+                        with: a.as_ref().map(|a| {
+                            let sa = solved_a.next().expect("one solve per given point");
+                            let covariance = self.process_variance
+                                * (correlation(&self.theta, a, b) - dot(&sa.rt, &sb.rt)
+                                    + sa.u * sb.u);
+                            (self.variance(&sa), covariance)
+                        }),
+                    })
+                    .collect()
             })
             .collect()
     }
 }
 
-/// [`KrigingPosterior::paired`]'s answer for one pair.
+/// [`KrigingPosterior::paired_levels`]'s answer for one pair.
 pub(crate) struct Paired {
     /// The posterior mean at the point.
     pub mean: f64,
@@ -193,7 +221,7 @@ mod tests {
         let theta = [std::f64::consts::LN_2];
         let post = KrigingPosterior::new(&x, &[-1.0, 1.0], &theta, 0.0, 2.0).unwrap();
         let at = |x: f64| {
-            let p = &post.paired(&[None], &[vec![x]])[0];
+            let p = &post.paired_levels(&[vec![None]], &[vec![x]])[0][0];
             (p.mean, p.variance)
         };
         let (mean, variance) = at(0.5);
@@ -207,7 +235,7 @@ mod tests {
         let (mean, variance) = at(1.0);
         assert!((mean - 1.0).abs() < 1e-12 && variance.abs() < 1e-12);
         // The covariance of a point with itself is its variance.
-        let pair = &post.paired(&[Some(vec![0.5]), None], &[vec![0.5], vec![0.5]]);
+        let pair = &post.paired_levels(&[vec![Some(vec![0.5]), None]], &[vec![0.5], vec![0.5]])[0];
         let (va, cov) = pair[0].with.unwrap();
         assert!((va - want).abs() < 1e-12 && (pair[0].variance - want).abs() < 1e-12);
         assert!((cov - want).abs() < 1e-12 && pair[1].with.is_none());

@@ -20,9 +20,11 @@
 //! samples' mean and covariance are those of ordinary kriging with the feature
 //! kernel, including the variance from estimating the constant. Working with the
 //! `n x n` matrix `K` instead of the `M x M` matrix `A` costs `O(n^2 M + n^3)`
-//! per sample instead of `O(n M^2 + M^3)`, which is much cheaper while `n < M`.
+//! per sample instead of `O(n M^2 + M^3)`, which is much cheaper while `n < M`; past `M`
+//! observations the same sample is computed in the weights' space (Woodbury's identity,
+//! [`Update::by_weights`]), so a step at a thousand observations stays cheap.
 
-use crate::linalg::{cholesky_in_place, cholesky_solve, dot};
+use crate::linalg::{cholesky_in_place, cholesky_solve, dot, dot_interleaved};
 use rand::Rng;
 use rand_distr::StandardNormal;
 use std::f64::consts::TAU;
@@ -152,54 +154,19 @@ impl RffSample {
             })
             .collect();
 
-        // K = Phi Phi^T + s_n^2 I, lower triangle.
-        let mut gram = vec![0.0; n * n];
-        for r in 0..n {
-            let row_r = &phi[r * m..(r + 1) * m];
-            for c in 0..=r {
-                gram[r * n + c] = dot(row_r, &phi[c * m..(c + 1) * m]);
-            }
-        }
-        let mut jitter = relative_noise * s2;
-        let chol = loop {
-            let mut k = gram.clone();
-            for r in 0..n {
-                k[r * n + r] += jitter;
-            }
-            if cholesky_in_place(&mut k, n) {
-                break k;
-            }
-            // Finite features give |K_rc| <= 2 s2, so K is diagonally dominant, hence
-            // factorisable, once the jitter exceeds 2 n s2.
-            assert!(
-                jitter <= 100.0 * n as f64 * s2,
-                "RffSample: non-finite training inputs or kernel parameters"
-            );
-            jitter *= 10.0;
+        let update = Update {
+            phi: &phi,
+            n,
+            m,
+            z: &z,
+            noise: relative_noise * s2,
+            bound: 100.0 * n as f64 * s2,
         };
-
-        let k_inv_z = cholesky_solve(&chol, n, z);
-        let k_inv_one = cholesky_solve(&chol, n, vec![1.0; n]);
-        // Without data there is nothing to estimate the constant from: a prior draw.
-        let offset = if n == 0 {
-            0.0
+        let (weights, offset) = if n > m {
+            update.by_weights(prior_weights)
         } else {
-            k_inv_z.iter().sum::<f64>() / k_inv_one.iter().sum::<f64>()
+            update.by_data(prior_weights)
         };
-        // alpha = K^-1 (z - c 1) = K^-1 z - c K^-1 1.
-        let alpha: Vec<f64> = k_inv_z
-            .iter()
-            .zip(&k_inv_one)
-            .map(|(a, b)| a - offset * b)
-            .collect();
-
-        // w = w0 + Phi^T alpha, folded into the amplitudes.
-        let mut weights = prior_weights;
-        for (r, a) in alpha.iter().enumerate() {
-            for (w, p) in weights.iter_mut().zip(&phi[r * m..(r + 1) * m]) {
-                *w += a * p;
-            }
-        }
         for (amp, w) in sample.amplitudes.iter_mut().zip(&weights) {
             *amp *= w;
         }
@@ -289,6 +256,155 @@ impl RffSample {
         for (o, a) in out.iter_mut().zip(&self.amplitudes) {
             *o = a * fast_cos(*o);
         }
+    }
+}
+
+/// The Cholesky factor of the symmetric positive-definite `size x size` matrix whose lower
+/// triangle is `lower`, with `jitter` added to its first `penalised` diagonal entries,
+/// raised tenfold until the factorisation succeeds.
+///
+/// # Panics
+/// Once the jitter passes `bound` (finite features give entries of at most `2 n s2`, so the
+/// matrix is diagonally dominant, hence factorisable, long before `100 n s2`: only
+/// non-finite inputs get there).
+fn factorise_with_jitter(
+    lower: &[f64],
+    size: usize,
+    penalised: usize,
+    mut jitter: f64,
+    bound: f64,
+) -> Vec<f64> {
+    loop {
+        let mut k = lower.to_vec();
+        for r in 0..penalised {
+            k[r * size + r] += jitter;
+        }
+        if cholesky_in_place(&mut k, size) {
+            return k;
+        }
+        assert!(
+            jitter <= bound,
+            "RffSample: non-finite training inputs or kernel parameters"
+        );
+        jitter *= 10.0;
+    }
+}
+
+/// What a posterior sample is conditioned with: the `n x M` feature matrix `phi` of the
+/// training inputs (row-major, unit weights), `z = y - Phi w0 - e0`, the noise variance
+/// `noise` and the jitter's `bound` ([`factorise_with_jitter`]).
+#[derive(Clone, Copy)]
+struct Update<'a> {
+    phi: &'a [f64],
+    n: usize,
+    m: usize,
+    z: &'a [f64],
+    noise: f64,
+    bound: f64,
+}
+
+impl Update<'_> {
+    /// Matheron's update in the data's space (the module's equations, `O(n^2 M + n^3)`): the
+    /// conditioned weights `w0 + Phi^T alpha` and the constant `c(z)`.
+    fn by_data(&self, prior_weights: Vec<f64>) -> (Vec<f64>, f64) {
+        let Update {
+            phi,
+            n,
+            m,
+            z,
+            noise,
+            bound,
+        } = *self;
+        // K = Phi Phi^T + s_n^2 I, lower triangle.
+        let mut gram = vec![0.0; n * n];
+        for r in 0..n {
+            let row_r = &phi[r * m..(r + 1) * m];
+            for c in 0..=r {
+                gram[r * n + c] = dot(row_r, &phi[c * m..(c + 1) * m]);
+            }
+        }
+        let chol = factorise_with_jitter(&gram, n, n, noise, bound);
+        let k_inv_z = cholesky_solve(&chol, n, z.to_vec());
+        let k_inv_one = cholesky_solve(&chol, n, vec![1.0; n]);
+        // Without data there is nothing to estimate the constant from: a prior draw.
+        let offset = if n == 0 {
+            0.0
+        } else {
+            k_inv_z.iter().sum::<f64>() / k_inv_one.iter().sum::<f64>()
+        };
+        // alpha = K^-1 (z - c 1) = K^-1 z - c K^-1 1.
+        let alpha: Vec<f64> = k_inv_z
+            .iter()
+            .zip(&k_inv_one)
+            .map(|(a, b)| a - offset * b)
+            .collect();
+        // w = w0 + Phi^T alpha.
+        let mut weights = prior_weights;
+        for (r, a) in alpha.iter().enumerate() {
+            for (w, p) in weights.iter_mut().zip(&phi[r * m..(r + 1) * m]) {
+                *w += a * p;
+            }
+        }
+        (weights, offset)
+    }
+
+    /// The same update in the weights' space, `O(n M^2 + M^3)`, cheaper once `n > M`: by
+    /// Woodbury's identity `Phi^T K^-1 = A^-1 Phi^T` with `A = Phi^T Phi + s_n^2 I`, so the
+    /// weights are `w0 + v` and the constant `c` where `(v, c)` minimises
+    /// `|z - Phi v - c 1|^2 + s_n^2 |v|^2` (profiling `v` out leaves `c(z)`'s generalised
+    /// least squares): one `(M + 1) x (M + 1)` system, the features and the constant together,
+    /// the constant unpenalised.
+    fn by_weights(&self, prior_weights: Vec<f64>) -> (Vec<f64>, f64) {
+        let Update {
+            phi,
+            n,
+            m,
+            z,
+            noise,
+            bound,
+        } = *self;
+        let size = m + 1;
+        // The features and the constant, one row of length n each.
+        let mut columns = vec![1.0; size * n];
+        for (r, row) in phi.chunks_exact(m.max(1)).take(n).enumerate() {
+            for (j, v) in row.iter().enumerate().take(m) {
+                columns[j * n + r] = *v;
+            }
+        }
+        // The same columns four at a time, interleaved, so that a row of the lower triangle
+        // takes one pass over `n` per four entries ([`dot_interleaved`]).
+        const LANES: usize = 4;
+        let groups: Vec<Vec<f64>> = (0..size.div_ceil(LANES))
+            .map(|g| {
+                let mut group = vec![0.0; n * LANES];
+                for s in 0..LANES.min(size - g * LANES) {
+                    let column = &columns[(g * LANES + s) * n..(g * LANES + s + 1) * n];
+                    for (k, v) in column.iter().enumerate() {
+                        group[k * LANES + s] = *v;
+                    }
+                }
+                group
+            })
+            .collect();
+        let mut normal = vec![0.0; size * size];
+        for r in 0..size {
+            let column_r = &columns[r * n..(r + 1) * n];
+            for (g, group) in groups.iter().enumerate().take(r / LANES + 1) {
+                let sums = dot_interleaved::<LANES>(column_r, group);
+                for (s, sum) in sums.iter().enumerate().take(r + 1 - g * LANES) {
+                    normal[r * size + g * LANES + s] = *sum;
+                }
+            }
+        }
+        let right: Vec<f64> = columns.chunks_exact(n).map(|c| dot(c, z)).collect();
+        // The penalty on the features only: the constant's prior is flat.
+        let chol = factorise_with_jitter(&normal, size, m, noise, bound);
+        let solution = cholesky_solve(&chol, size, right);
+        let mut weights = prior_weights;
+        for (w, v) in weights.iter_mut().zip(&solution) {
+            *w += v;
+        }
+        (weights, solution[m])
     }
 }
 
@@ -420,6 +536,39 @@ mod tests {
                 // The regression noise std is sqrt(1e-6 * 1.2) ~ 1e-3 standardised.
                 let expected = 3.0 + 2.0 * yi;
                 assert!((s.eval(xi) - expected).abs() < 0.02, "{xi:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_weights_space_update_is_the_data_space_update() {
+        // 60 observations of a smooth function with 20 features: the weights' space is
+        // the one a draw uses; both give the same weights and constant.
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let (n, m, s2) = (60, 20, 1.5);
+        let features = RffSample::random_features(&[3.0, 1.0], s2, m, &mut rng);
+        let mut phi = vec![0.0; n * m];
+        let mut z = Vec::with_capacity(n);
+        for row in phi.chunks_exact_mut(m) {
+            let x = [rng.random::<f64>(), rng.random::<f64>()];
+            features.features_into(&x, row);
+            z.push((3.0 * x[0]).sin() + x[1] + 0.7);
+        }
+        let prior: Vec<f64> = (0..m).map(|_| rng.sample(StandardNormal)).collect();
+        for noise in [1e-6 * s2, 1e-2 * s2] {
+            let update = Update {
+                phi: &phi,
+                n,
+                m,
+                z: &z,
+                noise,
+                bound: 100.0 * n as f64 * s2,
+            };
+            let (w_data, c_data) = update.by_data(prior.clone());
+            let (w_weights, c_weights) = update.by_weights(prior.clone());
+            assert!((c_data - c_weights).abs() < 1e-6, "{c_data} vs {c_weights}");
+            for (a, b) in w_data.iter().zip(&w_weights) {
+                assert!((a - b).abs() < 1e-5 * (1.0 + a.abs()), "{a} vs {b}");
             }
         }
     }
