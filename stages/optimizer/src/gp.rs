@@ -525,7 +525,8 @@ impl Surrogate {
         x: &[Vec<f64>],
         observed: &[Vec<Option<Vec<f64>>>],
     ) -> Vec<Vec<(f64, f64, f64)>> {
-        self.paired_levels(x, observed, self.hyper.nugget * self.hyper.process_variance)
+        let levels: Vec<&[Option<Vec<f64>>]> = observed.iter().map(Vec::as_slice).collect();
+        self.paired_levels(x, &levels, self.hyper.nugget * self.hyper.process_variance)
     }
 
     /// [`Surrogate::predict_observed`] with `noise` (egobox's units) added to the
@@ -536,7 +537,7 @@ impl Surrogate {
         observed: &[Option<Vec<f64>>],
         noise: f64,
     ) -> Vec<(f64, f64, f64)> {
-        self.paired_levels(x, std::slice::from_ref(&observed.to_vec()), noise)
+        self.paired_levels(x, &[observed], noise)
             .pop()
             .expect("one level")
     }
@@ -545,14 +546,17 @@ impl Surrogate {
     fn paired_levels(
         &self,
         x: &[Vec<f64>],
-        observed: &[Vec<Option<Vec<f64>>>],
+        observed: &[&[Option<Vec<f64>>]],
         noise: f64,
     ) -> Vec<Vec<(f64, f64, f64)>> {
         assert!(
             observed.iter().all(|o| o.len() == x.len()),
             "Surrogate: unpaired points"
         );
-        for p in x.iter().chain(observed.iter().flatten().flatten()) {
+        for p in x
+            .iter()
+            .chain(observed.iter().flat_map(|o| o.iter().flatten()))
+        {
             assert_eq!(
                 p.len(),
                 self.dim,
@@ -573,7 +577,7 @@ impl Surrogate {
         levels
             .into_iter()
             .zip(observed)
-            .map(|(paired, observed)| {
+            .map(|(paired, &observed)| {
                 paired
                     .into_iter()
                     .zip(x.iter().zip(observed))
@@ -600,8 +604,8 @@ impl Surrogate {
             .collect()
     }
 
-    /// [`KrigingPosterior::paired_levels`] (one level) by egobox-gp, where this crate's factorisation failed:
-    /// one covariance matrix per block of pairs.
+    /// [`KrigingPosterior::paired_levels`] (one level) by egobox-gp, where this crate's
+    /// factorisation failed: one covariance matrix per block of pairs.
     fn paired_by_egobox(&self, a: &[Option<Vec<f64>>], b: &[Vec<f64>]) -> Vec<Paired> {
         const BLOCK: usize = 32;
         a.chunks(BLOCK)

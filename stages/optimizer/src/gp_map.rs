@@ -23,7 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 use crate::lbfgs::{minimise, LbfgsConfig};
-use crate::linalg::{cholesky_in_place, dot, dot_interleaved};
+use crate::linalg::{cholesky_in_place, dot, dot_interleaved, interleave};
 
 /// Length scales searched, in units of the `[0, 1]` inputs (BoTorch's lower bound 0.025).
 pub const LENGTH_SCALE_RANGE: (f64, f64) = (0.025, 100.0);
@@ -235,13 +235,7 @@ fn inverse_from_cholesky(l: &[f64], n: usize) -> Vec<f64> {
     // the diagonal is one of four sums over a single pass ([`dot_interleaved`]: the same
     // sums as column by column).
     const LANES: usize = 4;
-    let mut groups = vec![0.0; n.div_ceil(LANES) * LANES * n];
-    for (c, column) in columns.chunks_exact(n).enumerate() {
-        let group = &mut groups[c / LANES * LANES * n..];
-        for (k, v) in column.iter().enumerate() {
-            group[k * LANES + c % LANES] = *v;
-        }
-    }
+    let groups = interleave::<LANES>(&columns, n, n);
     let mut inv = vec![0.0; n * n];
     for i in 0..n {
         let column_i = &columns[i * n + i..(i + 1) * n];

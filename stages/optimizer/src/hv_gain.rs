@@ -297,8 +297,7 @@ impl FrontImprovement {
             .zip(&covered)
             .map(|(y, covered)| self.beyond(y, whole, *covered))
             .sum();
-        let samples = self.normals.len();
-        total / samples as f64
+        total / self.normals.len() as f64
     }
 }
 

@@ -154,7 +154,7 @@ impl KrigingPosterior {
     ///
     /// # Panics
     /// If an `a[l]` and `b` differ in length.
-    pub fn paired_levels(&self, a: &[Vec<Option<Vec<f64>>>], b: &[Vec<f64>]) -> Vec<Vec<Paired>> {
+    pub fn paired_levels(&self, a: &[&[Option<Vec<f64>>]], b: &[Vec<f64>]) -> Vec<Vec<Paired>> {
         let solved_b = self.solve(b);
         a.iter()
             .map(|a| {
@@ -221,7 +221,7 @@ mod tests {
         let theta = [std::f64::consts::LN_2];
         let post = KrigingPosterior::new(&x, &[-1.0, 1.0], &theta, 0.0, 2.0).unwrap();
         let at = |x: f64| {
-            let p = &post.paired_levels(&[vec![None]], &[vec![x]])[0][0];
+            let p = &post.paired_levels(&[&[None]], &[vec![x]])[0][0];
             (p.mean, p.variance)
         };
         let (mean, variance) = at(0.5);
@@ -235,7 +235,7 @@ mod tests {
         let (mean, variance) = at(1.0);
         assert!((mean - 1.0).abs() < 1e-12 && variance.abs() < 1e-12);
         // The covariance of a point with itself is its variance.
-        let pair = &post.paired_levels(&[vec![Some(vec![0.5]), None]], &[vec![0.5], vec![0.5]])[0];
+        let pair = &post.paired_levels(&[&[Some(vec![0.5]), None]], &[vec![0.5], vec![0.5]])[0];
         let (va, cov) = pair[0].with.unwrap();
         assert!((va - want).abs() < 1e-12 && (pair[0].variance - want).abs() < 1e-12);
         assert!((cov - want).abs() < 1e-12 && pair[1].with.is_none());

@@ -50,6 +50,41 @@ pub(crate) fn dot_interleaved<const LANES: usize>(row: &[f64], columns: &[f64]) 
     std::array::from_fn(|s| (acc[0][s] + acc[1][s]) + (acc[2][s] + acc[3][s]) + tail[s])
 }
 
+/// The `count` rows of length `len` in `rows` (row-major), four at a time, interleaved:
+/// group `g` is `LANES * len` numbers from `g * LANES * len` on, its entry `k * LANES + s`
+/// being row `g LANES + s`'s `k`-th (zero past the last row), as [`dot_interleaved`] reads
+/// them.
+pub(crate) fn interleave<const LANES: usize>(rows: &[f64], count: usize, len: usize) -> Vec<f64> {
+    let mut groups = vec![0.0; count.div_ceil(LANES) * LANES * len];
+    for (r, row) in rows.chunks_exact(len.max(1)).take(count).enumerate() {
+        let group = &mut groups[r / LANES * LANES * len..];
+        for (k, v) in row.iter().enumerate() {
+            group[k * LANES + r % LANES] = *v;
+        }
+    }
+    groups
+}
+
+/// The lower triangle (row-major, `count x count`) of the Gram matrix of the `count` rows
+/// of length `len` in `rows`: entry `(r, c)` is `dot(row r, row c)` to the bit, four
+/// entries per pass over a row ([`dot_interleaved`]).
+pub(crate) fn gram_lower(rows: &[f64], count: usize, len: usize) -> Vec<f64> {
+    const LANES: usize = 4;
+    let groups = interleave::<LANES>(rows, count, len);
+    let mut gram = vec![0.0; count * count];
+    for r in 0..count {
+        let row = &rows[r * len..(r + 1) * len];
+        for g in 0..=r / LANES {
+            let group = &groups[g * LANES * len..(g + 1) * LANES * len];
+            let sums = dot_interleaved::<LANES>(row, group);
+            for (s, sum) in sums.iter().enumerate().take(r + 1 - g * LANES) {
+                gram[r * count + g * LANES + s] = *sum;
+            }
+        }
+    }
+    gram
+}
+
 /// Cholesky factorisation `A = L L^T` of the symmetric `n x n` row-major matrix
 /// whose lower triangle is stored in `a`; `L` overwrites the lower triangle (the
 /// strict upper triangle is left untouched and never read). Returns `false` if `A`
@@ -152,6 +187,20 @@ mod tests {
             let got = dot_interleaved::<4>(&row, &interleaved);
             for (g, c) in got.iter().zip(&columns) {
                 assert_eq!(g.to_bits(), dot(&row, c).to_bits(), "n = {n}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_gram_matrix_is_dot_to_the_bit() {
+        for (count, len) in [(1, 3), (5, 7), (9, 4), (6, 0)] {
+            let rows: Vec<f64> = (0..count * len).map(|k| (k as f64 * 0.29).sin()).collect();
+            let gram = gram_lower(&rows, count, len);
+            for r in 0..count {
+                for c in 0..=r {
+                    let want = dot(&rows[r * len..(r + 1) * len], &rows[c * len..(c + 1) * len]);
+                    assert_eq!(gram[r * count + c].to_bits(), want.to_bits());
+                }
             }
         }
     }

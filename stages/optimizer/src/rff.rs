@@ -24,7 +24,7 @@
 //! observations the same sample is computed in the weights' space (Woodbury's identity,
 //! [`Update::by_weights`]), so a step at a thousand observations stays cheap.
 
-use crate::linalg::{cholesky_in_place, cholesky_solve, dot, dot_interleaved};
+use crate::linalg::{cholesky_in_place, cholesky_solve, dot, gram_lower};
 use rand::Rng;
 use rand_distr::StandardNormal;
 use std::f64::consts::TAU;
@@ -307,23 +307,10 @@ impl Update<'_> {
     /// Matheron's update in the data's space (the module's equations, `O(n^2 M + n^3)`): the
     /// conditioned weights `w0 + Phi^T alpha` and the constant `c(z)`.
     fn by_data(&self, prior_weights: Vec<f64>) -> (Vec<f64>, f64) {
-        let Update {
-            phi,
-            n,
-            m,
-            z,
-            noise,
-            bound,
-        } = *self;
+        let (phi, n, m, z) = (self.phi, self.n, self.m, self.z);
         // K = Phi Phi^T + s_n^2 I, lower triangle.
-        let mut gram = vec![0.0; n * n];
-        for r in 0..n {
-            let row_r = &phi[r * m..(r + 1) * m];
-            for c in 0..=r {
-                gram[r * n + c] = dot(row_r, &phi[c * m..(c + 1) * m]);
-            }
-        }
-        let chol = factorise_with_jitter(&gram, n, n, noise, bound);
+        let gram = gram_lower(phi, n, m);
+        let chol = factorise_with_jitter(&gram, n, n, self.noise, self.bound);
         let k_inv_z = cholesky_solve(&chol, n, z.to_vec());
         let k_inv_one = cholesky_solve(&chol, n, vec![1.0; n]);
         // Without data there is nothing to estimate the constant from: a prior draw.
@@ -355,14 +342,7 @@ impl Update<'_> {
     /// least squares): one `(M + 1) x (M + 1)` system, the features and the constant together,
     /// the constant unpenalised.
     fn by_weights(&self, prior_weights: Vec<f64>) -> (Vec<f64>, f64) {
-        let Update {
-            phi,
-            n,
-            m,
-            z,
-            noise,
-            bound,
-        } = *self;
+        let (phi, n, m, z) = (self.phi, self.n, self.m, self.z);
         let size = m + 1;
         // The features and the constant, one row of length n each.
         let mut columns = vec![1.0; size * n];
@@ -371,34 +351,10 @@ impl Update<'_> {
                 columns[j * n + r] = *v;
             }
         }
-        // The same columns four at a time, interleaved, so that a row of the lower triangle
-        // takes one pass over `n` per four entries ([`dot_interleaved`]).
-        const LANES: usize = 4;
-        let groups: Vec<Vec<f64>> = (0..size.div_ceil(LANES))
-            .map(|g| {
-                let mut group = vec![0.0; n * LANES];
-                for s in 0..LANES.min(size - g * LANES) {
-                    let column = &columns[(g * LANES + s) * n..(g * LANES + s + 1) * n];
-                    for (k, v) in column.iter().enumerate() {
-                        group[k * LANES + s] = *v;
-                    }
-                }
-                group
-            })
-            .collect();
-        let mut normal = vec![0.0; size * size];
-        for r in 0..size {
-            let column_r = &columns[r * n..(r + 1) * n];
-            for (g, group) in groups.iter().enumerate().take(r / LANES + 1) {
-                let sums = dot_interleaved::<LANES>(column_r, group);
-                for (s, sum) in sums.iter().enumerate().take(r + 1 - g * LANES) {
-                    normal[r * size + g * LANES + s] = *sum;
-                }
-            }
-        }
+        let normal = gram_lower(&columns, size, n);
         let right: Vec<f64> = columns.chunks_exact(n).map(|c| dot(c, z)).collect();
         // The penalty on the features only: the constant's prior is flat.
-        let chol = factorise_with_jitter(&normal, size, m, noise, bound);
+        let chol = factorise_with_jitter(&normal, size, m, self.noise, self.bound);
         let solution = cholesky_solve(&chol, size, right);
         let mut weights = prior_weights;
         for (w, v) in weights.iter_mut().zip(&solution) {
