@@ -336,7 +336,7 @@ impl FittedSurrogates {
             .zip(&self.gps)
             .map(|(&j, gp)| {
                 let inputs: Vec<Vec<f64>> = xs.iter().map(|x| self.input(j, x, z)).collect();
-                gp.predict(&inputs).into_iter().map(|p| p.0).collect()
+                gp.predict_mean(&inputs)
             })
             .collect();
         xs.iter()
@@ -762,23 +762,37 @@ pub fn propose_from(
     let mut max_gain = scored.iter().map(|c| c.1).fold(0.0, f64::max);
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     scored.truncate(config.refine_top.max(1));
+    // The gradient refinement draws no random numbers: the candidates are refined in
+    // parallel, and taken in their order below, as one after another. The evolution
+    // strategy draws from the step's generator, so it refines them in turn.
+    let refined: Vec<(f64, f64, Vec<f64>, f64)> = match config.gain {
+        Gain::Hypervolume => scored
+            .into_par_iter()
+            .map(|(alpha, gain, x, z)| {
+                let (a, g, x) =
+                    refine_by_gradient(&posterior, (alpha, gain, x), z, config.refine_steps);
+                (a, g, x, z)
+            })
+            .collect(),
+        _ => scored
+            .into_iter()
+            .map(|(alpha, gain, x, z)| {
+                let (a, g, x) = refine(
+                    &posterior,
+                    (alpha, gain, x),
+                    z,
+                    config.refine_steps,
+                    &mut rng,
+                );
+                (a, g, x, z)
+            })
+            .collect(),
+    };
     let mut best: Option<(f64, f64, Vec<f64>, f64)> = None;
-    for (alpha, gain, x, z) in scored {
-        let refined = match config.gain {
-            Gain::Hypervolume => {
-                refine_by_gradient(&posterior, (alpha, gain, x), z, config.refine_steps)
-            }
-            _ => refine(
-                &posterior,
-                (alpha, gain, x),
-                z,
-                config.refine_steps,
-                &mut rng,
-            ),
-        };
-        max_gain = max_gain.max(refined.1);
-        if best.as_ref().is_none_or(|b| refined.0 > b.0) {
-            best = Some((refined.0, refined.1, refined.2, z));
+    for candidate in refined {
+        max_gain = max_gain.max(candidate.1);
+        if best.as_ref().is_none_or(|b| candidate.0 > b.0) {
+            best = Some(candidate);
         }
     }
     let (mut acquisition, mut information_gain, mut x, mut z) =

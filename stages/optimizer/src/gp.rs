@@ -474,6 +474,26 @@ impl Surrogate {
             .collect()
     }
 
+    /// Posterior mean alone, in the original units of y, per point: [`Surrogate::predict`]'s
+    /// means to the bit, without the triangular solves its standard deviations take.
+    ///
+    /// # Panics
+    /// If a point does not have [`Surrogate::dim`] coordinates.
+    pub fn predict_mean(&self, x: &[Vec<f64>]) -> Vec<f64> {
+        self.check_dims(x);
+        let standardised = match &self.posterior {
+            Some(posterior) => posterior.means(x),
+            None if x.is_empty() => Vec::new(),
+            None => self
+                .gp
+                .predict(&self.to_array(x))
+                .expect("egobox-gp prediction does not fail on a fitted model")
+                .to_vec(),
+        };
+        let (m, s) = (self.hyper.y_mean, self.hyper.y_std);
+        standardised.into_iter().map(|v| m + s * v).collect()
+    }
+
     /// Posterior correlation between f(a) and f(b) (from the posterior covariance),
     /// in [-1, 1]; used by the lower-fidelity information gain.
     ///
@@ -553,18 +573,10 @@ impl Surrogate {
             observed.iter().all(|o| o.len() == x.len()),
             "Surrogate: unpaired points"
         );
-        for p in x
-            .iter()
-            .chain(observed.iter().flat_map(|o| o.iter().flatten()))
-        {
-            assert_eq!(
-                p.len(),
-                self.dim,
-                "Surrogate: point has {} coordinates, expected {}",
-                p.len(),
-                self.dim
-            );
-        }
+        self.check_dims(
+            x.iter()
+                .chain(observed.iter().flat_map(|o| o.iter().flatten())),
+        );
         let levels: Vec<Vec<Paired>> = match &self.posterior {
             Some(posterior) => posterior.paired_levels(observed, x),
             None => observed
@@ -672,16 +684,23 @@ impl Surrogate {
     }
 
     /// Stacks points into an `(n, dim)` array.
-    fn to_array(&self, x: &[Vec<f64>]) -> Array2<f64> {
-        let mut arr = Array2::zeros((x.len(), self.dim));
-        for (mut row, xi) in arr.rows_mut().into_iter().zip(x) {
+    /// Panics where a point does not have [`Surrogate::dim`] coordinates.
+    fn check_dims<'a>(&self, points: impl IntoIterator<Item = &'a Vec<f64>>) {
+        for p in points {
             assert_eq!(
-                xi.len(),
+                p.len(),
                 self.dim,
                 "Surrogate: point has {} coordinates, expected {}",
-                xi.len(),
+                p.len(),
                 self.dim
             );
+        }
+    }
+
+    fn to_array(&self, x: &[Vec<f64>]) -> Array2<f64> {
+        self.check_dims(x);
+        let mut arr = Array2::zeros((x.len(), self.dim));
+        for (mut row, xi) in arr.rows_mut().into_iter().zip(x) {
             row.assign(&ndarray::ArrayView1::from(xi.as_slice()));
         }
         arr
@@ -870,6 +889,23 @@ mod tests {
                     "{a:?} vs {b:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_mean_alone_is_predict_s_mean_to_the_bit() {
+        let x = points(30, 3, 5);
+        let y: Vec<f64> = x.iter().map(|p| smooth(p)).collect();
+        let probes = points(37, 3, 6);
+        let gp = fit_noisy(&x, &y);
+        let by_egobox = Surrogate {
+            posterior: None,
+            ..gp.clone()
+        };
+        for model in [&gp, &by_egobox] {
+            let means: Vec<f64> = model.predict(&probes).iter().map(|p| p.0).collect();
+            assert_eq!(model.predict_mean(&probes), means);
+            assert!(model.predict_mean(&[]).is_empty());
         }
     }
 

@@ -133,13 +133,34 @@ impl KrigingPosterior {
             }
             for (p, r) in correlations.iter().enumerate() {
                 let (group, s) = (&groups[p / LANES], p % LANES);
-                let mean = (self.beta + dot(r, &self.gamma)) * self.y_std + self.y_mean;
+                let mean = self.mean_given(r);
                 let rt: Vec<f64> = (0..n).map(|k| group[k * LANES + s]).collect();
                 let u = (dot(&self.f, &rt) - 1.0) / self.f_norm;
                 out.push(Solved { mean, rt, u });
             }
         }
         out
+    }
+
+    /// The posterior mean at each point alone: no triangular solve (what the variance
+    /// needs), so a point costs one pass over the training inputs.
+    pub fn means(&self, points: &[Vec<f64>]) -> Vec<f64> {
+        points
+            .iter()
+            .map(|p| {
+                let r: Vec<f64> = self
+                    .x
+                    .iter()
+                    .map(|t| correlation(&self.theta, p, t))
+                    .collect();
+                self.mean_given(&r)
+            })
+            .collect()
+    }
+
+    /// The posterior mean at a point with correlations `r` to the training inputs.
+    fn mean_given(&self, r: &[f64]) -> f64 {
+        (self.beta + dot(r, &self.gamma)) * self.y_std + self.y_mean
     }
 
     /// The posterior variance of a solved point.
@@ -149,8 +170,9 @@ impl KrigingPosterior {
 
     /// Per point `b[i]`: its posterior mean and variance, and where `a[l][i]` is given, the
     /// posterior variance at `a[l][i]` and the covariance of the two; one answer per set of
-    /// partners `a[l]` (one per fidelity level). Each point is solved once, each `b[i]`
-    /// once for all the levels.
+    /// partners `a[l]` (one per fidelity level). Each `b[i]` is solved once for all the
+    /// levels, and a partner that is `b[i]` itself (a noisy observation of the point)
+    /// takes its solve: a point's solve does not depend on the others solved with it.
     ///
     /// # Panics
     /// If an `a[l]` and `b` differ in length.
@@ -159,7 +181,10 @@ impl KrigingPosterior {
         a.iter()
             .map(|a| {
                 assert_eq!(a.len(), b.len(), "KrigingPosterior: unpaired points");
-                let given: Vec<Vec<f64>> = a.iter().flatten().cloned().collect();
+                let elsewhere = |(a, b): (&Option<Vec<f64>>, &Vec<f64>)| {
+                    a.as_ref().filter(|a| *a != b).cloned()
+                };
+                let given: Vec<Vec<f64>> = a.iter().zip(b).filter_map(elsewhere).collect();
                 let mut solved_a = self.solve(&given).into_iter();
                 a.iter()
                     .zip(b)
@@ -168,11 +193,17 @@ impl KrigingPosterior {
                         mean: sb.mean,
                         variance: self.variance(sb),
                         with: a.as_ref().map(|a| {
-                            let sa = solved_a.next().expect("one solve per given point");
+                            let solved;
+                            let sa = if a == b {
+                                sb
+                            } else {
+                                solved = solved_a.next().expect("one solve per other point");
+                                &solved
+                            };
                             let covariance = self.process_variance
                                 * (correlation(&self.theta, a, b) - dot(&sa.rt, &sb.rt)
                                     + sa.u * sb.u);
-                            (self.variance(&sa), covariance)
+                            (self.variance(sa), covariance)
                         }),
                     })
                     .collect()
@@ -240,6 +271,48 @@ mod tests {
         assert!((va - want).abs() < 1e-12 && (pair[0].variance - want).abs() < 1e-12);
         assert!((cov - want).abs() < 1e-12 && pair[1].with.is_none());
         assert!((pair[1].mean - pair[0].mean).abs() < 1e-15);
+    }
+
+    #[test]
+    fn a_point_paired_with_itself_takes_its_own_solve() {
+        let grid = |n: usize, shift: f64| -> Vec<Vec<f64>> {
+            (0..n)
+                .map(|i| {
+                    let t = (i as f64 + shift) / n as f64;
+                    vec![t, (3.0 * t + 0.2) % 1.0, (7.0 * t + 0.5) % 1.0]
+                })
+                .collect()
+        };
+        let x = grid(12, 0.0);
+        let y: Vec<f64> = x.iter().map(|p| (4.0 * p[0]).sin() + p[1] * p[2]).collect();
+        let post = KrigingPosterior::new(&x, &y, &[2.0, 1.0, 0.5], 1e-3, 1.7).unwrap();
+        let probes = grid(9, 0.37);
+        let other = |p: &Vec<f64>| vec![p[1], p[0], p[2]];
+        // Partners: the point itself, another point, or none, in turn; and the same with
+        // the points themselves left out.
+        let mixed: Vec<Option<Vec<f64>>> = probes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| match i % 3 {
+                0 => Some(p.clone()),
+                1 => Some(other(p)),
+                _ => None,
+            })
+            .collect();
+        let others: Vec<Option<Vec<f64>>> = probes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i % 3 == 1).then(|| other(p)))
+            .collect();
+        let levels = post.paired_levels(&[&mixed, &others], &probes);
+        for (i, (m, o)) in levels[0].iter().zip(&levels[1]).enumerate() {
+            assert_eq!((m.mean, m.variance), (o.mean, o.variance));
+            match i % 3 {
+                0 => assert_eq!(m.with, Some((m.variance, m.variance))),
+                1 => assert_eq!(m.with, o.with),
+                _ => assert!(m.with.is_none() && o.with.is_none()),
+            }
+        }
     }
 
     #[test]
