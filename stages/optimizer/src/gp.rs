@@ -483,12 +483,7 @@ impl Surrogate {
         self.check_dims(x);
         let standardised = match &self.posterior {
             Some(posterior) => posterior.means(x),
-            None if x.is_empty() => Vec::new(),
-            None => self
-                .gp
-                .predict(&self.to_array(x))
-                .expect("egobox-gp prediction does not fail on a fitted model")
-                .to_vec(),
+            None => self.means_by_egobox(x),
         };
         let (m, s) = (self.hyper.y_mean, self.hyper.y_std);
         standardised.into_iter().map(|v| m + s * v).collect()
@@ -616,6 +611,18 @@ impl Surrogate {
             .collect()
     }
 
+    /// The standardised posterior means by egobox-gp, where this crate's factorisation
+    /// failed.
+    fn means_by_egobox(&self, x: &[Vec<f64>]) -> Vec<f64> {
+        if x.is_empty() {
+            return Vec::new();
+        }
+        self.gp
+            .predict(&self.to_array(x))
+            .expect("egobox-gp prediction does not fail on a fitted model")
+            .to_vec()
+    }
+
     /// [`KrigingPosterior::paired_levels`] (one level) by egobox-gp, where this crate's
     /// factorisation failed: one covariance matrix per block of pairs.
     fn paired_by_egobox(&self, a: &[Option<Vec<f64>>], b: &[Vec<f64>]) -> Vec<Paired> {
@@ -626,10 +633,7 @@ impl Surrogate {
                 let m = b.len();
                 let both: Vec<Vec<f64>> = b.iter().chain(a.iter().flatten()).cloned().collect();
                 // The covariance matrix holds the variances: the mean alone is predicted.
-                let mean = self
-                    .gp
-                    .predict(&self.to_array(b))
-                    .expect("egobox-gp prediction does not fail on a fitted model");
+                let mean = self.means_by_egobox(b);
                 let cov = self
                     .gp
                     .predict_covariance(&self.to_array(&both))
@@ -683,7 +687,6 @@ impl Surrogate {
         RffSample::draw(&model, n_features, rng)
     }
 
-    /// Stacks points into an `(n, dim)` array.
     /// Panics where a point does not have [`Surrogate::dim`] coordinates.
     fn check_dims<'a>(&self, points: impl IntoIterator<Item = &'a Vec<f64>>) {
         for p in points {
@@ -697,6 +700,7 @@ impl Surrogate {
         }
     }
 
+    /// Stacks points into an `(n, dim)` array.
     fn to_array(&self, x: &[Vec<f64>]) -> Array2<f64> {
         self.check_dims(x);
         let mut arr = Array2::zeros((x.len(), self.dim));
