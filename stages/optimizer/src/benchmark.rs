@@ -199,7 +199,8 @@ pub struct BenchConfig {
     /// After the search, a model-based method evaluates at most this many designs of its
     /// predicted Pareto set at full fidelity, as the study does (`[optimizer]
     /// final_evaluations`); the search stops early enough to leave their cost (cold
-    /// full-fidelity evaluations) and their count within the budget and the cap.
+    /// full-fidelity evaluations) and their count within the budget and the cap, and
+    /// takes back what the predicted set turns out not to need.
     pub final_evaluations: usize,
     /// The step's settings.
     pub step: StepConfig,
@@ -352,7 +353,8 @@ struct Tracker<'a> {
     budget: f64,
     /// The most evaluations.
     cap: usize,
-    /// What the search leaves of the budget and the cap for the final evaluations.
+    /// What the search leaves of the budget and the cap for the final evaluations; it
+    /// shrinks to what the predicted Pareto set needs ([`Evaluations::reserve_for`]).
     reserve: (f64, usize),
 }
 
@@ -384,6 +386,15 @@ impl Evaluations for Tracker<'_> {
             Tracker::evaluate(self, &x, 1.0);
         }
         Ok(())
+    }
+
+    fn reserve_for(&mut self, final_evaluations: usize) -> bool {
+        if final_evaluations >= self.reserve.1 {
+            return false;
+        }
+        let each = self.problem.expected_cost(0.0, 1.0);
+        self.reserve = (final_evaluations as f64 * each, final_evaluations);
+        self.next_batch() > 0
     }
 }
 
@@ -453,7 +464,7 @@ pub fn initial_design(
 /// generation or [`BenchConfig::max_evaluations`], through the strategy the study runs
 /// ([`super::strategy`]), one proposal at a time; a model-based method then evaluates up
 /// to [`BenchConfig::final_evaluations`] of its predicted Pareto set at full fidelity
-/// within what it left of the budget.
+/// within what it left of the budget; what the set does not need goes back to the search.
 pub fn run(
     problem: &dyn MultiFidelityProblem,
     method: Method,
@@ -640,6 +651,28 @@ mod tests {
         // NSGA-II and random search recommend nothing and keep their whole budget.
         let nsga = run(&p, Method::Nsga2, &quick(), 3, 8.0).unwrap();
         assert_eq!(nsga, run(&p, Method::Nsga2, &without, 3, 8.0).unwrap());
+    }
+
+    /// On a single-fidelity run every design the model holds was evaluated at full
+    /// fidelity, so the final phase has nothing to evaluate: the budget held back for it
+    /// goes back to the search, which spends the whole budget as without a final phase.
+    #[test]
+    fn a_reserve_the_predicted_set_does_not_need_goes_back_to_the_search() {
+        let p = BraninCurrin::new();
+        let without = BenchConfig {
+            final_evaluations: 0,
+            ..quick()
+        };
+        for method in [Method::Mesmo, Method::HypervolumeFull] {
+            let finished = run(&p, method, &quick(), 3, 12.0).unwrap();
+            assert!(finished.iter().all(|t| t.z == 1.0), "{method}");
+            assert_eq!(
+                finished,
+                run(&p, method, &without, 3, 12.0).unwrap(),
+                "{method}"
+            );
+            assert!(finished.last().unwrap().cumulative_cost >= 12.0, "{method}");
+        }
     }
 
     #[test]

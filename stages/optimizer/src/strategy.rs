@@ -143,33 +143,49 @@ pub trait Evaluations {
 
     /// Evaluates the recommended designs at full fidelity, whatever the budget.
     fn evaluate_final(&mut self, designs: Vec<Vec<f64>>) -> Result<()>;
+
+    /// Shrinks what the driver holds back from the search for the final phase to
+    /// `final_evaluations` designs, once the search has spent its share and the final
+    /// phase is known to need no more; true when that leaves the search room for more
+    /// evaluations. A driver that holds nothing back (the study: its final phase comes
+    /// after the budget) keeps the default, false.
+    fn reserve_for(&mut self, _final_evaluations: usize) -> bool {
+        false
+    }
 }
 
 /// The decision loop of every driver: `strategy`'s proposals, asked batch by batch and
 /// evaluated until the budget is spent or the strategy has nothing more to ask, then up
-/// to `final_evaluations` of its predicted Pareto set evaluated at full fidelity.
+/// to `final_evaluations` of its predicted Pareto set evaluated at full fidelity. Where
+/// the driver holds part of the budget back for that final phase and the predicted set
+/// needs less of it (on a single-fidelity run every design it holds was evaluated at
+/// full fidelity, so it recommends none), the rest goes back to the search
+/// ([`Evaluations::reserve_for`]) and the set is predicted again when that is spent.
 pub fn drive(
     strategy: &mut dyn Strategy,
     evaluations: &mut dyn Evaluations,
     final_evaluations: usize,
 ) -> Result<()> {
+    let mut limit = final_evaluations;
     loop {
         let q = evaluations.next_batch();
-        if q == 0 {
-            break;
+        if q > 0 {
+            let proposals = strategy.ask(q, &mut *evaluations.memory())?;
+            if !proposals.is_empty() {
+                let observations = evaluations.evaluate(proposals)?;
+                strategy.tell(&observations)?;
+                continue;
+            }
         }
-        let proposals = strategy.ask(q, &mut *evaluations.memory())?;
-        if proposals.is_empty() {
-            break;
+        if limit == 0 {
+            return Ok(());
         }
-        let observations = evaluations.evaluate(proposals)?;
-        strategy.tell(&observations)?;
+        let recommended = strategy.recommend(limit, &mut *evaluations.memory())?;
+        if q > 0 || recommended.len() == limit || !evaluations.reserve_for(recommended.len()) {
+            return evaluations.evaluate_final(recommended);
+        }
+        limit = recommended.len();
     }
-    if final_evaluations == 0 {
-        return Ok(());
-    }
-    let recommended = strategy.recommend(final_evaluations, &mut *evaluations.memory())?;
-    evaluations.evaluate_final(recommended)
 }
 
 /// Where a model-based strategy finds and keeps the work of its steps: the study's
