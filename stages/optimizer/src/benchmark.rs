@@ -628,13 +628,18 @@ mod tests {
         }
     }
 
+    /// [`quick`] with no final phase.
+    fn without_final_phase() -> BenchConfig {
+        BenchConfig {
+            final_evaluations: 0,
+            ..quick()
+        }
+    }
+
     #[test]
     fn a_model_based_run_ends_with_its_predicted_front_at_full_fidelity() {
         let p = BraninCurrin::new();
-        let without = BenchConfig {
-            final_evaluations: 0,
-            ..quick()
-        };
+        let without = without_final_phase();
         let searched = run(&p, Method::CfMesmo, &without, 3, 8.0).unwrap();
         let finished = run(&p, Method::CfMesmo, &quick(), 3, 8.0).unwrap();
         assert_ne!(
@@ -659,10 +664,7 @@ mod tests {
     #[test]
     fn a_reserve_the_predicted_set_does_not_need_goes_back_to_the_search() {
         let p = BraninCurrin::new();
-        let without = BenchConfig {
-            final_evaluations: 0,
-            ..quick()
-        };
+        let without = without_final_phase();
         for method in [Method::Mesmo, Method::HypervolumeFull] {
             let finished = run(&p, method, &quick(), 3, 12.0).unwrap();
             assert!(finished.iter().all(|t| t.z == 1.0), "{method}");
