@@ -353,17 +353,20 @@ struct Tracker<'a> {
     budget: f64,
     /// The most evaluations.
     cap: usize,
-    /// What the search leaves of the budget and the cap for the final evaluations; it
-    /// shrinks to what the predicted Pareto set needs ([`Evaluations::reserve_for`]).
-    reserve: (f64, usize),
+    /// The final evaluations the search leaves room for in the cap, and their cost
+    /// ([`Tracker::reserve_cost`]) in the budget; it shrinks to what the predicted Pareto
+    /// set needs ([`Evaluations::reserve_for`]).
+    reserve: usize,
 }
 
 /// The benchmark's side of the decision loop: one proposal at a time until the budget
 /// or the evaluation cap is reached, no step memory.
 impl Evaluations for Tracker<'_> {
     fn next_batch(&mut self) -> usize {
-        let (cost, count) = self.reserve;
-        usize::from(self.spent() + cost < self.budget && self.trace.len() + count < self.cap)
+        usize::from(
+            self.spent() + self.reserve_cost() < self.budget
+                && self.trace.len() + self.reserve < self.cap,
+        )
     }
 
     fn memory(&mut self) -> Box<dyn StepMemory + '_> {
@@ -389,11 +392,10 @@ impl Evaluations for Tracker<'_> {
     }
 
     fn reserve_for(&mut self, final_evaluations: usize) -> bool {
-        if final_evaluations >= self.reserve.1 {
+        if final_evaluations >= self.reserve {
             return false;
         }
-        let each = self.problem.expected_cost(0.0, 1.0);
-        self.reserve = (final_evaluations as f64 * each, final_evaluations);
+        self.reserve = final_evaluations;
         self.next_batch() > 0
     }
 }
@@ -437,6 +439,11 @@ impl Tracker<'_> {
             hypervolume: self.hv,
         });
         y
+    }
+
+    /// The budget held back for the reserved final evaluations: cold full-fidelity ones.
+    fn reserve_cost(&self) -> f64 {
+        self.reserve as f64 * self.problem.expected_cost(0.0, 1.0)
     }
 
     fn spent(&self) -> f64 {
@@ -493,10 +500,7 @@ pub fn run(
         } else {
             config.nsga2_population * (config.nsga2_generations + 1)
         },
-        reserve: (
-            final_evaluations as f64 * problem.expected_cost(0.0, 1.0),
-            final_evaluations,
-        ),
+        reserve: final_evaluations,
     };
     let d = problem.dim();
     let levels = fidelity_levels(problem, method, config);
@@ -516,8 +520,8 @@ pub fn run(
     // phase's reserve.
     let maximised_reference: Vec<f64> = reference.iter().map(|v| -v).collect();
     let allowance = Allowance {
-        budget: (budget - t.reserve.0).max(0.0),
-        evaluations: t.cap.saturating_sub(t.reserve.1),
+        budget: (budget - t.reserve_cost()).max(0.0),
+        evaluations: t.cap.saturating_sub(t.reserve),
     };
     let spec = StrategySpec {
         kind: method.kind(),

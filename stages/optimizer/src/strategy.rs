@@ -181,7 +181,7 @@ pub fn drive(
             return Ok(());
         }
         let recommended = strategy.recommend(limit, &mut *evaluations.memory())?;
-        if q > 0 || recommended.len() == limit || !evaluations.reserve_for(recommended.len()) {
+        if q > 0 || !evaluations.reserve_for(recommended.len()) {
             return evaluations.evaluate_final(recommended);
         }
         limit = recommended.len();
